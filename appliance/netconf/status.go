@@ -1,0 +1,109 @@
+package netconf
+
+import (
+	"net"
+	"net/netip"
+	"sort"
+
+	"github.com/vishvananda/netlink"
+)
+
+// Status is the network as the banner, console and status page show it.
+type Status struct {
+	Hostname string
+	// Interfaces lists every NIC in PCI order; NICs without a role have an
+	// empty Role.
+	Interfaces []IfaceStatus
+	DNS        []netip.Addr
+	Search     []string
+	NTP        NTPStatus
+	// Warnings are problems with the spec that did not stop the box, such
+	// as a MAC that no NIC has.
+	Warnings []string
+}
+
+// IfaceStatus describes one NIC.
+type IfaceStatus struct {
+	Name string
+	Role Role
+	// Shared is set on WAN when there is no LAN NIC and management shares
+	// the WAN interface.
+	Shared bool
+	MAC    net.HardwareAddr
+	Bus    string
+	Up     bool
+	// State is "up", "down" (administratively) or "no-carrier".
+	State     string
+	Addresses []netip.Prefix
+	DHCP      bool
+	Lease     *Lease
+	// Fallback is set while the fallback address stands in for a lease.
+	Fallback bool
+	Gateway  netip.Addr
+}
+
+// Status reports the state of every NIC and of DNS and NTP.
+func (m *Manager) Status() (Status, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st := Status{
+		Hostname: m.hostname,
+		DNS:      append([]netip.Addr(nil), m.dns...),
+		Search:   append([]string(nil), m.search...),
+		NTP:      m.ntp,
+		Warnings: append([]string(nil), m.warnings...),
+	}
+	links, err := retryDump(m.k.LinkList)
+	if err != nil {
+		return st, err
+	}
+	byIndex := map[int]netlink.Link{}
+	for _, l := range links {
+		byIndex[l.Attrs().Index] = l
+	}
+	for _, n := range discover(links, m.opts.Physical) {
+		l := byIndex[n.Index]
+		is := IfaceStatus{Name: n.Name, MAC: n.MAC, Bus: n.Bus}
+		is.Up, is.State = linkState(l)
+		addrs, err := linkAddrs(m.k, l)
+		if err != nil {
+			return st, err
+		}
+		for _, a := range addrs {
+			if !a.Addr().IsLinkLocalUnicast() {
+				is.Addresses = append(is.Addresses, a)
+			}
+		}
+		sort.Slice(is.Addresses, func(i, j int) bool { return is.Addresses[i].String() < is.Addresses[j].String() })
+		for _, f := range m.ifaces {
+			if f.nic.Index != n.Index {
+				continue
+			}
+			is.Role, is.Shared, is.DHCP, is.Fallback = f.role, f.shared, f.spec.DHCP, f.fallback
+			if f.lease != nil {
+				l := *f.lease
+				is.Lease = &l
+			}
+			is.Gateway = f.spec.Gateway
+			if !is.Gateway.IsValid() && f.lease != nil {
+				is.Gateway = f.lease.Router
+			}
+		}
+		st.Interfaces = append(st.Interfaces, is)
+	}
+	return st, nil
+}
+
+// linkState says whether a link is usable: administratively up and with
+// carrier.
+func linkState(l netlink.Link) (bool, string) {
+	a := l.Attrs()
+	if a.Flags&net.FlagUp == 0 {
+		return false, "down"
+	}
+	switch a.OperState {
+	case netlink.OperUp, netlink.OperUnknown:
+		return true, "up"
+	}
+	return false, "no-carrier"
+}
