@@ -14,8 +14,9 @@ type logFile struct {
 	mu   sync.Mutex
 	path string
 	max  int64
-	f    *os.File
-	size int64
+	f      *os.File
+	size   int64
+	closed bool
 }
 
 func openLogFile(path string, max int64) (*logFile, error) {
@@ -48,6 +49,9 @@ func (l *logFile) write(ln LogLine) error {
 	b := formatLine(ln)
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.closed {
+		return nil // output still draining after Close: drop it
+	}
 	if l.f == nil {
 		// A failed rotation left no file: try again, so a transient
 		// error (disk full) does not silence the log for good.
@@ -80,6 +84,7 @@ func (l *logFile) rotate() error {
 func (l *logFile) close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.closed = true
 	if l.f == nil {
 		return nil
 	}

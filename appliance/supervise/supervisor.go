@@ -160,7 +160,14 @@ func (s *Supervisor) StopAll(ctx context.Context) error {
 
 // Close stops every service like StopAll, ends the service loops and
 // closes the log files. The Reaper stays running: it belongs to init.
+// Closing again does nothing.
 func (s *Supervisor) Close(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.mu.Unlock()
 	err := s.StopAll(ctx)
 	s.mu.Lock()
 	s.closed = true
