@@ -347,3 +347,35 @@ func TestSupervisorStopsInReverseAndReportsHealth(t *testing.T) {
 		t.Error("healthy after Close: the watchdog would keep being fed")
 	}
 }
+
+func TestStopDuringBackoff(t *testing.T) {
+	s := newTestSupervisor(t, Options{})
+	svc := sh("crashy", "exit 1")
+	svc.BackoffMin = time.Hour
+	u, _ := s.Add(svc)
+	u.Start()
+	waitFor(t, "backoff", 5*time.Second, func() bool { return u.Status().State == Backoff })
+	if err := u.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st := u.Status(); st.State != Stopped || !st.NextStart.IsZero() {
+		t.Errorf("after stop in backoff: %+v", st)
+	}
+}
+
+func TestSubscriberKeepsLatest(t *testing.T) {
+	s := newTestSupervisor(t, Options{})
+	c, cancel := s.Subscribe(2)
+	for i := range 5 {
+		s.publish(Status{Name: "x", Restarts: i})
+	}
+	if a, b := <-c, <-c; a.Restarts != 3 || b.Restarts != 4 {
+		t.Errorf("a slow subscriber got restarts %d, %d; want the latest two, 3 and 4", a.Restarts, b.Restarts)
+	}
+	cancel()
+	cancel()
+	s.publish(Status{Name: "x"}) // must not panic on the closed channel
+	if _, ok := <-c; ok {
+		t.Error("channel still open after cancel")
+	}
+}
