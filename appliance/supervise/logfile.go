@@ -11,9 +11,9 @@ import (
 // max bytes, renames it to path.1 (replacing the previous one) and starts a
 // new file, so a service never uses more than about 2*max bytes of /perm.
 type logFile struct {
-	mu   sync.Mutex
-	path string
-	max  int64
+	mu     sync.Mutex
+	path   string
+	max    int64
 	f      *os.File
 	size   int64
 	closed bool
