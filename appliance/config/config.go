@@ -1,0 +1,174 @@
+package config
+
+// CurrentVersion is the document version this firmware writes. Older
+// versions are migrated forward on Decode (see migrate.go).
+const CurrentVersion = 2
+
+// Config is everything the box does, in one document. The zero value of
+// an optional field means "use the default" (see WithDefaults).
+type Config struct {
+	Version    int         `json:"version"`
+	System     System      `json:"system"`
+	Interfaces []Interface `json:"interfaces,omitempty"`
+	Admin      Admin       `json:"admin"`
+	Tunnels    []Tunnel    `json:"tunnels,omitempty"`
+	Router     Router      `json:"router"`
+}
+
+// System holds settings of the box as a whole.
+type System struct {
+	Hostname string `json:"hostname,omitempty"`
+	// Timezone is an IANA name such as "Europe/Berlin"; empty means UTC.
+	Timezone string `json:"timezone,omitempty"`
+	// NTPServers are host names or addresses; the clock must be sane for
+	// certificates, charon's lifetimes and the router's enrollment token.
+	NTPServers []string `json:"ntp_servers,omitempty"`
+	// RemoteSyslog is host or host:port (UDP 514 when no port is given);
+	// empty sends logs nowhere but the console and the web UI.
+	RemoteSyslog string `json:"remote_syslog,omitempty"`
+}
+
+// Role says what an interface is for.
+type Role string
+
+const (
+	// RoleWAN faces the remote site's VPN device and the OpenZiti controller.
+	RoleWAN Role = "wan"
+	// RoleLAN is the local management network (web UI, console-less setup).
+	RoleLAN Role = "lan"
+)
+
+// AddrMode says how an interface gets its address.
+type AddrMode string
+
+const (
+	ModeDHCP   AddrMode = "dhcp"
+	ModeStatic AddrMode = "static"
+)
+
+// Interface binds a role to a NIC and says how it is addressed.
+type Interface struct {
+	Role Role `json:"role"`
+	// MAC binds the role to a NIC so names stay stable across reboots and
+	// hardware changes; empty means by PCI order (first NIC WAN, second LAN).
+	MAC  string   `json:"mac,omitempty"`
+	Mode AddrMode `json:"mode,omitempty"`
+	// Address (static mode) is the box's address with the subnet length,
+	// e.g. 192.0.2.10/24.
+	Address Prefix `json:"address,omitzero"`
+	Gateway Addr   `json:"gateway,omitzero"`
+	DNS     []Addr `json:"dns,omitempty"`
+}
+
+// Admin holds who may manage the box.
+type Admin struct {
+	// PasswordHash is a crypt-style hash ($argon2id$..., $2b$...), never
+	// the password. Empty means setup mode: the console shows a setup code.
+	PasswordHash Secret `json:"password_hash,omitzero"`
+	// AllowedNetworks limits which source networks may reach the web UI;
+	// it matters most with one NIC, where the UI shares the WAN. Empty
+	// means any source on the LAN side.
+	AllowedNetworks []Prefix `json:"allowed_networks,omitempty"`
+}
+
+// IKEVersion is "ikev2" (default) or "ikev1" (main mode only; the box never
+// offers aggressive mode, which leaks a hash of the PSK to anyone asking).
+type IKEVersion string
+
+const (
+	IKEv2 IKEVersion = "ikev2"
+	IKEv1 IKEVersion = "ikev1"
+)
+
+// TunnelMode is how traffic is steered into a tunnel.
+type TunnelMode string
+
+const (
+	// ModePolicy installs XFRM policies for local x remote networks.
+	ModePolicy TunnelMode = "policy"
+	// ModeRoute uses an xfrm interface (IfID) and routes to it; the
+	// traffic selectors may be 0.0.0.0/0.
+	ModeRoute TunnelMode = "route"
+)
+
+// Initiation says whether the box starts the IKE exchange.
+type Initiation string
+
+const (
+	// Initiator: the box connects and reconnects by itself (default).
+	Initiator Initiation = "initiator"
+	// Responder: the box waits for the remote device to connect.
+	Responder Initiation = "responder"
+)
+
+// Tunnel is one site-to-site IPsec connection to a remote VPN device.
+type Tunnel struct {
+	// Name is a DNS-label-like name (a-z, 0-9, '-'); it names the charon
+	// connection and appears in status pages.
+	Name       string     `json:"name"`
+	IKEVersion IKEVersion `json:"ike_version,omitempty"`
+	// PeerAddress is the remote device's public IP address or DNS name.
+	PeerAddress string `json:"peer_address"`
+	// LocalAddress pins the address IKE is sent from; empty means the
+	// WAN's address (IPSEC_LOCALIP=%any).
+	LocalAddress Addr `json:"local_address,omitzero"`
+	// LocalID and RemoteID are IKE identities (IP, FQDN, user@FQDN or a
+	// DN). Empty LocalID means the box's WAN address; RemoteID defaults
+	// to PeerAddress.
+	LocalID  string `json:"local_id,omitempty"`
+	RemoteID string `json:"remote_id,omitempty"`
+	PSK      Secret `json:"psk,omitzero"`
+	// LocalNetworks are the box's side of the tunnel (default: the router's
+	// intercept range, 100.64.0.0/10).
+	LocalNetworks  []Prefix   `json:"local_networks,omitempty"`
+	RemoteNetworks []Prefix   `json:"remote_networks"`
+	Mode           TunnelMode `json:"mode,omitempty"`
+	// IfID is the xfrm interface id (route mode); IPSEC_VTI_KEY maps here.
+	IfID uint32 `json:"if_id,omitempty"`
+	// Routes are sent to the xfrm interface in route mode (default: the
+	// remote networks).
+	Routes []Prefix `json:"routes,omitempty"`
+	// Preset names the kind of remote device; it picks proposals and
+	// lifetimes known to work with it when those are left out.
+	Preset string `json:"preset,omitempty"`
+	// IKEProposals and ESPProposals are strongSwan proposal strings, most
+	// preferred first, e.g. "aes256gcm16-prfsha384-ecp384".
+	IKEProposals []string `json:"ike_proposals,omitempty"`
+	ESPProposals []string `json:"esp_proposals,omitempty"`
+	// IKELifetime and ChildLifetime are how long an SA lives; the box starts
+	// rekeying at 90% of it. Defaults are below common peer defaults (8h,
+	// 1h), so the box rekeys first and the remote device never has to.
+	IKELifetime   Duration `json:"ike_lifetime,omitzero"`
+	ChildLifetime Duration `json:"child_lifetime,omitzero"`
+	DPDDelay      Duration `json:"dpd_delay,omitzero"`
+	// DPDTimeout is used by IKEv1 only; IKEv2 uses retransmission timeouts.
+	DPDTimeout Duration   `json:"dpd_timeout,omitzero"`
+	Initiation Initiation `json:"initiation,omitempty"`
+	// ForceUDPEncap wraps ESP in UDP 4500 even without NAT, for networks
+	// that drop protocol 50.
+	ForceUDPEncap bool `json:"force_udp_encap,omitempty"`
+	// MOBIKE (IKEv2 only) lets the SA follow a WAN address change.
+	// nil means the default: on for IKEv2.
+	MOBIKE *bool `json:"mobike,omitempty"`
+	// Reauth re-authenticates (a fresh IKE_SA with make-before-break)
+	// instead of rekeying the IKE_SA; some older peers want it. IKEv1
+	// always re-authenticates.
+	Reauth bool `json:"reauth,omitempty"`
+}
+
+// Router holds the OpenZiti router's settings on the box.
+type Router struct {
+	Enrolled bool `json:"enrolled,omitempty"`
+	// IdentityPath is where the enrolled identity (config and key) lives.
+	IdentityPath string `json:"identity_path,omitempty"`
+	// InterceptRange is the range the router intercepts (tproxy) and where
+	// the remote site reaches services.
+	InterceptRange Prefix `json:"intercept_range,omitzero"`
+	// InsideAddress sits on lo: the remote site's DNS server and the source
+	// of traffic toward the remote site, so it must lie in each tunnel's
+	// local networks.
+	InsideAddress Addr `json:"inside_address,omitzero"`
+	// LinkListener lets other routers link to this one; off by default
+	// so the box opens no listening port toward the WAN beyond IKE.
+	LinkListener bool `json:"link_listener,omitempty"`
+}

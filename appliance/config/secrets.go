@@ -1,0 +1,91 @@
+package config
+
+import (
+	"encoding/json"
+)
+
+// String prints the document as compact JSON with every secret shown as
+// "(hidden)", so a Config can go into a log line or an error as it is.
+func (c Config) String() string {
+	b, err := json.Marshal(c)
+	if err != nil {
+		return "config.Config(unprintable: " + err.Error() + ")"
+	}
+	return string(b)
+}
+
+// KeepSecrets replaces "(hidden)" placeholders in c with the secrets of
+// stored, matching tunnels by name. A page or API client that got the
+// document with secrets hidden can send it back and change other fields
+// without knowing (or resetting) the keys. Placeholders with nothing to
+// keep stay, and Validate reports them.
+func (c Config) KeepSecrets(stored Config) Config {
+	c = c.clone()
+	if c.Admin.PasswordHash.IsHidden() {
+		c.Admin.PasswordHash = stored.Admin.PasswordHash
+	}
+	for i := range c.Tunnels {
+		t := &c.Tunnels[i]
+		if !t.PSK.IsHidden() {
+			continue
+		}
+		for _, old := range stored.Tunnels {
+			if old.Name == t.Name {
+				t.PSK = old.PSK
+			}
+		}
+	}
+	return c
+}
+
+// secretsFile is the shape of the 0600 file beside each stored document.
+// Its fields are plain strings on purpose: this is the one place secrets
+// are written out, and nothing else uses this type.
+type secretsFile struct {
+	// Config is the SHA-256 of the main document this file belongs to, so
+	// a main document is never paired with another save's secrets.
+	Config            string            `json:"config_sha256"`
+	AdminPasswordHash string            `json:"admin_password_hash,omitempty"`
+	TunnelPSKs        map[string]string `json:"tunnel_psks,omitempty"`
+}
+
+// splitSecrets returns c with its secrets replaced by placeholders, and
+// the secrets themselves.
+func splitSecrets(c Config) (Config, secretsFile) {
+	c = c.clone()
+	var s secretsFile
+	hide := func(x *Secret) string {
+		v := x.Reveal()
+		if !x.IsZero() {
+			*x = Secret{hidden: true}
+		}
+		return v
+	}
+	s.AdminPasswordHash = hide(&c.Admin.PasswordHash)
+	for i := range c.Tunnels {
+		t := &c.Tunnels[i]
+		if t.PSK.IsZero() {
+			continue
+		}
+		if s.TunnelPSKs == nil {
+			s.TunnelPSKs = map[string]string{}
+		}
+		s.TunnelPSKs[t.Name] = hide(&t.PSK)
+	}
+	return c, s
+}
+
+// joinSecrets fills the placeholders of a stored document from its
+// secrets file.
+func joinSecrets(c Config, s secretsFile) Config {
+	if c.Admin.PasswordHash.IsHidden() && s.AdminPasswordHash != "" {
+		c.Admin.PasswordHash = NewSecret(s.AdminPasswordHash)
+	}
+	for i := range c.Tunnels {
+		t := &c.Tunnels[i]
+		if v, ok := s.TunnelPSKs[t.Name]; ok && t.PSK.IsHidden() {
+			t.PSK = NewSecret(v)
+		}
+	}
+	return c
+}
