@@ -1,0 +1,435 @@
+package firewall
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"strings"
+
+	"github.com/google/nftables"
+	"github.com/google/nftables/binaryutil"
+	"golang.org/x/sys/unix"
+)
+
+// Chain names. Base chains are named after their hooks.
+const (
+	chainPrerouting  = "prerouting"  // hook prerouting, priority mangle
+	chainFromTunnel  = "from_tunnel" // decrypted packets, before routing
+	chainMSSIn       = "mss_in"      // SYNs from tunnels
+	chainIntercepts  = "intercepts"  // the diverter's TPROXY rules
+	chainInput       = "input"       // hook input, priority filter, policy drop
+	chainWANIn       = "wan_in"
+	chainLANIn       = "lan_in"
+	chainIPsecIn     = "ipsec_in"
+	chainForward     = "forward"     // hook forward, policy drop
+	chainPostrouting = "postrouting" // hook postrouting, priority mangle
+)
+
+// Set names.
+const (
+	setWANIfs    = "wan_ifs"
+	setLANIfs    = "lan_ifs"
+	setXfrmIfs   = "xfrm_ifs"
+	setPeers4    = "peers4"
+	setPeers6    = "peers6"
+	setMgmt4     = "mgmt4"
+	setMgmt6     = "mgmt6"
+	setRemote4   = "remote4"
+	setRemote6   = "remote6"
+	setMgmtPorts = "mgmt_ports"
+	setIKEPorts  = "ike_ports"
+)
+
+type chainDef struct {
+	name   string
+	hook   *nftables.ChainHook
+	prio   *nftables.ChainPriority
+	policy *nftables.ChainPolicy
+}
+
+type setDef struct {
+	set   nftables.Set
+	elems []nftables.SetElement
+	text  []string // elements as nft prints them
+}
+
+// Ruleset is a whole table, built but not yet sent to the kernel.
+type Ruleset struct {
+	chains   []chainDef
+	sets     []setDef
+	counters []string
+	rules    []*rule
+}
+
+// Counters lists the named counters the ruleset creates, in rule order.
+func (rs *Ruleset) Counters() []string { return append([]string(nil), rs.counters...) }
+
+// Rules returns the rules of one chain as nft-like text.
+func (rs *Ruleset) Rules(chain string) []string {
+	var out []string
+	for _, r := range rs.rules {
+		if r.chain == chain {
+			out = append(out, r.String())
+		}
+	}
+	return out
+}
+
+// Set returns the elements of one set as text, and whether it exists.
+func (rs *Ruleset) Set(name string) ([]string, bool) {
+	for _, s := range rs.sets {
+		if s.set.Name == name {
+			return s.text, true
+		}
+	}
+	return nil, false
+}
+
+// String prints the whole table roughly as `nft list table` would.
+func (rs *Ruleset) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "table inet %s {\n", TableName)
+	for _, c := range rs.counters {
+		fmt.Fprintf(&b, "\tcounter %s {}\n", c)
+	}
+	for _, s := range rs.sets {
+		fmt.Fprintf(&b, "\tset %s { type %s; elements = { %s } }\n", s.set.Name, s.set.KeyType.Name, strings.Join(s.text, ", "))
+	}
+	for _, c := range rs.chains {
+		fmt.Fprintf(&b, "\tchain %s {\n", c.name)
+		if c.hook != nil {
+			pol := "accept"
+			if c.policy != nil && *c.policy == nftables.ChainPolicyDrop {
+				pol = "drop"
+			}
+			fmt.Fprintf(&b, "\t\ttype filter hook %d priority %d; policy %s;\n", *c.hook, *c.prio, pol)
+		}
+		for _, r := range rs.Rules(c.name) {
+			fmt.Fprintf(&b, "\t\t%s\n", r)
+		}
+		b.WriteString("\t}\n")
+	}
+	b.WriteString("}\n")
+	return b.String()
+}
+
+func (rs *Ruleset) chain(name string, hook nftables.ChainHook, prio nftables.ChainPriority, policy nftables.ChainPolicy) {
+	rs.chains = append(rs.chains, chainDef{name: name, hook: &hook, prio: &prio, policy: &policy})
+}
+
+func (rs *Ruleset) regularChain(name string) {
+	rs.chains = append(rs.chains, chainDef{name: name})
+}
+
+// rule starts a rule in chain; it is part of rs from then on.
+func (rs *Ruleset) rule(chain string) *rule {
+	r := newRule(chain)
+	rs.rules = append(rs.rules, r)
+	return r
+}
+
+// counter registers a named counter (once) and returns its name.
+func (rs *Ruleset) counter(name string) string {
+	for _, c := range rs.counters {
+		if c == name {
+			return name
+		}
+	}
+	rs.counters = append(rs.counters, name)
+	return name
+}
+
+func (rs *Ruleset) count(r *rule, name string) *rule {
+	return r.counter(rs.counter(name))
+}
+
+func (rs *Ruleset) ifnameSet(name string, names []string) {
+	sd := setDef{set: nftables.Set{Name: name, KeyType: nftables.TypeIFName, KeyByteOrder: binaryutil.NativeEndian}}
+	seen := map[string]bool{}
+	for _, n := range names {
+		if seen[n] {
+			continue
+		}
+		seen[n] = true
+		sd.elems = append(sd.elems, nftables.SetElement{Key: ifname(n)})
+		sd.text = append(sd.text, fmt.Sprintf("%q", n))
+	}
+	rs.sets = append(rs.sets, sd)
+}
+
+func (rs *Ruleset) addrSets(name4, name6 string, addrs []netip.Addr) {
+	s4 := setDef{set: nftables.Set{Name: name4, KeyType: nftables.TypeIPAddr}}
+	s6 := setDef{set: nftables.Set{Name: name6, KeyType: nftables.TypeIP6Addr}}
+	seen := map[netip.Addr]bool{}
+	for _, a := range addrs {
+		a = a.Unmap().WithZone("")
+		if seen[a] {
+			continue
+		}
+		seen[a] = true
+		s := &s4
+		if a.Is6() {
+			s = &s6
+		}
+		s.elems = append(s.elems, nftables.SetElement{Key: a.AsSlice()})
+		s.text = append(s.text, a.String())
+	}
+	rs.sets = append(rs.sets, s4, s6)
+}
+
+// prefixSets builds interval sets of prefixes. An interval is sent as its
+// first address and, flagged as the end, the first address after it; a
+// range reaching the top of the address space has no end element.
+func (rs *Ruleset) prefixSets(name4, name6 string, prefixes []netip.Prefix) {
+	s4 := setDef{set: nftables.Set{Name: name4, KeyType: nftables.TypeIPAddr, Interval: true}}
+	s6 := setDef{set: nftables.Set{Name: name6, KeyType: nftables.TypeIP6Addr, Interval: true}}
+	for _, p := range mergePrefixes(prefixes) {
+		s := &s4
+		if p.Addr().Is6() {
+			s = &s6
+		}
+		s.elems = append(s.elems, nftables.SetElement{Key: p.Addr().AsSlice()})
+		if end, ok := afterPrefix(p); ok {
+			s.elems = append(s.elems, nftables.SetElement{Key: end.AsSlice(), IntervalEnd: true})
+		}
+		s.text = append(s.text, p.String())
+	}
+	rs.sets = append(rs.sets, s4, s6)
+}
+
+// mergePrefixes masks, sorts and drops prefixes contained in others: the
+// kernel refuses overlapping intervals.
+func mergePrefixes(in []netip.Prefix) []netip.Prefix {
+	var ps []netip.Prefix
+	for _, p := range in {
+		if p.IsValid() {
+			ps = append(ps, netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-(p.Addr().BitLen()-p.Addr().Unmap().BitLen())).Masked())
+		}
+	}
+	sort.Slice(ps, func(i, j int) bool {
+		if c := ps[i].Addr().Compare(ps[j].Addr()); c != 0 {
+			return c < 0
+		}
+		return ps[i].Bits() < ps[j].Bits()
+	})
+	var out []netip.Prefix
+	for _, p := range ps {
+		if n := len(out); n > 0 && out[n-1].Addr().BitLen() == p.Addr().BitLen() && out[n-1].Contains(p.Addr()) {
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// afterPrefix returns the first address after p, if there is one.
+func afterPrefix(p netip.Prefix) (netip.Addr, bool) {
+	b := p.Masked().Addr().AsSlice()
+	// set the host bits, then add one.
+	for i := p.Bits(); i < len(b)*8; i++ {
+		b[i/8] |= 0x80 >> (i % 8)
+	}
+	for i := len(b) - 1; i >= 0; i-- {
+		b[i]++
+		if b[i] != 0 {
+			a, _ := netip.AddrFromSlice(b)
+			return a, true
+		}
+	}
+	return netip.Addr{}, false
+}
+
+func (rs *Ruleset) portSet(name string, ports []uint16) {
+	sd := setDef{set: nftables.Set{Name: name, KeyType: nftables.TypeInetService}}
+	seen := map[uint16]bool{}
+	for _, p := range ports {
+		if seen[p] || p == 0 {
+			continue
+		}
+		seen[p] = true
+		sd.elems = append(sd.elems, nftables.SetElement{Key: be16(p)})
+		sd.text = append(sd.text, fmt.Sprint(p))
+	}
+	rs.sets = append(rs.sets, sd)
+}
+
+// Build turns spec into the box's whole ruleset. It talks to no kernel.
+func Build(spec Spec) (*Ruleset, error) {
+	if err := spec.Validate(); err != nil {
+		return nil, fmt.Errorf("firewall spec: %w", err)
+	}
+	rs := &Ruleset{}
+	var xfrmNames []string
+	for _, r := range spec.RouteInterfaces {
+		xfrmNames = append(xfrmNames, r.Name)
+	}
+	rs.ifnameSet(setWANIfs, spec.WAN)
+	rs.ifnameSet(setLANIfs, spec.LAN)
+	rs.ifnameSet(setXfrmIfs, xfrmNames)
+	rs.addrSets(setPeers4, setPeers6, spec.Peers)
+	rs.prefixSets(setMgmt4, setMgmt6, spec.AllowedMgmtSources)
+	rs.prefixSets(setRemote4, setRemote6, spec.RemoteNetworks)
+	rs.portSet(setMgmtPorts, spec.webPorts())
+	rs.portSet(setIKEPorts, []uint16{500, 4500})
+
+	rs.chain(chainPrerouting, *nftables.ChainHookPrerouting, *nftables.ChainPriorityMangle, nftables.ChainPolicyAccept)
+	rs.regularChain(chainFromTunnel)
+	rs.regularChain(chainMSSIn)
+	rs.regularChain(chainIntercepts)
+	rs.chain(chainInput, *nftables.ChainHookInput, *nftables.ChainPriorityFilter, nftables.ChainPolicyDrop)
+	rs.regularChain(chainIPsecIn)
+	rs.regularChain(chainWANIn)
+	rs.regularChain(chainLANIn)
+	rs.chain(chainForward, *nftables.ChainHookForward, *nftables.ChainPriorityFilter, nftables.ChainPolicyDrop)
+	rs.chain(chainPostrouting, *nftables.ChainHookPostrouting, *nftables.ChainPriorityMangle, nftables.ChainPolicyAccept)
+
+	buildPrerouting(rs, spec)
+	buildInput(rs, spec)
+	buildForward(rs, spec)
+	buildPostrouting(rs, spec)
+	return rs, nil
+}
+
+// buildPrerouting: packets that came out of a tunnel get their SYN MSS
+// clamped and, if they are for one of the router's intercepts, are handed
+// to its transparent socket (TPROXY). Decrypted packets pass prerouting a
+// second time with a secpath: that is where they are caught.
+func buildPrerouting(rs *Ruleset, spec Spec) {
+	rs.rule(chainPrerouting).secpath().jump(chainFromTunnel)
+	rs.rule(chainPrerouting).iifnameSet(setXfrmIfs).jump(chainFromTunnel)
+
+	if !spec.NoMSSClamp {
+		rs.rule(chainFromTunnel).tcpSYN().jump(chainMSSIn)
+		for _, ri := range spec.RouteInterfaces {
+			if ri.MTU == 0 {
+				continue
+			}
+			mss := uint16(ri.MTU - 40)
+			rs.count(rs.rule(chainMSSIn).iifname(ri.Name).clampMSS(mss), "mss_clamp_in").ret()
+		}
+		rs.count(rs.rule(chainMSSIn).clampMSS(spec.mss()), "mss_clamp_in")
+	}
+	// A packet of a connection an intercept already accepted goes straight
+	// to its socket; only new flows walk the intercept rules.
+	rs.rule(chainFromTunnel).socketTransparent().markSet(TProxyMark).accept()
+	rs.rule(chainFromTunnel).jump(chainIntercepts)
+}
+
+func buildInput(rs *Ruleset, spec Spec) {
+	in := chainInput
+	rs.count(rs.rule(in).iifLoopback(), "in_loopback").accept()
+	rs.count(rs.rule(in).ctState(1), "in_invalid").drop() // 1: invalid
+	rs.count(rs.rule(in).ctState(2, 4), "in_established").accept()
+	// Whatever came out of a tunnel is judged by ipsec_in alone (goto: no
+	// way back), so that with a single NIC decrypted traffic never reaches
+	// the LAN rules of the interface it arrived on.
+	rs.rule(in).secpath().goTo(chainIPsecIn)
+	rs.rule(in).iifnameSet(setXfrmIfs).goTo(chainIPsecIn)
+	rs.rule(in).iifnameSet(setWANIfs).jump(chainWANIn)
+	rs.rule(in).iifnameSet(setLANIfs).jump(chainLANIn)
+	// DHCP replies go to the broadcast or the offered address, which
+	// conntrack cannot tie to the request; the ports are all we have.
+	rs.count(rs.rule(in).nfproto(false).l4proto(unix.IPPROTO_UDP).port(unix.IPPROTO_UDP, false, 67, 67).port(unix.IPPROTO_UDP, true, 68, 68), "in_dhcp").accept()
+	rs.count(rs.rule(in).nfproto(true).prefix(true, netip.MustParsePrefix("fe80::/10")).l4proto(unix.IPPROTO_UDP).port(unix.IPPROTO_UDP, false, 547, 547).port(unix.IPPROTO_UDP, true, 546, 546), "in_dhcp").accept()
+	// NTP needs no rule: the box's queries go out from an ephemeral port
+	// and conntrack accepts exactly their replies as established.
+	// IPv6 cannot work without neighbour discovery; hop limit 255 proves
+	// the packet was not routed.
+	for _, t := range []struct {
+		typ  byte
+		name string
+	}{{134, "nd-router-advert"}, {135, "nd-neighbor-solicit"}, {136, "nd-neighbor-advert"}} {
+		rs.count(rs.rule(in).nfproto(true).hopLimit255().icmpType(true, t.typ, t.name), "in_icmpv6_nd").accept()
+	}
+	if spec.LogDrops {
+		rs.rule(in).limit(5, 10).log("tunneler drop in: ")
+	}
+	rs.count(rs.rule(in), "in_drop").drop()
+
+	// WAN: IKE and ESP, from configured peers only.
+	for _, v6 := range []bool{false, true} {
+		peers := setPeers4
+		if v6 {
+			peers = setPeers6
+		}
+		rs.count(rs.rule(chainWANIn).nfproto(v6).addrSet(v6, true, false, peers).l4proto(unix.IPPROTO_UDP).dportSet(unix.IPPROTO_UDP, setIKEPorts), "in_ike").accept()
+		rs.count(rs.rule(chainWANIn).nfproto(v6).addrSet(v6, true, false, peers).l4proto(unix.IPPROTO_ESP), "in_esp").accept()
+	}
+
+	// LAN: the web UI (and metrics) and ICMP echo.
+	if spec.SingleNIC {
+		rs.rule(chainLANIn).nfproto(false).addrSet(false, true, false, setPeers4).ret()
+		rs.rule(chainLANIn).nfproto(true).addrSet(true, true, false, setPeers6).ret()
+	}
+	if len(spec.AllowedMgmtSources) > 0 {
+		rs.rule(chainLANIn).nfproto(false).addrSet(false, true, true, setMgmt4).ret()
+		rs.rule(chainLANIn).nfproto(true).addrSet(true, true, true, setMgmt6).ret()
+	}
+	rs.count(rs.rule(chainLANIn).l4proto(unix.IPPROTO_TCP).dportSet(unix.IPPROTO_TCP, setMgmtPorts), "in_mgmt").accept()
+	rate := uint64(spec.pingRate())
+	rs.count(rs.rule(chainLANIn).nfproto(false).icmpType(false, icmpEchoRequest, "echo-request").limit(rate, uint32(2*rate)), "in_lan_ping").accept()
+	rs.count(rs.rule(chainLANIn).nfproto(true).icmpType(true, icmp6EchoReq, "echo-request").limit(rate, uint32(2*rate)), "in_lan_ping").accept()
+
+	// From a tunnel: the router's intercepts, the resolver and ping on the
+	// inside address, and nothing else.
+	ip := chainIPsecIn
+	if len(spec.RemoteNetworks) > 0 {
+		rs.count(rs.rule(ip).nfproto(false).addrSet(false, true, true, setRemote4), "in_ipsec_drop").drop()
+		rs.count(rs.rule(ip).nfproto(true).addrSet(true, true, true, setRemote6), "in_ipsec_drop").drop()
+	}
+	rs.count(rs.rule(ip).markMatch(TProxyMark), "in_ipsec_intercept").accept()
+	if a := spec.InsideAddr; a.IsValid() {
+		a = a.Unmap()
+		for _, p := range []byte{unix.IPPROTO_UDP, unix.IPPROTO_TCP} {
+			rs.count(rs.rule(ip).nfproto(a.Is6()).addr(false, a).l4proto(p).port(p, true, spec.dnsPort(), spec.dnsPort()), "in_ipsec_dns").accept()
+		}
+		typ := byte(icmpEchoRequest)
+		if a.Is6() {
+			typ = icmp6EchoReq
+		}
+		rs.count(rs.rule(ip).nfproto(a.Is6()).addr(false, a).icmpType(a.Is6(), typ, "echo-request").limit(rate, uint32(2*rate)), "in_ipsec_ping").accept()
+	}
+	if spec.LogDrops {
+		rs.rule(ip).limit(5, 10).log("tunneler drop ipsec: ")
+	}
+	rs.count(rs.rule(ip), "in_ipsec_drop").drop()
+}
+
+// buildForward: the box routes nothing. Intercepted flows are delivered
+// locally (TPROXY plus the fwmark route), the inside address is local, so
+// no tunnel, route-based or not, needs forwarding to reach the router; a
+// packet here is a remote site trying to reach another site, the WAN or
+// the LAN, and is dropped.
+func buildForward(rs *Ruleset, spec Spec) {
+	rs.count(rs.rule(chainForward).secpath(), "fwd_tunnel").drop()
+	rs.count(rs.rule(chainForward).iifnameSet(setXfrmIfs), "fwd_tunnel").drop()
+	if spec.LogDrops {
+		rs.rule(chainForward).limit(5, 10).log("tunneler drop fwd: ")
+	}
+	rs.count(rs.rule(chainForward), "fwd_drop").drop()
+}
+
+// buildPostrouting clamps the MSS of SYNs (and SYN-ACKs) the box sends
+// into a tunnel: to spec.MSS in policy mode, where the packet's route is
+// an xfrm bundle, and to the route's MTU on xfrm interfaces.
+func buildPostrouting(rs *Ruleset, spec Spec) {
+	if spec.NoMSSClamp {
+		return
+	}
+	rs.count(rs.rule(chainPostrouting).tcpSYN().rtIPsec().clampMSS(spec.mss()), "mss_clamp_out")
+	rs.count(rs.rule(chainPostrouting).tcpSYN().oifnameSet(setXfrmIfs).clampMSSRoute(), "mss_clamp_out")
+}
+
+// DefaultDenyRuleset is the ruleset installed before any interface is up:
+// loopback is allowed, every other packet in or through is dropped and
+// counted. The box's own output is left alone: with no link up it goes
+// nowhere, and the full ruleset replaces this one before any link is.
+func DefaultDenyRuleset() *Ruleset {
+	rs := &Ruleset{}
+	rs.chain(chainInput, *nftables.ChainHookInput, *nftables.ChainPriorityFilter, nftables.ChainPolicyDrop)
+	rs.chain(chainForward, *nftables.ChainHookForward, *nftables.ChainPriorityFilter, nftables.ChainPolicyDrop)
+	rs.count(rs.rule(chainInput).iifLoopback(), "in_loopback").accept()
+	rs.count(rs.rule(chainInput), "in_drop").drop()
+	rs.count(rs.rule(chainForward), "fwd_drop").drop()
+	return rs
+}

@@ -1,0 +1,286 @@
+package firewall
+
+import (
+	"io"
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/tunneler/tunneler/scripts/testenv"
+)
+
+// TestInputRules sends each kind of packet the input chain decides on and
+// checks both the outcome and the counter that must rise.
+func TestInputRules(t *testing.T) {
+	l := newLab(t)
+	mustApply(t, l.conn, l.spec())
+
+	type probe func(t *testing.T) bool
+	udp := func(from *testenv.Netns, src, dst string) probe {
+		return func(t *testing.T) bool { return udpPasses(t, l, from, src, dst) }
+	}
+	tcp := func(from *testenv.Netns, src, dst string) probe {
+		return func(t *testing.T) bool { return tcpPasses(t, l, from, src, dst) }
+	}
+	ping := func(from *testenv.Netns, args ...string) probe {
+		return func(t *testing.T) bool { return pingPasses(t, from, args...) }
+	}
+	for _, tc := range []struct {
+		name    string
+		probe   probe
+		pass    bool
+		counter string
+	}{
+		{"IKE 500 from peer", udp(l.wan, "192.0.2.2:500", "192.0.2.1:500"), true, "in_ike"},
+		{"NAT-T 4500 from peer", udp(l.wan, "192.0.2.2:4500", "192.0.2.1:4500"), true, "in_ike"},
+		{"IKE 500 from non-peer", udp(l.wan, "192.0.2.3:500", "192.0.2.1:500"), false, "in_drop"},
+		{"other UDP from peer", udp(l.wan, "192.0.2.2:5000", "192.0.2.1:5000"), false, "in_drop"},
+		{"web UI from WAN peer", tcp(l.wan, "192.0.2.2:0", "192.0.2.1:80"), false, "in_drop"},
+		{"web UI from WAN non-peer", tcp(l.wan, "192.0.2.3:0", "192.0.2.1:443"), false, "in_drop"},
+		{"web UI from LAN", tcp(l.lan, "10.9.0.2:0", "10.9.0.1:80"), true, "in_mgmt"},
+		{"web UI 443 from LAN", tcp(l.lan, "10.9.0.2:0", "10.9.0.1:443"), true, "in_mgmt"},
+		{"ssh from LAN", tcp(l.lan, "10.9.0.2:0", "10.9.0.1:22"), false, "in_drop"},
+		{"ping from LAN", ping(l.lan, "10.9.0.1"), true, "in_lan_ping"},
+		{"ping from WAN peer", ping(l.wan, "-I", "192.0.2.2", "192.0.2.1"), false, "in_drop"},
+		{"DHCP reply on LAN", udp(l.lan, "10.9.0.2:67", "10.9.0.1:68"), true, "in_dhcp"},
+		{"DHCP reply on WAN", udp(l.wan, "192.0.2.3:67", "192.0.2.1:68"), true, "in_dhcp"},
+		{"unasked 'NTP reply' from WAN", udp(l.wan, "192.0.2.3:123", "192.0.2.1:40123"), false, "in_drop"},
+		{"DNS from tunnel to inside address", udp(l.site, "172.16.0.2:0", "100.64.0.1:53"), true, "in_ipsec_dns"},
+		{"DNS over TCP from tunnel", tcp(l.site, "172.16.0.2:0", "100.64.0.1:53"), true, "in_ipsec_dns"},
+		{"ping inside address from tunnel", ping(l.site, "100.64.0.1"), true, "in_ipsec_ping"},
+		{"web UI from tunnel (inside address)", tcp(l.site, "172.16.0.2:0", "100.64.0.1:80"), false, "in_ipsec_drop"},
+		{"web UI from tunnel (xfrm address)", tcp(l.site, "172.16.0.2:0", "172.16.0.1:443"), false, "in_ipsec_drop"},
+		{"DNS from tunnel to WAN address", udp(l.site, "172.16.0.2:0", "192.0.2.1:53"), false, "in_ipsec_drop"},
+		{"IKE from tunnel", udp(l.site, "172.16.0.2:500", "172.16.0.1:500"), false, "in_ipsec_drop"},
+		{"DNS from LAN to inside address", udp(l.lan, "10.9.0.2:0", "100.64.0.1:53"), false, "in_drop"},
+		{"DNS from WAN to inside address", udp(l.wan, "192.0.2.2:0", "100.64.0.1:53"), false, "in_drop"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := counter(t, l.conn, tc.counter)
+			if got := tc.probe(t); got != tc.pass {
+				t.Errorf("passed = %v, want %v", got, tc.pass)
+			}
+			if after := counter(t, l.conn, tc.counter); after <= before {
+				t.Errorf("counter %s did not rise (%d -> %d)", tc.counter, before, after)
+			}
+		})
+	}
+}
+
+// TestNTPReplyByConntrack: the box's own query opens the way for exactly
+// its reply; the same datagram unasked is dropped (see TestInputRules).
+func TestNTPReplyByConntrack(t *testing.T) {
+	l := newLab(t)
+	mustApply(t, l.conn, l.spec())
+	srv := udpListen(t, l.wan, "192.0.2.3:123")
+	go func() {
+		buf := make([]byte, 64)
+		for {
+			n, from, err := srv.ReadFromUDP(buf)
+			if err != nil {
+				return
+			}
+			srv.WriteToUDP(buf[:n], from)
+		}
+	}()
+	var c *net.UDPConn
+	in(t, l.box, func() (err error) {
+		c, err = net.DialUDP("udp", nil, &net.UDPAddr{IP: net.IPv4(192, 0, 2, 3), Port: 123})
+		return err
+	})
+	defer c.Close()
+	before := counter(t, l.conn, "in_established")
+	c.Write([]byte("ntp?"))
+	c.SetReadDeadline(time.Now().Add(time.Second))
+	buf := make([]byte, 64)
+	if _, err := c.Read(buf); err != nil {
+		t.Fatalf("reply to the box's own NTP query: %v", err)
+	}
+	if counter(t, l.conn, "in_established") <= before {
+		t.Errorf("reply was not accepted as established")
+	}
+}
+
+// TestSingleNIC: with one interface for both sides, management answers
+// only allowed sources, and never a peer even inside them.
+func TestSingleNIC(t *testing.T) {
+	l := newLab(t)
+	spec := l.spec()
+	spec.SingleNIC = true
+	spec.WAN = []string{"lan0"}
+	spec.LAN = []string{"lan0"}
+	spec.Peers = []netip.Addr{addr("10.9.0.3")}
+	spec.AllowedMgmtSources = []netip.Prefix{prefix("10.9.0.0/24")}
+	mustApply(t, l.conn, spec)
+	if !tcpPasses(t, l, l.lan, "10.9.0.2:0", "10.9.0.1:80") {
+		t.Errorf("web UI from an allowed source: dropped")
+	}
+	if tcpPasses(t, l, l.lan, "10.9.0.3:0", "10.9.0.1:80") {
+		t.Errorf("web UI from the peer's address: answered")
+	}
+	if !udpPasses(t, l, l.lan, "10.9.0.3:500", "10.9.0.1:500") {
+		t.Errorf("IKE from the peer on the single NIC: dropped")
+	}
+	spec.AllowedMgmtSources = []netip.Prefix{prefix("10.9.0.128/25")}
+	mustApply(t, l.conn, spec)
+	before := counter(t, l.conn, "in_drop")
+	if tcpPasses(t, l, l.lan, "10.9.0.2:0", "10.9.0.1:80") {
+		t.Errorf("web UI from outside the allowed sources: answered")
+	}
+	if pingPasses(t, l.lan, "-I", "10.9.0.2", "10.9.0.1") {
+		t.Errorf("ping from outside the allowed sources: answered")
+	}
+	if counter(t, l.conn, "in_drop") < before+2 {
+		t.Errorf("in_drop did not count the refused management packets")
+	}
+}
+
+// TestForwardDropped: nothing is routed through the box: not from a tunnel
+// to the LAN or the WAN, not between WAN and LAN.
+func TestForwardDropped(t *testing.T) {
+	l := newLab(t)
+	mustApply(t, l.conn, l.spec())
+	for _, tc := range []struct {
+		name     string
+		from, to *testenv.Netns
+		src, dst string
+		counter  string
+	}{
+		{"tunnel to LAN", l.site, l.lan, "172.16.0.2:0", "10.9.0.2:80", "fwd_tunnel"},
+		{"tunnel to WAN", l.site, l.wan, "172.16.0.2:0", "192.0.2.2:80", "fwd_tunnel"},
+		{"WAN to LAN", l.wan, l.lan, "192.0.2.2:0", "10.9.0.2:80", "fwd_drop"},
+		{"LAN to WAN", l.lan, l.wan, "10.9.0.2:0", "192.0.2.3:80", "fwd_drop"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tcpListen(t, tc.to, tc.dst)
+			before := counter(t, l.conn, tc.counter)
+			if c, err := tcpDial(t, tc.from, tc.src, tc.dst, 400*time.Millisecond); err == nil {
+				c.Close()
+				t.Errorf("connection forwarded")
+			}
+			if counter(t, l.conn, tc.counter) <= before {
+				t.Errorf("counter %s did not rise", tc.counter)
+			}
+		})
+	}
+}
+
+// TestDefaultDeny: the boot ruleset lets loopback through and nothing else.
+func TestDefaultDeny(t *testing.T) {
+	l := newLab(t)
+	if err := DefaultDeny(l.conn); err != nil {
+		t.Fatal(err)
+	}
+	if pingPasses(t, l.lan, "10.9.0.1") {
+		t.Errorf("ping from LAN passed the default deny")
+	}
+	if tcpPasses(t, l, l.lan, "10.9.0.2:0", "10.9.0.1:80") {
+		t.Errorf("web UI answered under default deny")
+	}
+	if !pingPasses(t, l.box, "127.0.0.1") {
+		t.Errorf("loopback blocked under default deny")
+	}
+	if counter(t, l.conn, "in_drop") == 0 {
+		t.Errorf("in_drop did not count")
+	}
+}
+
+// TestApplyKeepsOtherTables: our replace never touches another table.
+func TestApplyKeepsOtherTables(t *testing.T) {
+	testenv.RequireCommand(t, "nft")
+	l := newLab(t)
+	l.box.Run(t, "nft", "add table inet other; add chain inet other c; add rule inet other c counter")
+	mustApply(t, l.conn, l.spec())
+	mustApply(t, l.conn, l.spec())
+	out := l.box.Run(t, "nft", "list", "table", "inet", "other")
+	if !contains(out, "counter packets") {
+		t.Errorf("table inet other changed:\n%s", out)
+	}
+}
+
+// TestApplyKeepsCounters: counters carry on across a replace.
+func TestApplyKeepsCounters(t *testing.T) {
+	l := newLab(t)
+	mustApply(t, l.conn, l.spec())
+	udpPasses(t, l, l.wan, "192.0.2.2:500", "192.0.2.1:500")
+	before := counter(t, l.conn, "in_ike")
+	mustApply(t, l.conn, l.spec())
+	if after := counter(t, l.conn, "in_ike"); after < before || before == 0 {
+		t.Errorf("in_ike %d before replace, %d after", before, after)
+	}
+}
+
+// TestReplaceKeepsStreams: replacing the ruleset over and over while a TCP
+// connection streams loses neither the connection nor a byte.
+func TestReplaceKeepsStreams(t *testing.T) {
+	l := newLab(t)
+	spec := l.spec()
+	mustApply(t, l.conn, spec)
+	var ln net.Listener
+	in(t, l.box, func() (err error) { ln, err = net.Listen("tcp", "10.9.0.1:80"); return err })
+	defer ln.Close()
+	got := make(chan int64, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			got <- -1
+			return
+		}
+		n, _ := io.Copy(io.Discard, c)
+		got <- n
+	}()
+	c, err := tcpDial(t, l.lan, "10.9.0.2:0", "10.9.0.1:80", time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	sent := make(chan int64, 1)
+	go func() {
+		var n int64
+		buf := make([]byte, 16<<10)
+		for {
+			select {
+			case <-stop:
+				c.Close()
+				sent <- n
+				return
+			default:
+			}
+			c.SetWriteDeadline(time.Now().Add(2 * time.Second))
+			m, err := c.Write(buf)
+			n += int64(m)
+			if err != nil {
+				c.Close()
+				sent <- -n
+				return
+			}
+		}
+	}()
+	for i := 0; i < 50; i++ {
+		spec.Peers = append(spec.Peers, netip.AddrFrom4([4]byte{198, 51, 100, byte(i)}))
+		spec.LogDrops = i%2 == 0
+		mustApply(t, l.conn, spec)
+		time.Sleep(10 * time.Millisecond)
+	}
+	close(stop)
+	s := <-sent
+	r := <-got
+	if s <= 0 || r != s {
+		t.Fatalf("sent %d bytes (negative: write failed), received %d", s, r)
+	}
+	t.Logf("streamed %d bytes across 50 replaces", s)
+}
+
+func contains(s, sub string) bool {
+	return len(s) >= len(sub) && (len(sub) == 0 || indexOf(s, sub) >= 0)
+}
+
+func indexOf(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return i
+		}
+	}
+	return -1
+}
