@@ -76,8 +76,13 @@ func (c Config) WithDefaults() Config {
 		}
 	}
 
+	local := r.InterceptRange
+	if !local.IsValid() {
+		// Validate reports the range; do not repeat it for every tunnel.
+		local = PrefixFrom(DefaultInterceptRange)
+	}
 	for i := range c.Tunnels {
-		c.Tunnels[i] = c.Tunnels[i].withDefaults(r.InterceptRange)
+		c.Tunnels[i] = c.Tunnels[i].withDefaults(local)
 	}
 	return c
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -108,7 +109,19 @@ func (d Duration) String() string {
 	if d.text != "" {
 		return d.text
 	}
-	return d.D.String()
+	return shortDuration(d.D)
+}
+
+// shortDuration prints 3h and 50m rather than Go's 3h0m0s and 50m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }

@@ -55,13 +55,13 @@ func validHost(s string) bool {
 func unicastProblem(a netip.Addr) string {
 	switch {
 	case a.IsUnspecified():
-		return "is the unspecified address, not a peer"
+		return "is the unspecified address, not a single host"
 	case a.IsLoopback():
 		return "is a loopback address, which never leaves the box"
 	case a.IsMulticast():
-		return "is a multicast address; IPsec needs a unicast peer"
+		return "is a multicast address, not a single host"
 	case a.Is4() && a == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
-		return "is the broadcast address; IPsec needs a unicast peer"
+		return "is the broadcast address, not a single host"
 	case a.IsLinkLocalUnicast():
 		return "is a link-local address, which is not routed"
 	}

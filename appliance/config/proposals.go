@@ -139,7 +139,6 @@ var refused = map[string]string{
 	"ecp192":       "192-bit curves are too weak",
 	"ecp224":       "224-bit curves are too weak",
 	"ecp224bp":     "224-bit curves are too weak",
-	"default":      "\"default\" lets the peer pick algorithms this box does not allow; list them",
 	"aesxcbc":      "AES-XCBC-96 is not on the allowlist; use sha256",
 	"prfaesxcbc":   "AES-XCBC is not on the allowlist; use prfsha256",
 	"aescmac":      "AES-CMAC-96 is not on the allowlist; use sha256",
@@ -158,8 +157,11 @@ func checkProposal(p string, ike bool) string {
 	if strings.HasSuffix(p, "!") {
 		return fmt.Sprintf("ends in \"!\", an ipsec.conf marker; write %q", strings.TrimSuffix(p, "!"))
 	}
-	if p == "" {
+	switch strings.ToLower(p) {
+	case "":
 		return "is empty"
+	case "default":
+		return "is strongSwan's default set, which includes algorithms this box does not allow; list the proposals instead"
 	}
 	var has [algESN + 1]bool
 	for _, part := range strings.Split(strings.ToLower(p), "-") {

@@ -26,8 +26,8 @@ func (c Config) Validate() FieldErrors {
 	validateSystem(&p, c.System)
 	box := validateInterfaces(&p, c.Interfaces)
 	validateAdmin(&p, c.Admin)
-	validateRouter(&p, c.Router, box)
-	validateTunnels(&p, c.Tunnels, c.Router, box)
+	insideOK := validateRouter(&p, c.Router, box)
+	validateTunnels(&p, c.Tunnels, c.Router, insideOK, box)
 	return p.list
 }
 
@@ -155,7 +155,7 @@ func validateInterfaces(p *problems, ifs []Interface) []boxNet {
 			switch {
 			case !d.IsValid():
 				p.add(idx(fld(base, "dns"), j), "%q is not an IP address", d.String())
-			case unicastProblem(d.Addr) != "" && !d.IsLoopback():
+			case unicastProblem(d.Addr) != "":
 				p.add(idx(fld(base, "dns"), j), "%s %s", d, unicastProblem(d.Addr))
 			}
 		}
@@ -242,7 +242,9 @@ func looksLikeHash(h string) bool {
 	return false
 }
 
-func validateRouter(p *problems, r Router, box []boxNet) {
+// validateRouter reports whether the inside address is usable, so tunnels
+// are not blamed for a wrong inside address.
+func validateRouter(p *problems, r Router, box []boxNet) bool {
 	if r.IdentityPath != "" && (!path.IsAbs(r.IdentityPath) || path.Clean(r.IdentityPath) != r.IdentityPath) {
 		p.add("router.identity_path", "%q must be a clean absolute path like %s", r.IdentityPath, DefaultIdentityPath)
 	}
@@ -259,7 +261,10 @@ func validateRouter(p *problems, r Router, box []boxNet) {
 		p.add("router.inside_address", "%s is outside the intercept range %s", r.InsideAddress, rng)
 	case unicastProblem(r.InsideAddress.Addr) != "":
 		p.add("router.inside_address", "%s %s", r.InsideAddress, unicastProblem(r.InsideAddress.Addr))
+	default:
+		return true
 	}
+	return false
 }
 
 func overlapsBox(n netip.Prefix, box []boxNet) (boxNet, bool) {
@@ -277,7 +282,7 @@ type claimed struct {
 	field  string
 }
 
-func validateTunnels(p *problems, ts []Tunnel, r Router, box []boxNet) {
+func validateTunnels(p *problems, ts []Tunnel, r Router, insideOK bool, box []boxNet) {
 	nameAt := map[string]int{}
 	ifIDAt := map[uint32]int{}
 	pskAt := map[string]int{}
@@ -358,7 +363,7 @@ func validateTunnels(p *problems, ts []Tunnel, r Router, box []boxNet) {
 		// The router sources its traffic from the inside address; in
 		// policy mode only traffic from a local network matches the
 		// tunnel's policies.
-		if t.Mode == ModePolicy && len(myLocals) == len(t.LocalNetworks) && r.InsideAddress.IsValid() {
+		if t.Mode == ModePolicy && len(myLocals) == len(t.LocalNetworks) && insideOK {
 			if _, hit := firstContaining(r.InsideAddress.Addr, myLocals); !hit {
 				p.add(fld(base, "local_networks"), "none contains the router's inside address %s, so the router's traffic would not enter this tunnel", r.InsideAddress)
 			}
@@ -561,17 +566,9 @@ func checkDuration(p *problems, field string, d Duration, min, max time.Duration
 	case !d.Valid():
 		p.add(field, "%q is not a duration (like 50m, 3h or 1h30m)", d.String())
 	case d.D < min || d.D > max:
-		p.add(field, "%s is outside the range %s to %s", d, fmtDur(min), fmtDur(max))
+		p.add(field, "%s is outside the range %s to %s", d, shortDuration(min), shortDuration(max))
 	default:
 		return true
 	}
 	return false
-}
-
-// fmtDur prints 10m rather than 10m0s.
-func fmtDur(d time.Duration) string {
-	s := d.String()
-	s = strings.TrimSuffix(s, "0s")
-	s = strings.TrimSuffix(s, "0m")
-	return s
 }
