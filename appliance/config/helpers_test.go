@@ -1,5 +1,7 @@
 package config
 
+import "errors"
+
 const (
 	strongPSK1 = "q7Vt-Lx2Rk9_wZ4mNp8Hc3Jd6Fy1Gs5B"
 	strongPSK2 = "M3n_Qz8rXw2Kp5Vd-Ht9Lc4Bj7Fg1Ys6"
@@ -23,3 +25,5 @@ func validConfig() Config {
 		},
 	}
 }
+
+func asFieldErrors(err error, out *FieldErrors) bool { return errors.As(err, out) }
