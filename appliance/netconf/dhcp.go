@@ -69,14 +69,15 @@ func leaseFrom(l *nclient4.Lease) *Lease {
 type dhcpClient struct {
 	ifname   string
 	hostname string
-	newConn  func(ifname string, opts ...nclient4.ClientOpt) (*nclient4.Client, error)
-	timeout  time.Duration
-	retries  int
-	onLease  func(*Lease)
-	onEvent  func(kind, msg string)
-	kick     chan struct{}
-	done     chan struct{}
-	cancel   context.CancelFunc
+	// inNs runs a function that opens sockets in the interface's namespace.
+	inNs    func(func() error) error
+	timeout time.Duration
+	retries int
+	onLease func(*Lease)
+	onEvent func(kind, msg string)
+	kick    chan struct{}
+	done    chan struct{}
+	cancel  context.CancelFunc
 }
 
 func (c *dhcpClient) start(ctx context.Context) {
@@ -127,65 +128,79 @@ func (c *dhcpClient) wait(ctx context.Context, d time.Duration) (kicked, ok bool
 	}
 }
 
+// open makes a DHCP socket on the interface. A socket is kept only for the
+// length of an exchange: while open, the packet socket copies every IPv4
+// packet on the link to us, which would tax the WAN's tunnel traffic; and
+// nclient4's receive loop ends for good on the first read error (a link
+// going down is one), so each exchange starts on a fresh socket.
+func (c *dhcpClient) open() (*nclient4.Client, error) {
+	var conn *nclient4.Client
+	err := c.inNs(func() error {
+		var err error
+		conn, err = nclient4.New(c.ifname, nclient4.WithTimeout(c.timeout), nclient4.WithRetry(c.retries))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open DHCP socket: %w", err)
+	}
+	return conn, nil
+}
+
+// request runs DISCOVER-OFFER-REQUEST-ACK, asking for want if set.
+func (c *dhcpClient) request(ctx context.Context, want net.IP) (*nclient4.Lease, error) {
+	conn, err := c.open()
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	return conn.Request(ctx, c.modifiers(want)...)
+}
+
+// renew sends a REQUEST for the lease it holds (RENEWING or REBINDING).
+func (c *dhcpClient) renew(ctx context.Context, l *nclient4.Lease) (*nclient4.Lease, error) {
+	conn, err := c.open()
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	return conn.Renew(ctx, l, c.modifiers(nil)...)
+}
+
 func (c *dhcpClient) run(ctx context.Context) {
 	var (
-		conn   *nclient4.Client
-		raw    *nclient4.Lease
-		reboot bool
+		raw    *nclient4.Lease // the lease held, if any
+		reboot bool            // confirm raw at once: the link came back
 	)
 	defer func() {
-		if conn == nil {
+		if raw == nil {
 			return
 		}
-		if raw != nil {
-			if err := conn.Release(raw); err != nil {
-				c.onEvent("dhcp", fmt.Sprintf("release %v: %v", raw.ACK.YourIPAddr, err))
-			} else {
-				c.onEvent("dhcp", fmt.Sprintf("released %v", raw.ACK.YourIPAddr))
-			}
+		if err := c.release(raw); err != nil {
+			c.onEvent("dhcp", fmt.Sprintf("release %v: %v", raw.ACK.YourIPAddr, err))
+		} else {
+			c.onEvent("dhcp", fmt.Sprintf("released %v", raw.ACK.YourIPAddr))
 		}
-		conn.Close()
 	}()
-	closeConn := func() {
-		if conn != nil {
-			conn.Close()
-			conn = nil
-		}
-	}
 	backoff := time.Second
 	for ctx.Err() == nil {
-		if conn == nil {
-			var err error
-			conn, err = c.newConn(c.ifname, nclient4.WithTimeout(c.timeout), nclient4.WithRetry(c.retries))
-			if err != nil {
-				c.onEvent("error", fmt.Sprintf("open DHCP socket: %v", err))
-				conn = nil
-				if _, ok := c.wait(ctx, backoff); !ok {
-					return
-				}
-				backoff = min(backoff*2, 30*time.Second)
-				continue
-			}
-		}
+		// INIT, or INIT-REBOOT after the link came back.
 		if raw == nil || reboot {
 			var want net.IP
 			if raw != nil {
 				want = raw.ACK.YourIPAddr
 			}
-			l, err := conn.Request(ctx, c.modifiers(want)...)
+			l, err := c.request(ctx, want)
 			if err != nil {
 				if ctx.Err() != nil {
 					return
 				}
-				if !errors.Is(err, nclient4.ErrNoResponse) {
-					closeConn() // the socket may be bad, e.g. the link was replaced
-				}
-				if reboot && raw != nil && time.Now().Before(leaseFrom(raw).Expiry) {
-					// Keep the old lease until it runs out.
+				if reboot && time.Now().Before(leaseFrom(raw).Expiry) {
+					// Keep the old lease; renew it at T1 as usual.
 					reboot = false
 					c.onEvent("dhcp", fmt.Sprintf("could not confirm lease: %v", err))
 					continue
 				}
+				reboot = false
 				c.onEvent("dhcp", fmt.Sprintf("no lease: %v", err))
 				kicked, ok := c.wait(ctx, backoff)
 				if !ok {
@@ -212,7 +227,7 @@ func (c *dhcpClient) run(ctx context.Context) {
 		// RENEWING until T2, then REBINDING until expiry. nclient4 sends
 		// both to the broadcast address; the server that granted the
 		// lease answers.
-		for {
+		for raw != nil {
 			now := time.Now()
 			if !now.Before(lease.Expiry) {
 				c.onEvent("dhcp", fmt.Sprintf("lease on %s expired", lease.Address))
@@ -225,25 +240,24 @@ func (c *dhcpClient) run(ctx context.Context) {
 				until = lease.Expiry
 			}
 			rctx, cancel := context.WithDeadline(ctx, until)
-			l, err := conn.Renew(rctx, raw, c.modifiers(nil)...)
+			l, err := c.renew(rctx, raw)
 			cancel()
+			if ctx.Err() != nil {
+				return
+			}
 			if err == nil {
 				raw = l
 				c.onLease(leaseFrom(raw))
 				break
 			}
-			if ctx.Err() != nil {
-				return
-			}
-			var nak *nclient4.ErrNak
-			if errors.As(err, &nak) {
+			if nak := (*nclient4.ErrNak)(nil); errors.As(err, &nak) {
 				c.onEvent("dhcp", fmt.Sprintf("server refused renewal of %s", lease.Address))
 				raw = nil
 				c.onLease(nil)
 				break
 			}
 			// RFC 2131 4.4.5: wait half the time left, at least a minute
-			// (scaled down for short test leases).
+			// (less for leases shorter than that, as in tests).
 			left := time.Until(until)
 			kicked, ok := c.wait(ctx, max(left/2, min(time.Minute, left)))
 			if !ok {
@@ -255,4 +269,36 @@ func (c *dhcpClient) run(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// release gives the lease back (RFC 2131 4.4.6). It is sent from the leased
+// address to the server, as a DHCPRELEASE must be unicast; the kernel drops
+// the raw-socket kind nclient4 sends (source 0.0.0.0 to a unicast address
+// is a martian). When the address is already gone, it is broadcast.
+func (c *dhcpClient) release(l *nclient4.Lease) error {
+	msg, err := dhcpv4.NewReleaseFromACK(l.ACK)
+	if err != nil {
+		return err
+	}
+	server := l.ACK.ServerIdentifier()
+	if server == nil {
+		server = l.Offer.ServerIdentifier()
+	}
+	return c.inNs(func() error {
+		conn, err := net.DialUDP("udp4",
+			&net.UDPAddr{IP: l.ACK.YourIPAddr, Port: nclient4.ClientPort},
+			&net.UDPAddr{IP: server, Port: nclient4.ServerPort})
+		if err == nil {
+			defer conn.Close()
+			_, err = conn.Write(msg.ToBytes())
+			return err
+		}
+		pc, err := nclient4.NewRawUDPConn(c.ifname, nclient4.ClientPort)
+		if err != nil {
+			return err
+		}
+		defer pc.Close()
+		_, err = pc.WriteTo(msg.ToBytes(), &net.UDPAddr{IP: net.IPv4bcast, Port: nclient4.ServerPort})
+		return err
+	})
 }

@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/insomniacslk/dhcp/dhcpv4/nclient4"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
@@ -300,7 +299,7 @@ func (m *Manager) startDHCP(f *iface, hostname string) {
 	c := &dhcpClient{
 		ifname:   f.nic.Name,
 		hostname: hostname,
-		newConn:  m.newDHCPConn,
+		inNs:     func(fn func() error) error { return inNetns(m.opts.Netns, fn) },
 		timeout:  m.opts.DHCPTimeout,
 		retries:  m.opts.DHCPRetries,
 		onEvent: func(kind, msg string) {
@@ -327,16 +326,6 @@ func (m *Manager) stopDHCP(f *iface) {
 	}
 	f.lease = nil
 	m.stopFallback(f)
-}
-
-func (m *Manager) newDHCPConn(ifname string, opts ...nclient4.ClientOpt) (*nclient4.Client, error) {
-	var c *nclient4.Client
-	err := inNetns(m.opts.Netns, func() error {
-		var err error
-		c, err = nclient4.New(ifname, opts...)
-		return err
-	})
-	return c, err
 }
 
 func (m *Manager) armFallback(f *iface) {

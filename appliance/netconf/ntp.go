@@ -45,19 +45,7 @@ func ntpSync(ctx context.Context, ns *netns.NsHandle, servers []string, timeout,
 		resp, err := ntp.QueryWithOptions(srv, ntp.QueryOptions{
 			Timeout: timeout,
 			Dialer: func(_, remote string) (net.Conn, error) {
-				// Resolve in the caller's namespace (the resolver may
-				// use other goroutines); only the socket is created in ns.
-				raddr, err := net.ResolveUDPAddr("udp", remote)
-				if err != nil {
-					return nil, err
-				}
-				var c net.Conn
-				err = inNetns(ns, func() error {
-					var err error
-					c, err = net.DialUDP("udp", nil, raddr)
-					return err
-				})
-				return c, err
+				return dialUDPIn(ctx, ns, remote)
 			},
 		})
 		if err == nil {
@@ -82,4 +70,43 @@ func ntpSync(ctx context.Context, ns *netns.NsHandle, servers []string, timeout,
 		return NTPStatus{}, errors.New("no NTP servers configured")
 	}
 	return NTPStatus{}, errors.Join(errs...)
+}
+
+// dialUDPIn dials remote ("host:port") from network namespace ns (nil: the
+// caller's). Name lookups are sent from ns too, so a test namespace never
+// reaches the host's resolver.
+func dialUDPIn(ctx context.Context, ns *netns.NsHandle, remote string) (net.Conn, error) {
+	if ns == nil {
+		var d net.Dialer
+		return d.DialContext(ctx, "udp", remote)
+	}
+	r := &net.Resolver{
+		PreferGo: true,
+		Dial: func(ctx context.Context, network, address string) (net.Conn, error) {
+			var c net.Conn
+			err := inNetns(ns, func() error {
+				var d net.Dialer
+				var err error
+				c, err = d.DialContext(ctx, network, address)
+				return err
+			})
+			return c, err
+		},
+	}
+	host, port, err := net.SplitHostPort(remote)
+	if err != nil {
+		return nil, err
+	}
+	ips, err := r.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return nil, err
+	}
+	var c net.Conn
+	err = inNetns(ns, func() error {
+		var d net.Dialer
+		var err error
+		c, err = d.DialContext(ctx, "udp", net.JoinHostPort(ips[0].Unmap().String(), port))
+		return err
+	})
+	return c, err
 }
