@@ -4,6 +4,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -194,7 +195,7 @@ func TestApplyKeepsOtherTables(t *testing.T) {
 	mustApply(t, l.conn, l.spec())
 	mustApply(t, l.conn, l.spec())
 	out := l.box.Run(t, "nft", "list", "table", "inet", "other")
-	if !contains(out, "counter packets") {
+	if !strings.Contains(out, "counter packets") {
 		t.Errorf("table inet other changed:\n%s", out)
 	}
 }
@@ -270,17 +271,4 @@ func TestReplaceKeepsStreams(t *testing.T) {
 		t.Fatalf("sent %d bytes (negative: write failed), received %d", s, r)
 	}
 	t.Logf("streamed %d bytes across 50 replaces", s)
-}
-
-func contains(s, sub string) bool {
-	return len(s) >= len(sub) && (len(sub) == 0 || indexOf(s, sub) >= 0)
-}
-
-func indexOf(s, sub string) int {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return i
-		}
-	}
-	return -1
 }

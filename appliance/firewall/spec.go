@@ -1,8 +1,3 @@
-// Package firewall programs the box's whole nftables ruleset over netlink:
-// one table of ours ("tunneler", family inet), replaced in one transaction,
-// plus the TPROXY intercepts the ziti router asks for through the diverter.
-//
-// The package never runs iptables or nft: the image carries neither.
 package firewall
 
 import (
