@@ -99,12 +99,14 @@ func Install(conn *nftables.Conn, rs *Ruleset) error {
 		s := rs.sets[i].set // copy: a Ruleset may be installed again
 		s.Table = t
 		if err := conn.AddSet(&s, nil); err != nil {
+			abort(conn)
 			return fmt.Errorf("add set %s: %w", s.Name, err)
 		}
 		elems := rs.sets[i].elems
 		for len(elems) > 0 {
 			n := min(len(elems), elemChunk)
 			if err := conn.SetAddElements(&s, elems[:n]); err != nil {
+				abort(conn)
 				return fmt.Errorf("add elements to set %s: %w", s.Name, err)
 			}
 			elems = elems[n:]
@@ -150,4 +152,15 @@ func tableExists(conn *nftables.Conn) (bool, error) {
 // isNotExist reports whether err says a table, chain or object is missing.
 func isNotExist(err error) bool {
 	return errors.Is(err, unix.ENOENT) || errors.Is(err, os.ErrNotExist)
+}
+
+// abort throws away a batch half queued on conn. The library has no way to
+// drop queued messages but sending them, so it sends them followed by one
+// the kernel must refuse (deleting a table that cannot exist): the kernel
+// then rejects the whole batch, and nothing of it takes effect. Without
+// this, the next Flush on conn would commit the half batch: our table
+// deleted and rebuilt without its rules.
+func abort(conn *nftables.Conn) {
+	conn.DelTable(&nftables.Table{Name: TableName + "-abort-never-exists", Family: nftables.TableFamilyINet})
+	_ = conn.Flush()
 }

@@ -230,6 +230,7 @@ func AddIntercept(conn *nftables.Conn, ic Intercept) error {
 			continue
 		}
 		if err := conn.DelRule(r); err != nil {
+			abort(conn)
 			return fmt.Errorf("add intercept %s: delete old rule: %w", ic.key(), err)
 		}
 	}
@@ -264,6 +265,7 @@ func RemoveIntercept(conn *nftables.Conn, ic Intercept) error {
 			continue
 		}
 		if err := conn.DelRule(r); err != nil {
+			abort(conn)
 			return fmt.Errorf("remove intercept %s: %w", ic.key(), err)
 		}
 		n++

@@ -272,3 +272,40 @@ func TestReplaceKeepsStreams(t *testing.T) {
 	}
 	t.Logf("streamed %d bytes across 50 replaces", s)
 }
+
+// TestFailedReplaceLeavesOldTable: the kernel takes the batch whole or not
+// at all, so a ruleset it refuses leaves the previous one working.
+func TestFailedReplaceLeavesOldTable(t *testing.T) {
+	l := newLab(t)
+	mustApply(t, l.conn, l.spec())
+	rs, err := Build(l.spec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs.rule(chainInput).jump("no_such_chain") // refused at commit
+	if err := Install(l.conn, rs); err == nil {
+		t.Fatal("Install of a broken ruleset succeeded")
+	}
+	if !tcpPasses(t, l, l.lan, "10.9.0.2:0", "10.9.0.1:80") {
+		t.Errorf("web UI from LAN dropped after a failed replace")
+	}
+	if udpPasses(t, l, l.wan, "192.0.2.3:500", "192.0.2.1:500") {
+		t.Errorf("IKE from a non-peer passed after a failed replace")
+	}
+}
+
+// TestAbortDropsHalfBatch: a batch abandoned half queued never takes
+// effect, on this Flush or a later one.
+func TestAbortDropsHalfBatch(t *testing.T) {
+	l := newLab(t)
+	mustApply(t, l.conn, l.spec())
+	table := ourTable()
+	l.conn.DelTable(table) // half a replace...
+	abort(l.conn)          // ...abandoned
+	if err := l.conn.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := tableExists(l.conn); err != nil || !ok {
+		t.Fatalf("table gone after an aborted batch (exists %v, %v)", ok, err)
+	}
+}
