@@ -98,7 +98,7 @@ func linkRoutes(k kernel, l netlink.Link) ([]routeKey, error) {
 		if g, ok := netip.AddrFromSlice(r.Gw); ok {
 			gw = g.Unmap()
 		}
-		out = append(out, routeKey{Link: r.LinkIndex, Dst: dst, Gw: gw})
+		out = append(out, routeKey{Link: r.LinkIndex, Dst: dst, Gw: gw, DHCP: r.Protocol == unix.RTPROT_DHCP})
 	}
 	return out, nil
 }

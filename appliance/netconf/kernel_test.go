@@ -495,3 +495,48 @@ func defaultSpecNoNTP() Spec {
 	s.NTPServers = nil
 	return s
 }
+
+func TestKernelDHCPRenewThenStatic(t *testing.T) {
+	r := newRig(t, 1)
+	// A 2-minute lease (dnsmasq's minimum) with T1 at 2 s and T2 at 4 s.
+	r.dnsmasq(0, "--dhcp-option=option:T1,2", "--dhcp-option=option:T2,4")
+	m := r.start(r.options())
+	spec := Spec{Interfaces: []IfaceSpec{{Role: RoleWAN, DHCP: true}}}
+	if err := m.Apply(context.Background(), spec); err != nil {
+		t.Fatal(err)
+	}
+	wan := r.nics[0]
+	waitFor(t, 10*time.Second, "a lease", func() bool { return r.iface(wan).Lease != nil })
+	first := *r.iface(wan).Lease
+	// dnsmasq rounds T1 up by a second or so.
+	if d := first.Renew.Sub(first.Obtained); d < time.Second || d > 4*time.Second {
+		t.Fatalf("T1 %v after the ACK, want about 2s (lease %+v)", d, first)
+	}
+	waitFor(t, 10*time.Second, "a renewal", func() bool {
+		l := r.iface(wan).Lease
+		return l != nil && l.Obtained.After(first.Obtained)
+	})
+	if l := r.iface(wan).Lease; l.Address != first.Address {
+		t.Fatalf("renewal changed the address: %v -> %v", first.Address, l.Address)
+	}
+	// Switching to static releases the lease and removes its address and
+	// route; the static ones replace them.
+	static := Spec{Interfaces: []IfaceSpec{{Role: RoleWAN,
+		Addresses: []netip.Prefix{pfx("10.77.0.7/24")}, Gateway: addr("10.77.0.1")}}}
+	if err := m.Apply(context.Background(), static); err != nil {
+		t.Fatal(err)
+	}
+	if r.hasAddr(wan, first.Address.String()) || !r.hasAddr(wan, "10.77.0.7/24") {
+		t.Fatalf("after switching to static:\n%s", r.boxIP("addr", "show", "dev", wan))
+	}
+	if d := r.defaultRoute(); !strings.HasPrefix(d, "default via 10.77.0.1 dev "+wan+" proto static") {
+		t.Fatalf("default route %q", d)
+	}
+	if st := r.iface(wan); st.DHCP || st.Lease != nil {
+		t.Fatalf("status still shows DHCP: %+v", st)
+	}
+	waitFor(t, 5*time.Second, "dnsmasq to forget the lease", func() bool {
+		b, _ := os.ReadFile(filepath.Join(r.dir, "leases0"))
+		return !strings.Contains(string(b), first.Address.Addr().String())
+	})
+}

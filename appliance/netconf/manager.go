@@ -415,7 +415,26 @@ func (m *Manager) reconcile(writeDNS bool) []error {
 	for r := range want.Routes {
 		involved[r.Link] = true
 	}
-	haveA, haveR := map[linkAddr]bool{}, map[routeKey]bool{}
+	// Routes are read again after the addresses changed: removing an
+	// address takes the routes through its network with it.
+	readRoutes := func() (map[routeKey]bool, error) {
+		have := map[routeKey]bool{}
+		for idx := range involved {
+			l := byIndex[idx]
+			if l == nil {
+				continue
+			}
+			rs, err := linkRoutes(m.k, l)
+			if err != nil {
+				return nil, err
+			}
+			for _, r := range rs {
+				have[r] = true
+			}
+		}
+		return have, nil
+	}
+	haveA := map[linkAddr]bool{}
 	for idx := range involved {
 		l := byIndex[idx]
 		if l == nil { // the link is gone, and with it what we put on it
@@ -439,6 +458,7 @@ func (m *Manager) reconcile(writeDNS bool) []error {
 					delete(want.Routes, r)
 				}
 			}
+			delete(involved, idx)
 			continue
 		}
 		as, err := linkAddrs(m.k, l)
@@ -447,13 +467,6 @@ func (m *Manager) reconcile(writeDNS bool) []error {
 		}
 		for _, p := range as {
 			haveA[linkAddr{idx, p}] = true
-		}
-		rs, err := linkRoutes(m.k, l)
-		if err != nil {
-			return append(errs, err)
-		}
-		for _, r := range rs {
-			haveR[r] = true
 		}
 	}
 	name := func(idx int) (string, Role) {
@@ -467,25 +480,32 @@ func (m *Manager) reconcile(writeDNS bool) []error {
 		}
 		return fmt.Sprint(idx), ""
 	}
-
-	delR, addR := routePlan(haveR, m.ownedRoutes, want.Routes)
-	delA, addA := addrPlan(haveA, m.ownedAddrs, want.Addrs)
-	// Forget what we added that is gone by itself and no longer wanted.
-	for a := range m.ownedAddrs {
-		if !want.Addrs[a] && !haveA[a] {
-			delete(m.ownedAddrs, a)
-		}
-	}
 	wantID := map[routeKey]bool{}
 	for r := range want.Routes {
 		wantID[r.id()] = true
 	}
-	for r := range m.ownedRoutes {
-		if !wantID[r.id()] && !haveR[r.id()] {
-			delete(m.ownedRoutes, r)
+	// forgetGone drops what we added that went away by itself and is no
+	// longer wanted.
+	forgetGone := func(haveR map[routeKey]bool) {
+		for a := range m.ownedAddrs {
+			if !want.Addrs[a] && !haveA[a] {
+				delete(m.ownedAddrs, a)
+			}
+		}
+		for r := range m.ownedRoutes {
+			if !wantID[r.id()] && !haveR[r.id()] {
+				delete(m.ownedRoutes, r)
+			}
 		}
 	}
 
+	haveR, err := readRoutes()
+	if err != nil {
+		return append(errs, err)
+	}
+	delR, _ := routePlan(haveR, m.ownedRoutes, want.Routes)
+	delA, addA := addrPlan(haveA, m.ownedAddrs, want.Addrs)
+	forgetGone(haveR)
 	for _, r := range delR {
 		n, role := name(r.Link)
 		if err := m.k.RouteDel(toRoute(r)); err != nil && !gone(err) {
@@ -502,6 +522,7 @@ func (m *Manager) reconcile(writeDNS bool) []error {
 			continue
 		}
 		delete(m.ownedAddrs, a)
+		delete(haveA, a)
 		m.emit(n, role, "address", "removed %v", a.Prefix)
 	}
 	for _, a := range addA {
@@ -515,8 +536,16 @@ func (m *Manager) reconcile(writeDNS bool) []error {
 			continue
 		}
 		m.ownedAddrs[a] = true
+		haveA[a] = true
 		m.emit(n, role, "address", "added %v", a.Prefix)
 	}
+	if len(delA)+len(addA) > 0 {
+		if haveR, err = readRoutes(); err != nil {
+			return append(errs, err)
+		}
+		forgetGone(haveR)
+	}
+	_, addR := routePlan(haveR, m.ownedRoutes, want.Routes)
 	for _, r := range addR {
 		n, role := name(r.Link)
 		err := m.k.RouteAdd(toRoute(r))
@@ -553,7 +582,9 @@ func (m *Manager) watchLinks(ready chan<- struct{}) {
 		err := netlink.LinkSubscribeWithOptions(ch, done, netlink.LinkSubscribeOptions{
 			Namespace: m.opts.Netns,
 			ErrorCallback: func(err error) {
-				m.emit("", "", "error", "link updates: %v", err)
+				if m.ctx.Err() == nil { // closing the subscription errs too
+					m.emit("", "", "error", "link updates: %v", err)
+				}
 			},
 		})
 		if first {

@@ -23,7 +23,9 @@ type routeKey struct {
 	DHCP bool
 }
 
-func (r routeKey) id() routeKey { r.OnLink, r.DHCP = false, false; return r }
+// id is what identifies a route in the kernel: the on-link flag is how it
+// was added, not which route it is. DHCP stays: it is the route protocol.
+func (r routeKey) id() routeKey { r.OnLink = false; return r }
 
 // desired is the kernel state the manager wants.
 type desired struct {
