@@ -16,6 +16,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// DefaultFallbackAfter is how long the management interface waits for a
+// DHCP lease before it takes FallbackAddress.
+const DefaultFallbackAfter = 8 * time.Second
+
 // Options are the manager's surroundings. The zero value is the real box.
 type Options struct {
 	// Netns is the network namespace to configure; nil means the caller's.
@@ -65,7 +69,7 @@ func (o *Options) defaults() {
 		o.SetClock = SetSystemClock
 	}
 	if o.FallbackAfter <= 0 {
-		o.FallbackAfter = 8 * time.Second
+		o.FallbackAfter = DefaultFallbackAfter
 	}
 	if o.DHCPTimeout <= 0 {
 		o.DHCPTimeout = 2 * time.Second

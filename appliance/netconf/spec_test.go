@@ -84,3 +84,12 @@ func TestLeaseFromACK(t *testing.T) {
 		t.Fatalf("times T1 %v T2 %v expiry %v", l.Renew.Sub(now), l.Rebind.Sub(now), l.Expiry.Sub(now))
 	}
 }
+
+func TestIfaceStatusString(t *testing.T) {
+	i := IfaceStatus{Name: "enp0s3", Role: RoleWAN, Shared: true, MAC: mac("52:54:00:12:34:56"), State: "up",
+		Addresses: []netip.Prefix{pfx("192.168.77.1/24")}, DHCP: true, Fallback: true}
+	want := "wan+mgmt enp0s3     52:54:00:12:34:56  up         192.168.77.1/24 (fallback, DHCP still trying)"
+	if got := i.String(); got != want {
+		t.Fatalf("got  %q\nwant %q", got, want)
+	}
+}

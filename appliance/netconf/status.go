@@ -1,9 +1,11 @@
 package netconf
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
 	"sort"
+	"strings"
 
 	"github.com/vishvananda/netlink"
 )
@@ -106,4 +108,42 @@ func linkState(l netlink.Link) (bool, string) {
 		return true, "up"
 	}
 	return false, "no-carrier"
+}
+
+// String is a one-line summary for the console banner, e.g.
+// "wan  enp0s3  52:54:00:12:34:56  up  10.0.2.15/24 (dhcp, gw 10.0.2.2)".
+func (i IfaceStatus) String() string {
+	role := string(i.Role)
+	switch {
+	case role == "":
+		role = "-"
+	case i.Shared:
+		role += "+mgmt"
+	}
+	var addrs []string
+	for _, a := range i.Addresses {
+		addrs = append(addrs, a.String())
+	}
+	if len(addrs) == 0 {
+		addrs = []string{"no address"}
+	}
+	var how []string
+	switch {
+	case i.Fallback:
+		how = append(how, "fallback, DHCP still trying")
+	case i.DHCP && i.Lease == nil:
+		how = append(how, "DHCP, no lease yet")
+	case i.DHCP:
+		how = append(how, "dhcp")
+	case i.Role != "":
+		how = append(how, "static")
+	}
+	if i.Gateway.IsValid() && i.Role == RoleWAN {
+		how = append(how, "gw "+i.Gateway.String())
+	}
+	s := fmt.Sprintf("%-8s %-10s %s  %-10s %s", role, i.Name, i.MAC, i.State, strings.Join(addrs, " "))
+	if len(how) > 0 {
+		s += " (" + strings.Join(how, ", ") + ")"
+	}
+	return s
 }
