@@ -1,0 +1,75 @@
+package console
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Interface is one network interface as the banner shows it.
+type Interface struct {
+	Name  string
+	Role  string // wan, lan, or empty before roles are known
+	MAC   string
+	Up    bool
+	Addrs []string
+}
+
+// BannerInfo is what the end-of-boot banner shows.
+type BannerInfo struct {
+	Version    string
+	Slot       string
+	Kernel     string
+	Interfaces []Interface
+	Perm       string // one line on the data partition
+	PermOK     bool
+	SetupMode  bool
+	SetupCode  string
+	Problems   []string
+	KernelSecs float64 // kernel start to /init
+	InitSecs   float64 // /init to banner
+	MemUsedKiB int64
+	MemTotKiB  int64
+}
+
+// Banner renders the banner: who the box is, how to reach it, and what to
+// do next. The "boot:" and "memory:" lines are also read by benchmarks.
+func Banner(b BannerInfo) string {
+	var sb strings.Builder
+	line := strings.Repeat("=", 64)
+	fmt.Fprintf(&sb, "\n%s\n Tunneler %s (slot %s, kernel %s)\n%s\n", line, b.Version, b.Slot, b.Kernel, line)
+	fmt.Fprintf(&sb, " Interfaces:\n")
+	if len(b.Interfaces) == 0 {
+		fmt.Fprintf(&sb, "   (no network interfaces found)\n")
+	}
+	for _, i := range b.Interfaces {
+		state := "down"
+		if i.Up {
+			state = "up"
+		}
+		addrs := "no address"
+		if len(i.Addrs) > 0 {
+			addrs = strings.Join(i.Addrs, ", ")
+		}
+		role := i.Role
+		if role == "" {
+			role = "-"
+		}
+		fmt.Fprintf(&sb, "   %-8s %-4s %-17s %-4s %s\n", i.Name, role, i.MAC, state, addrs)
+	}
+	fmt.Fprintf(&sb, " Storage:    %s\n", b.Perm)
+	for _, p := range b.Problems {
+		fmt.Fprintf(&sb, " PROBLEM:    %s\n", p)
+	}
+	fmt.Fprintf(&sb, " boot: kernel %.2fs, init %.2fs to banner\n", b.KernelSecs, b.InitSecs)
+	fmt.Fprintf(&sb, " memory: %d MiB in use of %d MiB\n", b.MemUsedKiB/1024, b.MemTotKiB/1024)
+	fmt.Fprintf(&sb, "%s\n", line)
+	if b.SetupMode {
+		fmt.Fprintf(&sb, " SETUP MODE. Setup code: %s\n", b.SetupCode)
+		fmt.Fprintf(&sb, " Open the web page on the LAN address above and enter the setup code,\n")
+		fmt.Fprintf(&sb, " or press Enter here for the console menu.\n")
+	} else {
+		fmt.Fprintf(&sb, " Running. Press Enter here for the console menu.\n")
+	}
+	fmt.Fprintf(&sb, "%s\n", line)
+	return sb.String()
+}

@@ -1,0 +1,76 @@
+package console
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Item is one entry of the console menu.
+type Item struct {
+	Key   string
+	Title string
+	// Confirm, when set, is asked before Run; the operator must type "yes".
+	Confirm string
+	// Shown hides the item when it returns false (nil: always shown).
+	Shown func() bool
+	Run   func(w io.Writer) error
+}
+
+// Menu is the operator's console menu, in the style of pfSense's.
+type Menu struct {
+	Title string
+	Items []Item
+}
+
+// Serve runs the menu on one console until in ends: Enter shows the menu, a
+// key runs its item. Nothing here gives a shell.
+func (m *Menu) Serve(in io.Reader, out io.Writer) error {
+	sc := bufio.NewScanner(in)
+	for sc.Scan() {
+		choice := strings.TrimSpace(sc.Text())
+		if choice == "" {
+			m.print(out)
+			continue
+		}
+		item, ok := m.find(choice)
+		if !ok {
+			fmt.Fprintf(out, "No menu entry %q. Press Enter for the menu.\n", choice)
+			continue
+		}
+		if item.Confirm != "" {
+			fmt.Fprintf(out, "%s Type yes to go on: ", item.Confirm)
+			if !sc.Scan() {
+				break
+			}
+			if strings.TrimSpace(sc.Text()) != "yes" {
+				fmt.Fprintf(out, "Cancelled.\n")
+				continue
+			}
+		}
+		if err := item.Run(out); err != nil {
+			fmt.Fprintf(out, "%s failed: %v\n", item.Title, err)
+		}
+	}
+	return sc.Err()
+}
+
+func (m *Menu) print(out io.Writer) {
+	fmt.Fprintf(out, "\n %s\n", m.Title)
+	for _, it := range m.Items {
+		if it.Shown == nil || it.Shown() {
+			fmt.Fprintf(out, "  %2s) %s\n", it.Key, it.Title)
+		}
+	}
+	fmt.Fprintf(out, " Enter an option: ")
+}
+
+func (m *Menu) find(key string) (Item, bool) {
+	for _, it := range m.Items {
+		if it.Key == key && (it.Shown == nil || it.Shown()) {
+			return it, true
+		}
+	}
+	return Item{}, false
+}
