@@ -27,7 +27,7 @@ const (
 	RoleLAN Role = "lan"
 )
 
-// FallbackPrefix is the address the management interface takes when it is
+// FallbackPrefix (treat it as a constant) is the address the management interface takes when it is
 // set to DHCP and no DHCP server answers within Options.FallbackAfter, so an
 // operator can always reach the setup page at https://192.168.77.1/. DHCP
 // keeps trying in the background; a lease replaces the fallback address.
@@ -40,8 +40,11 @@ const FallbackAddress = "192.168.77.1/24"
 // DefaultHostname is the hostname of a box that has not been given one.
 const DefaultHostname = "tunneler"
 
-// DefaultNTPServers are used when a spec names none.
-var DefaultNTPServers = []string{"0.pool.ntp.org", "1.pool.ntp.org", "2.pool.ntp.org"}
+// DefaultNTPServers are the servers DefaultSpec uses (a function, so no
+// caller can change them for everyone).
+func DefaultNTPServers() []string {
+	return []string{"0.pool.ntp.org", "1.pool.ntp.org", "2.pool.ntp.org"}
+}
 
 // Spec is the desired network configuration of the box.
 type Spec struct {
@@ -75,7 +78,7 @@ func DefaultSpec() Spec {
 			{Role: RoleWAN, DHCP: true},
 			{Role: RoleLAN, DHCP: true},
 		},
-		NTPServers: append([]string(nil), DefaultNTPServers...),
+		NTPServers: DefaultNTPServers(),
 	}
 }
 
