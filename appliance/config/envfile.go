@@ -220,16 +220,21 @@ func unquoteEnv(raw string) (string, string) {
 		}
 		return "", "has a \" with no closing \""
 	}
-	// Bare value: a shell ends it at whitespace, and # after whitespace
-	// starts a comment.
+	// Bare value: the rest of the line, as docker --env-file (which
+	// vnf-ipsec users feed these files to) reads it, so "10.1.0.0/16,
+	// 10.2.0.0/16" works; a # after whitespace starts a comment, as in a
+	// shell.
 	value := raw
-	if i := strings.IndexAny(value, " \t"); i >= 0 {
-		if msg := trailing(value[i:]); msg != "" {
-			return "", "has a space in an unquoted value; put the value in quotes"
+	for i := 1; i < len(value); i++ {
+		if value[i] == '#' && (value[i-1] == ' ' || value[i-1] == '\t') {
+			value = value[:i]
+			break
 		}
-		value = value[:i]
 	}
+	value = strings.TrimSpace(value)
 	if strings.ContainsAny(value, "$`\"'\\") {
+		// A shell would expand or unquote these, docker would not: the
+		// value is ambiguous, so ask for quotes.
 		return "", "uses a shell special character ($ ` \" ' \\) in an unquoted value; put the value in single quotes"
 	}
 	return value, ""

@@ -161,9 +161,9 @@ func TestStoreKeepsGenerationsAndRollsBack(t *testing.T) {
 // bad disk can, and checks Load takes the previous one and says so.
 func TestStoreFallsBack(t *testing.T) {
 	for _, tc := range []struct {
-		name  string
+		name   string
 		break_ func(t *testing.T, dir string)
-		why   string
+		why    string
 	}{
 		{"empty document", func(t *testing.T, dir string) { truncate(t, filepath.Join(dir, docName(2)), 0) }, "ends early"},
 		{"torn document", func(t *testing.T, dir string) { truncate(t, filepath.Join(dir, docName(2)), 100) }, "ends early"},
@@ -222,7 +222,9 @@ func TestStoreCrashMidSave(t *testing.T) {
 		name  string
 		crash func(dir string)
 	}{
-		{"while writing secrets", func(dir string) { os.WriteFile(filepath.Join(dir, tempPrefix+secretsName(2)+"-123"), []byte(`{"tunnel_p`), 0o600) }},
+		{"while writing secrets", func(dir string) {
+			os.WriteFile(filepath.Join(dir, tempPrefix+secretsName(2)+"-123"), []byte(`{"tunnel_p`), 0o600)
+		}},
 		{"after secrets, before document", func(dir string) { copyFile(filepath.Join(dir, secretsName(1)), filepath.Join(dir, secretsName(2))) }},
 		{"while writing document", func(dir string) {
 			copyFile(filepath.Join(dir, secretsName(1)), filepath.Join(dir, secretsName(2)))

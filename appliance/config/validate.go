@@ -18,8 +18,9 @@ import (
 // part in what can conflict (the default local network, the LAN fallback);
 // defaults never reorder fields, so the paths match the operator's document.
 func (c Config) Validate() FieldErrors {
-	c = c.WithDefaults()
+	c = c.WithDefaults() // a copy: enforceLimits may cut its lists
 	var p problems
+	enforceLimits(&p, &c)
 	if c.Version != CurrentVersion {
 		p.add("version", "is %d; this firmware reads version %d documents (older ones are migrated on import)", c.Version, CurrentVersion)
 	}

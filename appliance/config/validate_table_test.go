@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,17 @@ var badDocuments = []struct {
 	mutate func(*Config)
 	want   FieldErrors
 }{
+	{
+		name: "too many remote networks",
+		mutate: func(c *Config) {
+			for i := range 300 {
+				c.Tunnels[1].RemoteNetworks = append(c.Tunnels[1].RemoteNetworks, PrefixFrom(netip.PrefixFrom(netip.AddrFrom4([4]byte{172, 17, byte(i >> 8), byte(i)}), 32)))
+			}
+		},
+		want: FieldErrors{
+			{"tunnels[1].remote_networks", "has 301 entries; at most 256 are allowed"},
+		},
+	},
 	{
 		name:   "version from the future",
 		mutate: func(c *Config) { c.Version = 3 },

@@ -1,0 +1,44 @@
+package config
+
+import "fmt"
+
+// Limits on list lengths. Real boxes have a handful of each; the limits
+// keep Validate's overlap checks (quadratic in the number of networks)
+// cheap on a file an operator dropped on the ESP, and keep charon's
+// configuration within what it handles well.
+const (
+	maxTunnels    = 64
+	maxNetworks   = 256 // per list
+	maxProposals  = 16
+	maxInterfaces = 8
+	maxServers    = 8 // NTP and DNS
+)
+
+// enforceLimits reports lists that are too long and cuts them, so the
+// remaining checks run on a bounded document.
+func enforceLimits(p *problems, c *Config) {
+	cut := func(field string, n, max int) int {
+		if n > max {
+			p.add(field, "has %d entries; at most %d are allowed", n, max)
+			return max
+		}
+		return n
+	}
+	c.System.NTPServers = c.System.NTPServers[:cut("system.ntp_servers", len(c.System.NTPServers), maxServers)]
+	c.Interfaces = c.Interfaces[:cut("interfaces", len(c.Interfaces), maxInterfaces)]
+	for i := range c.Interfaces {
+		ifc := &c.Interfaces[i]
+		ifc.DNS = ifc.DNS[:cut(fmt.Sprintf("interfaces[%d].dns", i), len(ifc.DNS), maxServers)]
+	}
+	c.Admin.AllowedNetworks = c.Admin.AllowedNetworks[:cut("admin.allowed_networks", len(c.Admin.AllowedNetworks), maxNetworks)]
+	c.Tunnels = c.Tunnels[:cut("tunnels", len(c.Tunnels), maxTunnels)]
+	for i := range c.Tunnels {
+		t := &c.Tunnels[i]
+		base := idx("tunnels", i)
+		t.LocalNetworks = t.LocalNetworks[:cut(fld(base, "local_networks"), len(t.LocalNetworks), maxNetworks)]
+		t.RemoteNetworks = t.RemoteNetworks[:cut(fld(base, "remote_networks"), len(t.RemoteNetworks), maxNetworks)]
+		t.Routes = t.Routes[:cut(fld(base, "routes"), len(t.Routes), maxNetworks)]
+		t.IKEProposals = t.IKEProposals[:cut(fld(base, "ike_proposals"), len(t.IKEProposals), maxProposals)]
+		t.ESPProposals = t.ESPProposals[:cut(fld(base, "esp_proposals"), len(t.ESPProposals), maxProposals)]
+	}
+}
