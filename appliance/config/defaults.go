@@ -106,9 +106,9 @@ func (t Tunnel) withDefaults(interceptRange Prefix) Tunnel {
 	if t.Initiation == "" {
 		t.Initiation = Initiator
 	}
-	p, ok := Presets[t.Preset]
+	p, ok := presets[t.Preset]
 	if !ok {
-		p = Presets[""]
+		p = presets[""]
 	}
 	if len(t.IKEProposals) == 0 {
 		t.IKEProposals = slices.Clone(p.IKE)

@@ -31,8 +31,8 @@ var (
 	}
 )
 
-// Presets by name; "" is the default.
-var Presets = map[string]Preset{
+// presets by name; "" is the default. Read-only: use LookupPreset outside this file.
+var presets = map[string]Preset{
 	"":           {IKE: defaultIKE, ESP: defaultESP, IKELifetime: DefaultIKELifetime, ChildLifetime: DefaultChildLifetime},
 	"strongswan": {IKE: defaultIKE, ESP: defaultESP, IKELifetime: DefaultIKELifetime, ChildLifetime: DefaultChildLifetime},
 	// IOS/IOS-XE IKEv2: GCM needs a PRF spelled out; group 19/20 or 14.
@@ -216,7 +216,7 @@ func isAEAD(p string) bool {
 // presetNames lists the preset names for messages, sorted.
 func presetNames() string {
 	var names []string
-	for n := range Presets {
+	for n := range presets {
 		if n != "" {
 			names = append(names, n)
 		}
@@ -224,3 +224,14 @@ func presetNames() string {
 	slices.Sort(names)
 	return strings.Join(names, ", ")
 }
+
+// LookupPreset returns a copy of the named preset ("" is the default), for
+// the web UI to show what a preset would pick.
+func LookupPreset(name string) (Preset, bool) {
+	p, ok := presets[name]
+	p.IKE, p.ESP = slices.Clone(p.IKE), slices.Clone(p.ESP)
+	return p, ok
+}
+
+// PresetNames lists the named presets, sorted.
+func PresetNames() []string { return strings.Split(presetNames(), ", ") }

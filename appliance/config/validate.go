@@ -407,7 +407,7 @@ func validateTunnels(p *problems, ts []Tunnel, r Router, insideOK bool, box []bo
 
 		routes = append(routes, myRoutes...)
 
-		if _, ok := Presets[t.Preset]; !ok {
+		if _, ok := presets[t.Preset]; !ok {
 			p.add(fld(base, "preset"), "%q is not a known preset; use one of %s", t.Preset, presetNames())
 		}
 		validateProposals(p, fld(base, "ike_proposals"), t.IKEProposals, true, t.IKEVersion)

@@ -128,7 +128,7 @@ func TestDefaultsFollowCustomRangeAndIKEv1(t *testing.T) {
 }
 
 func TestPresetsPassTheAllowlist(t *testing.T) {
-	for name, p := range Presets {
+	for name, p := range presets {
 		for _, v := range []IKEVersion{IKEv2, IKEv1} {
 			c := Config{Tunnels: []Tunnel{{
 				Name: "p", IKEVersion: v, Preset: name, PeerAddress: "203.0.113.1",
