@@ -1,0 +1,53 @@
+# Tunneler: `make run` builds the image and boots it in qemu on this
+# terminal; `make test` runs every test tier. See README.md.
+
+BOARD   ?= generic
+BUILD   ?= build
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+GO      ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
+export PATH := $(dir $(GO)):$(PATH)
+
+.PHONY: all deps image run run-uefi run-bios test unit bench fuzz clean
+
+all: image
+
+deps:
+	@scripts/install-deps
+
+image: deps
+	$(GO) run ./image/mkimage -board $(BOARD) -build $(BUILD) -version $(VERSION)
+
+# Direct kernel boot with the serial console on this terminal (ctrl-a x quits).
+run: image
+	scripts/run-qemu -board $(BOARD) -firmware direct
+
+run-uefi: image
+	scripts/run-qemu -board $(BOARD) -firmware uefi
+
+run-bios: image
+	scripts/run-qemu -board $(BOARD) -firmware bios
+
+# Every tier: unit, kernel (root, namespaces) and system (qemu). A tier that
+# cannot run fails instead of skipping (TUNNELER_REQUIRE_ALL).
+test: image
+	@if [ "$$(id -u)" != 0 ]; then echo "make test needs root (network namespaces, nftables, qemu taps): run sudo make test" >&2; exit 1; fi
+	TUNNELER_REQUIRE_ALL=1 TUNNELER_BUILD=$(abspath $(BUILD)) TUNNELER_BOARD=$(BOARD) \
+		$(GO) test -count=1 -timeout 50m ./...
+
+# Unit tests only, as any user.
+unit:
+	$(GO) test ./...
+
+# Benchmarks write their figures to $(BUILD)/bench/figures.txt.
+bench: image
+	mkdir -p $(BUILD)/bench
+	TUNNELER_BUILD=$(abspath $(BUILD)) TUNNELER_BOARD=$(BOARD) TUNNELER_FIGURES=$(abspath $(BUILD))/bench/figures.txt \
+		$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x -timeout 50m ./... | tee $(BUILD)/bench/go-bench.txt
+	@echo "figures: $(BUILD)/bench/figures.txt"; cat $(BUILD)/bench/figures.txt
+
+FUZZTIME ?= 30s
+fuzz:
+	scripts/fuzz-all $(FUZZTIME)
+
+clean:
+	rm -rf $(BUILD)/$(BOARD)

@@ -1,0 +1,589 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/nftables"
+	"github.com/tunneler/tunneler/appliance/console"
+	"github.com/tunneler/tunneler/appliance/entropy"
+	"github.com/tunneler/tunneler/appliance/firewall"
+	"github.com/tunneler/tunneler/appliance/kmod"
+	"github.com/tunneler/tunneler/appliance/netconf"
+	"github.com/tunneler/tunneler/appliance/perm"
+	"github.com/tunneler/tunneler/appliance/power"
+	"github.com/tunneler/tunneler/appliance/supervise"
+	"github.com/tunneler/tunneler/appliance/watchdog"
+	"github.com/u-root/u-root/pkg/rtc"
+	"golang.org/x/sys/unix"
+)
+
+const (
+	permDir      = "/perm"
+	seedFile     = "/perm/random-seed"
+	configFile   = "/perm/config/config.json"
+	earlyModules = "/etc/tunneler/modules-early"
+	lateModules  = "/etc/tunneler/modules-late"
+)
+
+// box is what the boot steps learn and later steps (menu, banner) need.
+type box struct {
+	log       *slog.Logger
+	cons      *console.Set
+	cmdline   string
+	modules   *kmod.Loader
+	perm      perm.Result
+	boot      perm.BootRecord
+	setupMode bool
+	setupCode string
+	problems  []string
+	requests  *power.Requests
+	net       *netconf.Manager
+	reaper    *supervise.Reaper
+	sup       *supervise.Supervisor
+	heartbeat watchdog.Heartbeat
+	started   float64 // uptime when /init started
+}
+
+// boot runs DESIGN.md's boot sequence, then supervises until shutdown.
+func boot() {
+	b := &box{}
+
+	// 1. Pseudo filesystems.
+	mountErrs := mountBase()
+	b.started = uptime()
+
+	// 2. Every console of the command line gets init's output.
+	b.cmdline = readTrim("/proc/cmdline")
+	cons, err := console.Open(b.cmdline, "/dev")
+	b.cons = cons
+	b.log = slog.New(slog.NewTextHandler(cons, &slog.HandlerOptions{ReplaceAttr: shortTime}))
+	if err != nil {
+		b.log.Error("consoles", "err", err)
+	}
+	b.cons.Printf("Tunneler %s starting (kernel took %.2fs)\n", version, b.started)
+	for _, e := range mountErrs {
+		b.problem("mounts: %v", e)
+	}
+	b.requests = power.NewRequests()
+	if err := power.CatchCtrlAltDel(); err != nil {
+		b.log.Warn("ctrl-alt-del", "err", err)
+	}
+	if err := power.RebootOnPanic("/proc/sys", 10); err != nil {
+		b.log.Warn("panic reboot", "err", err)
+	}
+
+	// 3. Kernel modules: the board's early list, then what devices ask for.
+	b.timed("kernel modules", b.loadModules)
+	go b.watchPowerButton()
+
+	// 4. Default-deny firewall before any interface is up.
+	b.installDefaultDeny()
+
+	// 5. The data partition.
+	b.timed("/perm", b.openPerm)
+
+	// 6. Entropy seed and clock.
+	b.restoreEntropy()
+	b.setClock()
+
+	// 7. Config, or setup mode with a one-time code.
+	b.loadConfig()
+
+	// From here on every child is started through the reaper, which owns
+	// all waiting (PID 1 reaps orphans with wait4(-1)).
+	b.startSupervision()
+
+	// 8. Network, then XFRM policies and the full firewall.
+	//    (xfrm and the config's firewall: filled by their issues)
+	b.startNetwork()
+	// 9. charon, connections and secrets over VICI (appliance/ipsec).
+	// 10. The ziti router once enrolled (appliance/ziti).
+
+	b.printBanner()
+	go b.loadLateModules()
+	if cmdlineValue(b.cmdline, "tunneler.debug", "") == "panic" {
+		// Test hook: PID 1 dies, the kernel panics, and must reboot.
+		b.log.Warn("tunneler.debug=panic: init exits now")
+		os.Exit(1)
+	}
+
+	// 11. Web UI (webui), the console menu, and the watchdog fed only while
+	// the supervision loop below is alive.
+	b.serveMenus()
+	b.armWatchdog()
+
+	// 12. Supervise and reap until asked to stop.
+	req := b.supervise()
+	b.shutdown(req)
+}
+
+// timed runs a boot step and logs how long it took when that is long
+// enough to matter for the time to banner.
+func (b *box) timed(what string, step func()) {
+	start := time.Now()
+	step()
+	if d := time.Since(start); d > 200*time.Millisecond {
+		b.log.Info("boot step took long", "step", what, "seconds", fmt.Sprintf("%.2f", d.Seconds()))
+	}
+}
+
+func (b *box) problem(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	b.problems = append(b.problems, msg)
+	b.log.Error(msg)
+}
+
+func (b *box) loadModules() {
+	os.Symlink("/init", modprobeLink)
+	if err := os.WriteFile("/proc/sys/kernel/modprobe", []byte(modprobeLink), 0o644); err != nil {
+		b.log.Warn("set kernel modprobe helper", "err", err)
+	}
+	l, err := kmod.New("/")
+	if err != nil {
+		b.problem("kernel modules: %v", err)
+		return
+	}
+	b.modules = l
+	if err := l.LoadList(earlyModules); err != nil {
+		b.problem("early modules: %v", err)
+	}
+	loaded, err := l.Coldplug("/sys")
+	if err != nil {
+		b.log.Warn("device drivers", "err", err)
+	}
+	b.log.Info("device drivers loaded", "modules", strings.Join(loaded, " "), "slowest", strings.Join(l.Slowest(5), " "))
+}
+
+func (b *box) loadLateModules() {
+	if b.modules == nil {
+		return
+	}
+	if err := b.modules.LoadList(lateModules); err != nil {
+		// jitterentropy and aesni can fail under emulation: note, go on.
+		b.log.Warn("late modules", "err", err)
+	}
+}
+
+// installDefaultDeny drops everything but loopback until the config's full
+// ruleset replaces it (step 8). Without it, the box boots with no firewall.
+func (b *box) installDefaultDeny() {
+	os.Symlink("/init", "/bin/"+diverterName)
+	conn, err := nftables.New()
+	if err == nil {
+		err = firewall.DefaultDeny(conn)
+	}
+	if err != nil {
+		b.problem("firewall: default deny not installed: %v", err)
+		return
+	}
+	b.log.Info("firewall: default deny installed")
+}
+
+func (b *box) openPerm() {
+	rescan := func() {
+		if b.modules != nil {
+			b.modules.Coldplug("/sys")
+		}
+	}
+	b.perm = perm.Open("/sys", permDir, rescan, runCommand)
+	switch {
+	case b.perm.Mounted && b.perm.Formatted:
+		b.log.Info("/perm made on first boot and mounted", "device", b.perm.Partition.Device)
+	case b.perm.Mounted:
+		b.log.Info("/perm mounted", "device", b.perm.Partition.Device)
+	default:
+		b.problem("/perm: %s", b.perm.Problem)
+	}
+	if b.perm.Mounted {
+		for _, d := range []string{"config", "log", "state"} {
+			os.MkdirAll(permDir+"/"+d, 0o700)
+		}
+		rec, err := perm.RecordBoot(permDir)
+		if err != nil {
+			b.log.Warn("boot record", "err", err)
+		}
+		b.boot = rec
+	}
+}
+
+func (b *box) restoreEntropy() {
+	if !b.perm.Mounted {
+		return
+	}
+	if _, err := entropy.Restore(seedFile, "/dev/urandom"); err != nil {
+		b.log.Warn("entropy seed", "err", err)
+	}
+}
+
+// setClock checks the clock the kernel took from the RTC; if the kernel did
+// not (no RTC_HCTOSYS), it reads the RTC itself.
+func (b *box) setClock() {
+	r, err := rtc.OpenRTC()
+	if err != nil {
+		b.log.Warn("no RTC; clock waits for NTP", "err", err)
+		return
+	}
+	defer r.Close()
+	t, err := r.Read()
+	if err != nil {
+		b.log.Warn("read RTC", "err", err)
+		return
+	}
+	if d := time.Since(t); d > time.Minute || d < -time.Minute {
+		tv := unix.NsecToTimeval(t.UnixNano())
+		if err := unix.Settimeofday(&tv); err != nil {
+			b.log.Warn("set clock from RTC", "err", err)
+			return
+		}
+	}
+	b.log.Info("clock set from RTC", "utc", time.Now().UTC().Format(time.RFC3339))
+}
+
+func (b *box) loadConfig() {
+	if _, err := os.Stat(configFile); err == nil && b.perm.Mounted {
+		b.log.Info("config found", "file", configFile)
+		return
+	}
+	b.setupMode = true
+	b.setupCode = newSetupCode()
+	// The web UI reads the code from here; RAM only, gone at reboot.
+	os.MkdirAll("/run/tunneler", 0o700)
+	os.WriteFile("/run/tunneler/setup-code", []byte(b.setupCode), 0o600)
+}
+
+// newSetupCode makes an 8-digit one-time code, easy to read off a console.
+func newSetupCode() string {
+	n, err := rand.Int(rand.Reader, big.NewInt(100_000_000))
+	if err != nil {
+		panic(err) // the kernel's generator cannot fail on Linux ≥ 3.17
+	}
+	s := fmt.Sprintf("%08d", n)
+	return s[:4] + "-" + s[4:]
+}
+
+func (b *box) printBanner() {
+	info := console.BannerInfo{
+		Version:    version,
+		Slot:       cmdlineValue(b.cmdline, "tunneler.slot", "direct"),
+		Kernel:     kernelRelease(),
+		Interfaces: b.interfaces(),
+		PermOK:     b.perm.Mounted,
+		SetupMode:  b.setupMode,
+		SetupCode:  b.setupCode,
+		Problems:   b.problems,
+		KernelSecs: b.started,
+		InitSecs:   uptime() - b.started,
+	}
+	if b.perm.Mounted {
+		info.Perm = "/perm mounted from " + b.perm.Partition.Device
+		if b.perm.Formatted {
+			info.Perm += " (made on this first boot)"
+		}
+		info.Boots = b.boot.Boots
+		info.LastClean = b.boot.LastClean
+	} else {
+		info.Perm = "NOT MOUNTED: settings will not be kept"
+	}
+	info.MemUsedKiB, info.MemTotKiB = memory()
+	b.cons.Printf("%s", console.Banner(info))
+}
+
+// serveMenus runs the console menu on every console.
+func (b *box) serveMenus() {
+	m := b.menu()
+	for _, c := range b.cons.Consoles {
+		go func(c console.Console) {
+			if err := m.Serve(c.File, c.File); err != nil {
+				b.log.Warn("console menu ended", "console", c.Name, "err", err)
+			}
+		}(c)
+	}
+}
+
+func (b *box) menu() *console.Menu {
+	return &console.Menu{Title: "Tunneler " + version + " — console menu", Items: []console.Item{
+		{Key: "1", Title: "Status", Run: func(w io.Writer) error { b.printBanner(); return nil }},
+		{Key: "8", Title: "Format /perm (erases all settings)", Confirm: "This erases every setting, key and log on /perm.",
+			Shown: func() bool { return !b.perm.Mounted && b.perm.Partition.Device != "" },
+			Run: func(w io.Writer) error {
+				if err := perm.FormatAndMount(b.perm.Partition, permDir, b.runCommand); err != nil {
+					return err
+				}
+				b.perm.Mounted, b.perm.Formatted, b.perm.Problem = true, true, ""
+				fmt.Fprintf(w, "/perm formatted and mounted. Rebooting to start afresh.\n")
+				b.requests.Ask(power.Reboot, "after formatting /perm")
+				return nil
+			}},
+		{Key: "9", Title: "Reboot", Confirm: "Reboot the box?", Run: func(w io.Writer) error {
+			b.requests.Ask(power.Reboot, "console menu")
+			return nil
+		}},
+		{Key: "0", Title: "Power off", Confirm: "Power the box off?", Run: func(w io.Writer) error {
+			b.requests.Ask(power.PowerOff, "console menu")
+			return nil
+		}},
+	}}
+}
+
+// startNetwork brings the NICs up with the default roles (first NIC WAN,
+// second LAN, both DHCP); leases arrive later and are logged as they come.
+// (The config issue's apply step passes the configured spec instead.)
+func (b *box) startNetwork() {
+	last := map[string]string{}
+	m, err := netconf.New(netconf.Options{OnEvent: func(e netconf.Event) {
+		// Retries (NTP with no network) repeat themselves: say each once.
+		key := e.Interface + "/" + e.Kind
+		if last[key] == e.Message {
+			return
+		}
+		last[key] = e.Message
+		if e.Kind == "error" {
+			b.log.Warn(e.String())
+		} else {
+			b.log.Info(e.String())
+		}
+	}})
+	if err != nil {
+		b.problem("network: %v", err)
+		return
+	}
+	b.net = m
+	if err := m.Apply(context.Background(), netconf.DefaultSpec()); err != nil {
+		b.problem("network: %v", err)
+	}
+}
+
+// startSupervision starts the reaper and the service supervisor; services
+// (charon, the router) are added by their steps.
+func (b *box) startSupervision() {
+	b.reaper = supervise.NewReaper(func(st supervise.ExitStatus) {
+		b.log.Debug("reaped orphan", "pid", st.Pid, "status", st.String())
+	})
+	logDir := ""
+	if b.perm.Mounted {
+		logDir = permDir + "/log"
+	}
+	sup, err := supervise.New(supervise.Options{Reaper: b.reaper, LogDir: logDir,
+		Logf: func(format string, args ...any) { b.log.Info(fmt.Sprintf(format, args...)) }})
+	if err != nil {
+		b.problem("supervisor: %v", err)
+		return
+	}
+	b.sup = sup
+}
+
+// runCommand runs a short command to completion through the reaper.
+func (b *box) runCommand(cmd *exec.Cmd) ([]byte, error) {
+	return b.reaper.Run(context.Background(), cmd)
+}
+
+// runCommand before the reaper exists (early boot) waits for the child
+// itself: nothing else reaps yet.
+func runCommand(cmd *exec.Cmd) ([]byte, error) { return cmd.CombinedOutput() }
+
+// armWatchdog opens the hardware watchdog. From here on, a supervision loop
+// that stops beating resets the box.
+func (b *box) armWatchdog() {
+	dev, id, err := watchdog.Find()
+	if err != nil {
+		b.log.Warn("no hardware watchdog; a hung init would not be noticed", "err", err)
+		return
+	}
+	timeout := time.Duration(cmdlineInt(b.cmdline, "tunneler.watchdog", 30)) * time.Second
+	f, err := watchdog.Open(dev, timeout)
+	if err != nil {
+		b.log.Warn("watchdog", "err", err)
+		return
+	}
+	b.log.Info("watchdog armed", "device", dev, "driver", id, "timeout", f.Timeout)
+	b.heartbeat.Beat()
+	go f.Feed(&b.heartbeat, time.Second, f.Timeout/2, nil)
+}
+
+// watchPowerButton turns an ACPI power-button press into a clean power off.
+func (b *box) watchPowerButton() {
+	dev, err := power.FindPowerButton("/sys")
+	if err != nil {
+		b.log.Warn("power button: not found; pressing it will not power off cleanly", "err", err)
+		return
+	}
+	b.log.Info("power button: watching", "device", dev)
+	b.log.Warn("power button", "err", b.requests.WatchPowerButton(dev))
+}
+
+// supervise is init's main loop: it beats the heartbeat the watchdog
+// feeder checks, but only while the reaper and every service loop are
+// alive, and returns the first request to stop.
+func (b *box) supervise() power.Request {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	hang := cmdlineValue(b.cmdline, "tunneler.debug", "") == "hang"
+	for {
+		select {
+		case <-tick.C:
+			if hang {
+				// Test hook: a supervision loop that is stuck. The watchdog
+				// must reset the box.
+				b.log.Warn("tunneler.debug=hang: supervision loop stops here")
+				select {}
+			}
+			if err := b.healthy(); err != nil {
+				b.log.Error("supervision unhealthy; the watchdog will reset the box", "err", err)
+				continue
+			}
+			b.heartbeat.Beat()
+		case req := <-b.requests.C:
+			return req
+		}
+	}
+}
+
+func (b *box) healthy() error {
+	if b.reaper != nil {
+		if err := b.reaper.Alive(5 * time.Second); err != nil {
+			return err
+		}
+	}
+	if b.sup != nil {
+		return b.sup.Healthy()
+	}
+	return nil
+}
+
+// shutdown stops everything cleanly and reboots or powers off.
+func (b *box) shutdown(req power.Request) {
+	b.log.Info("shutting down", "action", req.Action.String(), "reason", req.Reason)
+	if b.sup != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		if err := b.sup.Close(ctx); err != nil {
+			b.log.Warn("stop services", "err", err)
+		}
+		cancel()
+	}
+	if b.net != nil {
+		b.net.Close() // releases DHCP leases
+	}
+	power.KillAll(5 * time.Second)
+	if b.perm.Mounted {
+		if err := entropy.Save(seedFile); err != nil {
+			b.log.Warn("save entropy seed", "err", err)
+		}
+		if err := perm.RecordCleanShutdown(permDir); err != nil {
+			b.log.Warn("boot record", "err", err)
+		}
+		if err := perm.Unmount(permDir); err != nil {
+			b.log.Error("unmount /perm", "err", err)
+		} else {
+			b.log.Info("/perm unmounted cleanly")
+		}
+	}
+	b.cons.Printf("%s now.\n", strings.ToUpper(req.Action.String()[:1])+req.Action.String()[1:])
+	if err := power.Final(req.Action); err != nil {
+		b.log.Error("final "+req.Action.String(), "err", err)
+	}
+	select {} // PID 1 must never exit
+}
+
+func (b *box) interfaces() []console.Interface {
+	if b.net != nil {
+		if st, err := b.net.Status(); err == nil && len(st.Interfaces) > 0 {
+			var out []console.Interface
+			for _, i := range st.Interfaces {
+				ci := console.Interface{Name: i.Name, Role: string(i.Role), MAC: i.MAC.String(), Up: i.Up}
+				for _, a := range i.Addresses {
+					ci.Addrs = append(ci.Addrs, a.String())
+				}
+				out = append(out, ci)
+			}
+			return out
+		}
+	}
+	ifs, _ := net.Interfaces()
+	var out []console.Interface
+	for _, i := range ifs {
+		if i.Flags&net.FlagLoopback != 0 {
+			continue
+		}
+		ci := console.Interface{Name: i.Name, MAC: i.HardwareAddr.String(), Up: i.Flags&net.FlagUp != 0}
+		addrs, _ := i.Addrs()
+		for _, a := range addrs {
+			ci.Addrs = append(ci.Addrs, a.String())
+		}
+		out = append(out, ci)
+	}
+	return out
+}
+
+func uptime() float64 {
+	f := strings.Fields(readTrim("/proc/uptime"))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
+}
+
+// memory returns KiB in use (total less available) and total.
+func memory() (used, total int64) {
+	var avail int64
+	for _, line := range strings.Split(readTrim("/proc/meminfo"), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		v, _ := strconv.ParseInt(f[1], 10, 64)
+		switch f[0] {
+		case "MemTotal:":
+			total = v
+		case "MemAvailable:":
+			avail = v
+		}
+	}
+	return total - avail, total
+}
+
+func kernelRelease() string {
+	var u unix.Utsname
+	unix.Uname(&u)
+	return unix.ByteSliceToString(u.Release[:])
+}
+
+func readTrim(path string) string {
+	data, _ := os.ReadFile(path)
+	return strings.TrimSpace(string(data))
+}
+
+func cmdlineValue(cmdline, key, def string) string {
+	for _, f := range strings.Fields(cmdline) {
+		if v, ok := strings.CutPrefix(f, key+"="); ok {
+			return v
+		}
+	}
+	return def
+}
+
+func cmdlineInt(cmdline, key string, def int) int {
+	if v, err := strconv.Atoi(cmdlineValue(cmdline, key, "")); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// shortTime drops slog's date: the console is read by a person at the box.
+func shortTime(groups []string, a slog.Attr) slog.Attr {
+	if a.Key == slog.TimeKey && len(groups) == 0 {
+		return slog.String("time", a.Value.Time().Format("15:04:05"))
+	}
+	return a
+}
