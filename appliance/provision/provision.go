@@ -1,0 +1,264 @@
+// Package provision imports a config dropped at the root of the ESP before
+// first boot, for VMs and headless boxes: tunneler.json (the stored
+// document's schema) or tunneler.env (the openvnf/vnf-ipsec variables).
+//
+// A valid file is saved into the config store (which fsyncs), then its
+// bytes are overwritten and it is deleted, so no secret stays on the FAT
+// partition. An invalid file is kept, renamed to NAME.invalid so the next
+// boot does not stumble on it again, and the result says exactly what is
+// wrong (line, variable or field, message) for the console and the web UI.
+package provision
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/tunneler/tunneler/appliance/config"
+	"golang.org/x/sys/unix"
+)
+
+// File names looked for at the root of the ESP (FAT: matched without
+// regard to case).
+const (
+	JSONName = "tunneler.json"
+	EnvName  = "tunneler.env"
+	// InvalidSuffix is appended to a file that could not be imported.
+	InvalidSuffix = ".invalid"
+)
+
+// maxFile bounds what is read from the ESP.
+const maxFile = 1 << 20
+
+// Saver is the config store.
+type Saver interface {
+	Save(config.Config) (int, error)
+}
+
+// Result says what provisioning found and did.
+type Result struct {
+	File     string // the file found, "" when there was none
+	Imported bool
+	Seq      int      // the store generation it was saved as
+	Warnings []string // what the box maps or ignores (imported anyway)
+	Problems []string // why it was not imported, one line each
+	KeptAs   string   // name the invalid file now has
+	Removed  bool     // the imported file is gone from the ESP
+	// Err is a failure of the box itself (store, ESP), not of the file.
+	Err error
+}
+
+// Lines is the report for the console and the status note, one line each.
+// It never contains a secret: problems name variables and fields, and the
+// config package never echoes a PSK or hash in a message.
+func (r Result) Lines() []string {
+	if r.File == "" {
+		return nil
+	}
+	var out []string
+	switch {
+	case r.Imported:
+		out = append(out, fmt.Sprintf("provisioning: imported %s from the ESP as config generation %d", r.File, r.Seq))
+		if r.Removed {
+			out = append(out, fmt.Sprintf("provisioning: %s erased and removed from the ESP", r.File))
+		}
+	case len(r.Problems) > 0:
+		kept := ""
+		if r.KeptAs != "" {
+			kept = fmt.Sprintf("; kept on the ESP as %s", r.KeptAs)
+		}
+		out = append(out, fmt.Sprintf("provisioning: %s NOT imported: %d problem(s)%s", r.File, len(r.Problems), kept))
+		for _, p := range r.Problems {
+			out = append(out, fmt.Sprintf("provisioning: %s: %s", r.File, p))
+		}
+	}
+	for _, w := range r.Warnings {
+		out = append(out, fmt.Sprintf("provisioning: %s: %s", r.File, w))
+	}
+	if r.Err != nil {
+		out = append(out, fmt.Sprintf("provisioning: %s: %v", r.File, r.Err))
+	}
+	return out
+}
+
+// find returns the names in dir matching want, ignoring case.
+func find(dir, want string) (string, bool) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return "", false
+	}
+	for _, e := range entries {
+		if e.Type().IsRegular() && strings.EqualFold(e.Name(), want) {
+			return e.Name(), true
+		}
+	}
+	return "", false
+}
+
+// Run provisions from dir, the root of the mounted ESP. With no file there
+// it returns a zero Result. tunneler.json wins when both files are there;
+// the env file is then reported and left alone.
+func Run(dir string, store Saver) Result {
+	jsonName, hasJSON := find(dir, JSONName)
+	envName, hasEnv := find(dir, EnvName)
+	var r Result
+	switch {
+	case hasJSON:
+		r = importFile(dir, jsonName, store, importJSON)
+		if hasEnv {
+			r.Warnings = append(r.Warnings, fmt.Sprintf("%s is also on the ESP and was not read: remove it", envName))
+		}
+	case hasEnv:
+		r = importFile(dir, envName, store, importEnv)
+	}
+	return r
+}
+
+type importer func(io.Reader) (config.Config, []string, []string)
+
+func importJSON(rd io.Reader) (config.Config, []string, []string) {
+	c, err := config.ImportJSON(rd)
+	if err == nil {
+		return c, nil, nil
+	}
+	var fe config.FieldErrors
+	var de *config.DecodeError
+	switch {
+	case errors.As(err, &fe):
+		var probs []string
+		for _, e := range fe {
+			probs = append(probs, e.Error())
+		}
+		return c, nil, probs
+	case errors.As(err, &de):
+		return c, nil, []string{de.Error()}
+	}
+	return c, nil, []string{err.Error()}
+}
+
+func importEnv(rd io.Reader) (config.Config, []string, []string) {
+	c, probs := config.ImportEnv(rd)
+	var warns, errs []string
+	for _, p := range probs {
+		if p.Warning {
+			warns = append(warns, p.Error())
+		} else {
+			errs = append(errs, p.Error())
+		}
+	}
+	return c, warns, errs
+}
+
+func importFile(dir, name string, store Saver, imp importer) Result {
+	r := Result{File: name}
+	path := filepath.Join(dir, name)
+	f, err := os.Open(path)
+	if err != nil {
+		r.Err = fmt.Errorf("open: %w", err)
+		return r
+	}
+	c, warns, probs := imp(io.LimitReader(f, maxFile))
+	f.Close()
+	r.Warnings = warns
+	if len(probs) > 0 {
+		r.Problems = probs
+		r.KeptAs = name + InvalidSuffix
+		if err := os.Rename(path, filepath.Join(dir, r.KeptAs)); err != nil {
+			r.KeptAs = ""
+			r.Err = fmt.Errorf("rename the invalid file: %w", err)
+		}
+		syncDir(dir)
+		return r
+	}
+	seq, err := store.Save(c)
+	if err != nil {
+		// The file is fine as far as it knows; the store is not. Keep the
+		// file where it is so the next boot tries again.
+		r.Err = fmt.Errorf("save into the config store: %w", err)
+		return r
+	}
+	r.Imported, r.Seq = true, seq
+	if err := erase(path); err != nil {
+		r.Err = fmt.Errorf("imported, but could not remove it from the ESP (it still holds secrets): %w", err)
+		return r
+	}
+	syncDir(dir)
+	r.Removed = true
+	return r
+}
+
+// erase overwrites the file's bytes with zeros before deleting it: a FAT
+// delete only marks the directory entry, and the PSK would stay readable
+// in the freed clusters.
+func erase(path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	st, err := f.Stat()
+	if err == nil {
+		zeros := make([]byte, 4096)
+		for left := st.Size(); left > 0 && err == nil; left -= int64(len(zeros)) {
+			n := min(left, int64(len(zeros)))
+			_, err = f.Write(zeros[:n])
+		}
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("overwrite %s: %w", filepath.Base(path), err)
+	}
+	return os.Remove(path)
+}
+
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}
+
+// WriteStatus writes r's report to path (e.g. /perm/state/provisioning.txt)
+// for the web UI, or removes an old report when there is nothing to say.
+func WriteStatus(path string, r Result) error {
+	lines := r.Lines()
+	if len(lines) == 0 {
+		return nil // an earlier report stays until a file is provisioned again
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		return err
+	}
+	if f, err := os.Open(tmp); err == nil {
+		f.Sync()
+		f.Close()
+	}
+	return os.Rename(tmp, path)
+}
+
+// ESP mounts the ESP read-write at dir for the duration of fn, then
+// unmounts it (which writes everything back). device is the partition's
+// block device (perm.Find with perm.ESPName).
+func ESP(device, dir string, fn func(dir string) error) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	// No exec, no devices, no setuid; files only root can read.
+	flags := uintptr(unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC)
+	if err := unix.Mount(device, dir, "vfat", flags, "umask=0077,shortname=mixed,errors=remount-ro"); err != nil {
+		return fmt.Errorf("mount ESP %s: %w", device, err)
+	}
+	ferr := fn(dir)
+	unix.Sync()
+	if err := unix.Unmount(dir, 0); err != nil {
+		return errors.Join(ferr, fmt.Errorf("unmount ESP: %w", err))
+	}
+	return ferr
+}
