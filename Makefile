@@ -1,3 +1,5 @@
+SHELL := /bin/bash
+
 # Tunneler: `make run` builds the image and boots it in qemu on this
 # terminal; `make test` runs every test tier. See README.md.
 
@@ -40,10 +42,12 @@ unit:
 
 # Benchmarks write their figures to $(BUILD)/bench/figures.txt.
 bench: image
+	@if [ "$$(id -u)" != 0 ]; then echo "make bench needs root (namespaces, nftables, qemu taps): run sudo make bench" >&2; exit 1; fi
 	mkdir -p $(BUILD)/bench
-	TUNNELER_BUILD=$(abspath $(BUILD)) TUNNELER_BOARD=$(BOARD) TUNNELER_FIGURES=$(abspath $(BUILD))/bench/figures.txt \
-		$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x -timeout 50m ./... | tee $(BUILD)/bench/go-bench.txt
-	@echo "figures: $(BUILD)/bench/figures.txt"; cat $(BUILD)/bench/figures.txt
+	set -o pipefail; TUNNELER_REQUIRE_ALL=1 TUNNELER_BUILD=$(abspath $(BUILD)) TUNNELER_BOARD=$(BOARD) \
+		$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x -timeout 50m ./... \
+		| $(GO) run ./scripts/benchfigures -o $(BUILD)/bench/figures.txt
+	@echo; echo "figures ($(BUILD)/bench/figures.txt):"; cat $(BUILD)/bench/figures.txt
 
 FUZZTIME ?= 30s
 fuzz:
