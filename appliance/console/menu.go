@@ -16,6 +16,37 @@ type Item struct {
 	// Shown hides the item when it returns false (nil: always shown).
 	Shown func() bool
 	Run   func(w io.Writer) error
+	// Dialog, when set, runs instead of Run for items that ask the
+	// operator questions (an address, a password).
+	Dialog func(s *Session) error
+}
+
+// Session is one item's conversation with the operator on one console.
+type Session struct {
+	sc  *bufio.Scanner
+	Out io.Writer
+}
+
+// Write makes a Session an io.Writer for the item's output.
+func (s *Session) Write(p []byte) (int, error) { return s.Out.Write(p) }
+
+// Printf writes to the console.
+func (s *Session) Printf(format string, args ...any) { fmt.Fprintf(s.Out, format, args...) }
+
+// Ask prints question and returns the line typed, trimmed; ok is false
+// when the console closed.
+func (s *Session) Ask(question string) (answer string, ok bool) {
+	fmt.Fprintf(s.Out, "%s", question)
+	if !s.sc.Scan() {
+		return "", false
+	}
+	return strings.TrimSpace(s.sc.Text()), true
+}
+
+// Confirm asks a yes/no question; only "yes" (or "y") says yes.
+func (s *Session) Confirm(question string) bool {
+	a, ok := s.Ask(question + " Type yes to go on: ")
+	return ok && (strings.EqualFold(a, "yes") || strings.EqualFold(a, "y"))
 }
 
 // Menu is the operator's console menu, in the style of pfSense's.
@@ -49,7 +80,13 @@ func (m *Menu) Serve(in io.Reader, out io.Writer) error {
 				continue
 			}
 		}
-		if err := item.Run(out); err != nil {
+		var err error
+		if item.Dialog != nil {
+			err = item.Dialog(&Session{sc: sc, Out: out})
+		} else {
+			err = item.Run(out)
+		}
+		if err != nil {
 			fmt.Fprintf(out, "%s failed: %v\n", item.Title, err)
 		}
 	}
