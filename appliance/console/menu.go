@@ -4,7 +4,10 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"os"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // Item is one entry of the console menu.
@@ -24,6 +27,7 @@ type Item struct {
 // Session is one item's conversation with the operator on one console.
 type Session struct {
 	sc  *bufio.Scanner
+	in  io.Reader
 	Out io.Writer
 }
 
@@ -41,6 +45,25 @@ func (s *Session) Ask(question string) (answer string, ok bool) {
 		return "", false
 	}
 	return strings.TrimSpace(s.sc.Text()), true
+}
+
+// AskSecret is Ask with the terminal's echo turned off, when the console
+// is a terminal, so a password typed does not show on screen or in a
+// serial log.
+func (s *Session) AskSecret(question string) (answer string, ok bool) {
+	if f, isFile := s.in.(*os.File); isFile {
+		if t, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS); err == nil {
+			quiet := *t
+			quiet.Lflag &^= unix.ECHO
+			if unix.IoctlSetTermios(int(f.Fd()), unix.TCSETS, &quiet) == nil {
+				defer func() {
+					unix.IoctlSetTermios(int(f.Fd()), unix.TCSETS, t)
+					fmt.Fprintln(s.Out)
+				}()
+			}
+		}
+	}
+	return s.Ask(question)
 }
 
 // Confirm asks a yes/no question; only "yes" (or "y") says yes.
@@ -82,7 +105,7 @@ func (m *Menu) Serve(in io.Reader, out io.Writer) error {
 		}
 		var err error
 		if item.Dialog != nil {
-			err = item.Dialog(&Session{sc: sc, Out: out})
+			err = item.Dialog(&Session{sc: sc, in: in, Out: out})
 		} else {
 			err = item.Run(out)
 		}

@@ -1,0 +1,399 @@
+// Package opmenu is the operator's console menu, in the style of pfSense
+// and OPNsense: status, interface roles, the LAN address, the setup code,
+// resetting the admin password, factory reset, ping, logs, reboot and
+// power off. Changes go through the config store and are applied live, as
+// the web UI's would be. init supplies the box's surfaces in a Box.
+package opmenu
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tunneler/tunneler/appliance/adminpw"
+	"github.com/tunneler/tunneler/appliance/config"
+	"github.com/tunneler/tunneler/appliance/console"
+	"github.com/tunneler/tunneler/appliance/netconf"
+)
+
+// Box is what the menu acts on.
+type Box struct {
+	// Store is the config store; nil when /perm is not mounted, and then
+	// nothing can be changed (it would be lost at reboot).
+	Store *config.Store
+	// Apply makes a config that was just saved the box's running state.
+	Apply func(c config.Config) error
+	// NetStatus reports the NICs and their roles.
+	NetStatus func() (netconf.Status, error)
+	// PrintStatus prints the banner (interfaces, storage, setup code).
+	PrintStatus func(w io.Writer)
+	// SetupCode is the current one-time code, "" outside setup mode.
+	SetupCode func() string
+	// EnterSetupMode makes and shows a new setup code (after the admin
+	// password is reset) and returns it.
+	EnterSetupMode func() string
+	// Logs returns init's recent log lines.
+	Logs func() []string
+	// Reboot and PowerOff ask PID 1 to stop cleanly.
+	Reboot   func(reason string)
+	PowerOff func(reason string)
+	// Logf records what the operator did (never a secret).
+	Logf func(format string, args ...any)
+	// Ping pings an address; Ping (this package) by default.
+	Ping func(ctx context.Context, target netip.Addr, count int, w io.Writer) error
+	// WrongPasswordDelay slows down guessing at the debug entry (2s).
+	WrongPasswordDelay time.Duration
+
+	mu sync.Mutex // one change at a time across consoles
+}
+
+func (b *Box) logf(format string, args ...any) {
+	if b.Logf != nil {
+		b.Logf(format, args...)
+	}
+}
+
+// Items returns the menu; extra items (init's "format /perm") are placed
+// before reboot and power off, which keep keys 9 and 0.
+func (b *Box) Items(extra ...console.Item) []console.Item {
+	items := []console.Item{
+		{Key: "1", Title: "Status", Run: b.status},
+		{Key: "2", Title: "Assign interfaces (WAN/LAN by MAC)", Dialog: b.assign},
+		{Key: "3", Title: "Set LAN address", Dialog: b.setLAN},
+		{Key: "4", Title: "Show setup code", Run: b.showSetupCode},
+		{Key: "5", Title: "Reset admin password (back to setup mode)", Confirm: "The admin password is removed; the web UI asks for a new setup code.", Run: b.resetAdmin},
+		{Key: "6", Title: "Ping", Dialog: b.ping},
+		{Key: "7", Title: "View logs", Run: b.viewLogs},
+	}
+	items = append(items, extra...)
+	items = append(items,
+		console.Item{Key: "9", Title: "Reboot", Confirm: "Reboot the box?", Run: func(w io.Writer) error {
+			b.Reboot("console menu")
+			return nil
+		}},
+		console.Item{Key: "0", Title: "Power off", Confirm: "Power the box off?", Run: func(w io.Writer) error {
+			b.PowerOff("console menu")
+			return nil
+		}},
+		console.Item{Key: "10", Title: "Factory reset (erases the config, reboots)",
+			Confirm: "This erases every setting, tunnel and key in the config store and reboots.", Run: b.factoryReset},
+		console.Item{Key: "11", Title: "Debug shell (asks for the admin password)", Dialog: b.debugShell},
+	)
+	return items
+}
+
+// current returns the stored config, or an empty one (setup mode, nothing
+// saved yet).
+func (b *Box) current() (config.Config, int, error) {
+	if b.Store == nil {
+		return config.Config{}, 0, errors.New("/perm is not mounted: settings cannot be saved")
+	}
+	c, info, err := b.Store.Load()
+	if errors.Is(err, config.ErrNoConfig) {
+		return config.Config{Version: config.CurrentVersion}, 0, nil
+	}
+	return c, info.Seq, err
+}
+
+// change loads, edits, saves and applies, under the lock.
+func (b *Box) change(w io.Writer, what string, edit func(config.Config) (config.Config, error)) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	c, _, err := b.current()
+	if err != nil {
+		return err
+	}
+	c, err = edit(c)
+	if err != nil {
+		var fe config.FieldErrors
+		if errors.As(err, &fe) {
+			fmt.Fprintf(w, "Not saved:\n")
+			for _, e := range fe {
+				fmt.Fprintf(w, "  %s\n", e.Error())
+			}
+			return errors.New("nothing changed")
+		}
+		return err
+	}
+	seq, err := b.Store.Save(c)
+	if err != nil {
+		return err
+	}
+	b.logf("console menu: %s (config generation %d)", what, seq)
+	fmt.Fprintf(w, "Saved as config generation %d.\n", seq)
+	if b.Apply != nil {
+		if err := b.Apply(c); err != nil {
+			return fmt.Errorf("saved, but applying it failed: %w", err)
+		}
+		fmt.Fprintf(w, "Applied.\n")
+	}
+	return nil
+}
+
+func (b *Box) status(w io.Writer) error {
+	if b.PrintStatus != nil {
+		b.PrintStatus(w)
+	}
+	if b.Store == nil {
+		return nil
+	}
+	c, seq, err := b.current()
+	if err != nil {
+		fmt.Fprintf(w, " Config: %v\n", err)
+		return nil
+	}
+	for _, l := range StatusLines(c, seq) {
+		fmt.Fprintf(w, " %s\n", l)
+	}
+	return nil
+}
+
+// StatusLines summarises the config for the status screen: generation,
+// hostname, LAN settings, tunnels and router. No secret appears.
+func StatusLines(c config.Config, seq int) []string {
+	if seq == 0 {
+		return []string{"Config: none saved yet (setup mode)"}
+	}
+	d := c.WithDefaults()
+	out := []string{fmt.Sprintf("Config: generation %d, hostname %s", seq, d.System.Hostname)}
+	for _, i := range d.Interfaces {
+		how := string(i.Mode)
+		if i.Mode == config.ModeStatic {
+			how = "static " + i.Address.String()
+		}
+		bind := "by PCI order"
+		if i.MAC != "" {
+			bind = "MAC " + i.MAC
+		}
+		out = append(out, fmt.Sprintf("  %-4s %s (%s)", i.Role, how, bind))
+	}
+	if len(d.Tunnels) == 0 {
+		out = append(out, "Tunnels: none configured")
+	}
+	for _, t := range d.Tunnels {
+		var nets []string
+		for _, n := range t.RemoteNetworks {
+			nets = append(nets, n.String())
+		}
+		out = append(out, fmt.Sprintf("Tunnel %s: %s to %s, %s mode, remote %s", t.Name, t.IKEVersion, t.PeerAddress, t.Mode, strings.Join(nets, ", ")))
+	}
+	router := "not enrolled"
+	if d.Router.Enrolled {
+		router = "enrolled"
+	}
+	out = append(out, fmt.Sprintf("Router: %s; intercepts %s, inside address %s", router, d.Router.InterceptRange, d.Router.InsideAddress))
+	return out
+}
+
+func (b *Box) assign(s *console.Session) error {
+	st, err := b.NetStatus()
+	if err != nil {
+		return err
+	}
+	if len(st.Interfaces) == 0 {
+		return errors.New("no network interfaces found")
+	}
+	s.Printf("Network interfaces (PCI order):\n")
+	for i, n := range st.Interfaces {
+		role := string(n.Role)
+		if role == "" {
+			role = "-"
+		}
+		s.Printf("  %d) %-10s %s  now: %s\n", i+1, n.Name, n.MAC, role)
+	}
+	pick := func(q string, allowNone bool) (string, bool, error) {
+		a, ok := s.Ask(q)
+		if !ok {
+			return "", false, io.EOF
+		}
+		if allowNone && (a == "" || strings.EqualFold(a, "none")) {
+			return "", true, nil
+		}
+		n, err := strconv.Atoi(a)
+		if err != nil || n < 1 || n > len(st.Interfaces) {
+			return "", false, fmt.Errorf("%q is not one of 1 to %d", a, len(st.Interfaces))
+		}
+		return st.Interfaces[n-1].MAC.String(), true, nil
+	}
+	wan, _, err := pick(fmt.Sprintf("WAN interface (1-%d): ", len(st.Interfaces)), false)
+	if err != nil {
+		return err
+	}
+	lan := ""
+	if len(st.Interfaces) > 1 {
+		if lan, _, err = pick(fmt.Sprintf("LAN interface (1-%d, or none): ", len(st.Interfaces)), true); err != nil {
+			return err
+		}
+	}
+	return b.change(s, fmt.Sprintf("interfaces assigned: WAN %s, LAN %s", wan, orNone(lan)), func(c config.Config) (config.Config, error) {
+		return AssignRoles(c, wan, lan)
+	})
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+func (b *Box) setLAN(s *console.Session) error {
+	if c, _, err := b.current(); err == nil {
+		d := c.WithDefaults()
+		for _, i := range d.Interfaces {
+			if i.Role == config.RoleLAN {
+				now := string(i.Mode)
+				if i.Mode == config.ModeStatic {
+					now = "static " + i.Address.String()
+				}
+				s.Printf("LAN is now: %s\n", now)
+			}
+		}
+	}
+	a, ok := s.Ask("New LAN address (like 192.168.1.1/24), or dhcp: ")
+	if !ok {
+		return io.EOF
+	}
+	return b.change(s, "LAN address set to "+a, func(c config.Config) (config.Config, error) {
+		return SetLAN(c, a)
+	})
+}
+
+func (b *Box) showSetupCode(w io.Writer) error {
+	code := ""
+	if b.SetupCode != nil {
+		code = b.SetupCode()
+	}
+	if code == "" {
+		fmt.Fprintf(w, "The box has an admin password, so there is no setup code. Use 5 to reset the password.\n")
+		return nil
+	}
+	fmt.Fprintf(w, "Setup code: %s\n", code)
+	return nil
+}
+
+func (b *Box) resetAdmin(w io.Writer) error {
+	if err := b.change(w, "admin password reset", func(c config.Config) (config.Config, error) {
+		return ResetAdmin(c), nil
+	}); err != nil {
+		return err
+	}
+	code := b.EnterSetupMode()
+	fmt.Fprintf(w, "Admin password removed. SETUP MODE. Setup code: %s\n", code)
+	return nil
+}
+
+func (b *Box) ping(s *console.Session) error {
+	a, ok := s.Ask("Address to ping: ")
+	if !ok {
+		return io.EOF
+	}
+	target, err := netip.ParseAddr(a)
+	if err != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		found, lerr := net.DefaultResolver.LookupNetIP(ctx, "ip4", a)
+		cancel()
+		if lerr != nil || len(found) == 0 {
+			return fmt.Errorf("%q is not an IPv4 address or a name that resolves", a)
+		}
+		target = found[0]
+	}
+	ping := b.Ping
+	if ping == nil {
+		ping = Ping
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	return ping(ctx, target, 4, s)
+}
+
+// MaxLogLines bounds what "view logs" prints.
+const MaxLogLines = 200
+
+func (b *Box) viewLogs(w io.Writer) error {
+	lines := b.Logs()
+	if len(lines) > MaxLogLines {
+		lines = lines[len(lines)-MaxLogLines:]
+	}
+	fmt.Fprintf(w, "--- last %d log lines ---\n", len(lines))
+	for _, l := range lines {
+		fmt.Fprintf(w, "%s\n", l)
+	}
+	fmt.Fprintf(w, "--- end of log ---\n")
+	return nil
+}
+
+// Wipe removes every file of the config store (all generations and
+// secrets) and syncs the directory.
+func Wipe(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("wipe config store: %w", err)
+	}
+	var errs []error
+	for _, e := range entries {
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if d, err := os.Open(dir); err == nil {
+		if err := d.Sync(); err != nil {
+			errs = append(errs, err)
+		}
+		d.Close()
+	}
+	return errors.Join(errs...)
+}
+
+func (b *Box) factoryReset(w io.Writer) error {
+	if b.Store == nil {
+		return errors.New("/perm is not mounted: there is no config store to erase (use 8 to format /perm)")
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := Wipe(b.Store.Dir); err != nil {
+		return err
+	}
+	b.logf("console menu: factory reset: config store erased")
+	fmt.Fprintf(w, "Config erased. Rebooting into setup mode.\n")
+	b.Reboot("factory reset")
+	return nil
+}
+
+func (b *Box) debugShell(s *console.Session) error {
+	c, _, err := b.current()
+	if err != nil {
+		return err
+	}
+	hash := c.Admin.PasswordHash.Reveal()
+	if hash == "" {
+		s.Printf("No admin password is set (setup mode). Set one in the web UI first; the debug entry needs it.\n")
+		return nil
+	}
+	pw, ok := s.AskSecret("Admin password: ")
+	if !ok {
+		return io.EOF
+	}
+	if err := adminpw.Verify(hash, pw); err != nil {
+		b.logf("console menu: debug shell: wrong admin password")
+		delay := b.WrongPasswordDelay
+		if delay == 0 {
+			delay = 2 * time.Second
+		}
+		time.Sleep(delay)
+		return errors.New("wrong password")
+	}
+	b.logf("console menu: debug shell: admin password accepted; no shell is installed")
+	s.Printf("Password accepted, but this image has no shell installed (by design).\n")
+	s.Printf("Use the entries of this menu or the web UI.\n")
+	return nil
+}

@@ -1,0 +1,165 @@
+package opmenu
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/netip"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tunneler/tunneler/appliance/adminpw"
+	"github.com/tunneler/tunneler/appliance/config"
+	"github.com/tunneler/tunneler/appliance/console"
+	"github.com/tunneler/tunneler/appliance/netconf"
+)
+
+func withTunnel() config.Config {
+	return config.Config{Version: config.CurrentVersion, Tunnels: []config.Tunnel{{
+		Name: "hq", PeerAddress: "203.0.113.5", PSK: config.NewSecret("q7Vd-2mXz-Lp9R-wT4k-Hs8N-bY3c"),
+		RemoteNetworks: []config.Prefix{config.MustPrefix("10.1.0.0/16")},
+	}}}
+}
+
+func TestSetLAN(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		wantErr string
+		want    string // mode and address of LAN after
+	}{
+		{in: "192.168.50.2/24", want: "static 192.168.50.2/24"},
+		{in: " dhcp ", want: "dhcp "},
+		{in: "DHCP", want: "dhcp "},
+		{in: "192.168.50.2", wantErr: "has no prefix length: type it like 192.168.50.2/24"},
+		{in: "192.168.50.300/24", wantErr: "is not an address like 192.168.1.1/24"},
+		{in: "", wantErr: "nothing typed"},
+		{in: "fd00::1/64", wantErr: "must be IPv4"},
+		{in: "192.168.50.0/24", wantErr: "interfaces[0].address"},   // the network's own address
+		{in: "10.1.2.3/24", wantErr: "10.1.0.0/16"},                 // clashes with the tunnel's remote network
+		{in: "192.168.50.255/24", wantErr: "interfaces[0].address"}, // broadcast
+	} {
+		got, err := SetLAN(withTunnel(), tc.in)
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("SetLAN(%q) error = %v, want %q", tc.in, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("SetLAN(%q): %v", tc.in, err)
+			continue
+		}
+		lan := got.Interfaces[ifaceIndex(got, config.RoleLAN)]
+		if s := string(lan.Mode) + " " + lan.Address.String(); s != tc.want {
+			t.Errorf("SetLAN(%q): LAN is %q, want %q", tc.in, s, tc.want)
+		}
+	}
+}
+
+func TestAssignRoles(t *testing.T) {
+	c, err := AssignRoles(config.Config{}, "52:54:00:AA:00:02", "52:54:00:aa:00:01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Interfaces[0].Role != config.RoleWAN || c.Interfaces[0].MAC != "52:54:00:aa:00:02" || c.Interfaces[1].MAC != "52:54:00:aa:00:01" {
+		t.Errorf("interfaces = %+v", c.Interfaces)
+	}
+	for _, tc := range [][2]string{{"52:54:00:aa:00:01", "52:54:00:AA:00:01"}, {"", "52:54:00:aa:00:01"}, {"nonsense", ""}} {
+		if _, err := AssignRoles(config.Config{}, tc[0], tc[1]); err == nil {
+			t.Errorf("AssignRoles(%q, %q) accepted", tc[0], tc[1])
+		}
+	}
+}
+
+// The menu driven as an operator would: set the LAN address, reset the
+// password, try the debug entry, factory reset.
+func TestMenuChangesGoThroughTheStore(t *testing.T) {
+	store, err := config.OpenStore(filepath.Join(t.TempDir(), "config"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, _ := adminpw.Hash("operator-password")
+	c := withTunnel()
+	c.Admin.PasswordHash = config.NewSecret(hash)
+	if _, err := store.Save(c); err != nil {
+		t.Fatal(err)
+	}
+	var applied []config.Config
+	var rebooted []string
+	var logs []string
+	code := ""
+	b := &Box{
+		Store:          store,
+		Apply:          func(c config.Config) error { applied = append(applied, c); return nil },
+		NetStatus:      func() (netconf.Status, error) { return netconf.Status{}, nil },
+		SetupCode:      func() string { return code },
+		EnterSetupMode: func() string { code = "1234-5678"; return code },
+		Logs:           func() []string { return []string{"boot line"} },
+		Reboot:         func(r string) { rebooted = append(rebooted, r) },
+		PowerOff:       func(string) {},
+		Logf:           func(f string, a ...any) { logs = append(logs, f) },
+		Ping: func(ctx context.Context, a netip.Addr, n int, w io.Writer) error {
+			io.WriteString(w, "pinged "+a.String()+"\n")
+			return nil
+		},
+		WrongPasswordDelay: 1,
+	}
+	m := &console.Menu{Title: "T", Items: b.Items()}
+	in := strings.Join([]string{
+		"3", "192.168.50.2/24", // set LAN
+		"3", "10.1.0.1/24", // refused: the tunnel's remote network
+		"4",               // setup code: none
+		"11", "wrong-one", // debug: wrong password
+		"11", "operator-password",
+		"6", "192.0.2.9",
+		"7",
+		"5", "yes", // reset admin password
+		"4",
+		"10", "yes", // factory reset
+	}, "\n") + "\n"
+	var out bytes.Buffer
+	if err := m.Serve(strings.NewReader(in), &out); err != nil {
+		t.Fatal(err)
+	}
+	o := out.String()
+	for _, want := range []string{
+		"Saved as config generation 2.", "Applied.",
+		"Not saved:", "overlaps",
+		"there is no setup code",
+		"Debug shell (asks for the admin password) failed: wrong password",
+		"Password accepted, but this image has no shell installed",
+		"pinged 192.0.2.9", "boot line",
+		"SETUP MODE. Setup code: 1234-5678", "Setup code: 1234-5678",
+		"Config erased. Rebooting into setup mode.",
+	} {
+		if !strings.Contains(o, want) {
+			t.Errorf("console lacks %q:\n%s", want, o)
+		}
+	}
+	if strings.Contains(o, "operator-password") || strings.Contains(o, hash) {
+		t.Errorf("the console shows the password or its hash")
+	}
+	if len(applied) != 2 {
+		t.Fatalf("%d configs applied, want 2 (LAN, password reset)", len(applied))
+	}
+	if lan := applied[0].Interfaces[0]; lan.Address.String() != "192.168.50.2/24" {
+		t.Errorf("applied LAN = %+v", lan)
+	}
+	if !applied[1].Admin.PasswordHash.IsZero() || applied[1].Interfaces[0].Address.String() != "192.168.50.2/24" || len(applied[1].Tunnels) != 1 {
+		t.Errorf("after the reset: %v; want no hash, the rest kept", applied[1])
+	}
+	if len(rebooted) != 1 || rebooted[0] != "factory reset" {
+		t.Errorf("reboots = %v", rebooted)
+	}
+	if _, _, err := store.Load(); err == nil {
+		t.Errorf("the store still has a config after the factory reset")
+	}
+}
+
+func TestEchoRequestChecksum(t *testing.T) {
+	b := echoRequest(0x1234, 7)
+	if checksum(b) != 0 {
+		t.Errorf("a packet with its checksum does not sum to zero")
+	}
+}
