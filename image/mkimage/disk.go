@@ -41,7 +41,8 @@ func (b *builder) buildESP() error {
 			return fmt.Errorf("copy kernel: %w", err)
 		}
 	}
-	return b.step("ESP (systemd-boot, syslinux, slot a)", []string{vmlinuz, initrd, systemdEFI}, b.board.Cmdline+"v2", []string{esp}, func() error {
+	extras := filepath.Join(b.out, "extras.sqfs")
+	return b.step("ESP (systemd-boot, syslinux, slot a)", []string{vmlinuz, initrd, extras, systemdEFI}, b.board.Cmdline+"v3", []string{esp}, func() error {
 		os.Remove(esp)
 		if err := sh("mkfs.fat", "-F", "32", "-n", "TUNNELER", "-h", fmt.Sprint(espStart/512), "-C", esp, fmt.Sprint(espSize/1024)); err != nil {
 			return err
@@ -71,7 +72,7 @@ func (b *builder) buildESP() error {
 				return err
 			}
 		}
-		for src, dst := range map[string]string{systemdEFI: "EFI/BOOT/BOOTX64.EFI", vmlinuz: "a/vmlinuz", initrd: "a/initrd"} {
+		for src, dst := range map[string]string{systemdEFI: "EFI/BOOT/BOOTX64.EFI", vmlinuz: "a/vmlinuz", initrd: "a/initrd", extras: "a/extras.sqfs"} {
 			if err := sh("mcopy", "-i", esp, src, "::"+dst); err != nil {
 				return err
 			}
@@ -188,7 +189,7 @@ func (b *builder) writeManifest() error {
 	m := Manifest{Board: b.board.Name, Version: b.version, KernelVersion: b.kernelVersion,
 		Cmdline: b.board.Cmdline, Built: time.Now().UTC(), Sizes: map[string]int64{},
 		ESPOffset: espStart, PermOffset: espStart + espSize, PermSize: permSize}
-	for _, f := range []string{"vmlinuz", "initrd", "disk.img", "disk.qcow2"} {
+	for _, f := range []string{"vmlinuz", "initrd", "extras.sqfs", "disk.img", "disk.qcow2"} {
 		fi, err := os.Stat(filepath.Join(b.out, f))
 		if err != nil {
 			return err

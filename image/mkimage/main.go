@@ -49,7 +49,7 @@ func run(boardName, buildDir, version string) error {
 		cache:   filepath.Join(buildDir, "cache"),
 		out:     filepath.Join(buildDir, boardName),
 		stage:   filepath.Join(buildDir, boardName, "stage"),
-		steps:   7,
+		steps:   8,
 	}
 	for _, d := range []string{b.cache, b.out, b.stage} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -61,6 +61,7 @@ func run(boardName, buildDir, version string) error {
 		b.stageModules,
 		b.buildInit,
 		b.buildInitramfs,
+		b.buildExtras,
 		b.buildESP,
 		b.buildDisk,
 		b.buildQcow2,

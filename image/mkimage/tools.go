@@ -21,6 +21,8 @@ var buildTools = []tool{
 	{"syslinux", "syslinux"},
 	{"sfdisk", "fdisk"},
 	{"qemu-img", "qemu-utils"},
+	{"mksquashfs", "squashfs-tools"},
+	{"ldd", "libc-bin"},
 	{"go", "golang (Go 1.24 or newer at /usr/local/go)"},
 }
 
