@@ -22,6 +22,8 @@ type BannerInfo struct {
 	Interfaces []Interface
 	Perm       string // one line on the data partition
 	PermOK     bool
+	Boots      int  // 0 when /perm is not there to count them
+	LastClean  bool // how the previous boot ended
 	SetupMode  bool
 	SetupCode  string
 	Problems   []string
@@ -57,6 +59,14 @@ func Banner(b BannerInfo) string {
 		fmt.Fprintf(&sb, "   %-8s %-4s %-17s %-4s %s\n", i.Name, role, i.MAC, state, addrs)
 	}
 	fmt.Fprintf(&sb, " Storage:    %s\n", b.Perm)
+	switch {
+	case b.Boots == 1:
+		fmt.Fprintf(&sb, " Boot 1: first boot\n")
+	case b.Boots > 1 && b.LastClean:
+		fmt.Fprintf(&sb, " Boot %d: the last shutdown was clean\n", b.Boots)
+	case b.Boots > 1:
+		fmt.Fprintf(&sb, " Boot %d: the last shutdown was NOT clean (power cut, crash or watchdog reset)\n", b.Boots)
+	}
 	for _, p := range b.Problems {
 		fmt.Fprintf(&sb, " PROBLEM:    %s\n", p)
 	}

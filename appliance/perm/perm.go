@@ -100,12 +100,16 @@ func Probe(r io.ReaderAt) (State, error) {
 	return Unknown, nil
 }
 
+// Runner runs a command to completion and returns its combined output. In
+// PID 1 it goes through the reaper, which owns all waiting.
+type Runner func(*exec.Cmd) ([]byte, error)
+
 // Format makes an ext4 filesystem labelled perm on the device. Only called
 // for a Blank partition at first boot, or when the operator asks.
-func Format(device string) error {
+func Format(device string, run Runner) error {
 	cmd := exec.Command("/sbin/mke2fs", "-t", "ext4", "-q", "-F", "-L", PartitionName,
 		"-E", "lazy_itable_init=1,lazy_journal_init=1", device)
-	if out, err := cmd.CombinedOutput(); err != nil {
+	if out, err := run(cmd); err != nil {
 		return fmt.Errorf("make ext4 on %s: %v: %s", device, err, bytes.TrimSpace(out))
 	}
 	return nil
@@ -133,7 +137,7 @@ type Result struct {
 
 // Open finds the data partition, makes its filesystem if it is blank, and
 // mounts it at dir. It never formats a partition that is not Blank.
-func Open(sysfs, dir string, rescan func()) Result {
+func Open(sysfs, dir string, rescan func(), run Runner) Result {
 	p, err := WaitFind(sysfs, PartitionName, 5*time.Second, rescan)
 	if err != nil {
 		return Result{State: Missing, Problem: "no data partition (GPT partition named \"perm\") was found; settings cannot be saved"}
@@ -153,7 +157,7 @@ func Open(sysfs, dir string, rescan func()) Result {
 	}
 	switch res.State {
 	case Blank:
-		if err := Format(p.Device); err != nil {
+		if err := Format(p.Device, run); err != nil {
 			res.Problem = err.Error()
 			return res
 		}
@@ -172,9 +176,9 @@ func Open(sysfs, dir string, rescan func()) Result {
 
 // FormatAndMount is the operator's explicit "Format /perm": it erases the
 // partition whatever is on it.
-func FormatAndMount(p Partition, dir string) error {
+func FormatAndMount(p Partition, dir string, run Runner) error {
 	unix.Unmount(dir, 0)
-	if err := Format(p.Device); err != nil {
+	if err := Format(p.Device, run); err != nil {
 		return err
 	}
 	return Mount(p.Device, dir)

@@ -54,3 +54,28 @@ func TestFindByPartitionName(t *testing.T) {
 		t.Fatal("Find of a missing name succeeded")
 	}
 }
+
+func TestBootRecord(t *testing.T) {
+	dir := t.TempDir()
+	r, err := RecordBoot(dir)
+	if err != nil || r.Boots != 1 || !r.LastClean {
+		t.Fatalf("first boot: %+v, %v", r, err)
+	}
+	// Power cut: no RecordCleanShutdown.
+	r, _ = RecordBoot(dir)
+	if r.Boots != 2 || r.LastClean {
+		t.Fatalf("after a power cut: %+v, want boot 2 and not clean", r)
+	}
+	if err := RecordCleanShutdown(dir); err != nil {
+		t.Fatal(err)
+	}
+	r, _ = RecordBoot(dir)
+	if r.Boots != 3 || !r.LastClean {
+		t.Fatalf("after a clean shutdown: %+v", r)
+	}
+	os.WriteFile(filepath.Join(dir, bootRecordFile), []byte("{torn"), 0o600)
+	r, err = RecordBoot(dir)
+	if err != nil || r.Boots != 1 {
+		t.Fatalf("torn record: %+v, %v; want a fresh count", r, err)
+	}
+}
