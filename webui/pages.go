@@ -1,0 +1,460 @@
+package webui
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/tunneler/tunneler/appliance/config"
+)
+
+func parseInt(s string) (int, error) { return strconv.Atoi(s) }
+
+func (s *Server) overview(w http.ResponseWriter, r *http.Request, sess *session) {
+	p := s.base(sess, "Overview", "overview")
+	p.Data = s.box.Status()
+	s.render(w, r, "overview", p)
+}
+
+func (s *Server) ipsec(w http.ResponseWriter, r *http.Request, sess *session) {
+	p := s.base(sess, "IPsec", "ipsec")
+	p.Data = s.box.Status()
+	s.render(w, r, "ipsec", p)
+}
+
+// logsData is the Logs page's data.
+type logsData struct {
+	Kinds  []string  `json:"kinds"`
+	Window string    `json:"window"`
+	Lines  []LogLine `json:"lines"`
+}
+
+func (s *Server) logs(w http.ResponseWriter, r *http.Request, sess *session) {
+	q, win := decodeLogQuery(r.URL.Query(), s.now())
+	lines := s.box.Logs(q)
+	if lines == nil {
+		lines = []LogLine{}
+	}
+	if wantJSON(r) {
+		writeJSON(w, http.StatusOK, logsData{Kinds: q.Kinds, Window: win, Lines: lines})
+		return
+	}
+	p := s.base(sess, "Logs", "logs")
+	p.Form = r.URL.Query()
+	p.Data = logsData{Kinds: q.Kinds, Window: win, Lines: lines}
+	s.render(w, r, "logs", p)
+}
+
+// tunnelsData is the Tunnels page's data.
+type tunnelsData struct {
+	Tunnels []config.Tunnel         `json:"tunnels"`
+	Status  map[string]TunnelStatus `json:"-"`
+	Vendors []vendor                `json:"vendors"`
+}
+
+func (s *Server) tunnels(w http.ResponseWriter, r *http.Request, sess *session) {
+	c, _ := s.box.Config()
+	p := s.base(sess, "Tunnels", "tunnels")
+	d := tunnelsData{Tunnels: c.Tunnels, Status: map[string]TunnelStatus{}, Vendors: vendors}
+	for _, t := range s.box.Status().Tunnels {
+		d.Status[t.Name] = t
+	}
+	if d.Tunnels == nil {
+		d.Tunnels = []config.Tunnel{}
+	}
+	p.Data = d
+	s.render(w, r, "tunnels", p)
+}
+
+type tunnelEditData struct {
+	New          bool     `json:"new"`
+	Name         string   `json:"name,omitempty"`
+	Presets      []string `json:"presets"`
+	HasPSK       bool     `json:"has_psk"`
+	GeneratedPSK string   `json:"generated_psk,omitempty"`
+}
+
+func findTunnel(c config.Config, name string) int {
+	return slices.IndexFunc(c.Tunnels, func(t config.Tunnel) bool { return t.Name == name })
+}
+
+func (s *Server) tunnelEdit(w http.ResponseWriter, r *http.Request, sess *session) {
+	c, _ := s.box.Config()
+	name := r.PathValue("name")
+	p := s.base(sess, "New tunnel", "tunnels")
+	d := tunnelEditData{New: name == "", Presets: config.PresetNames()}
+	if name != "" {
+		i := findTunnel(c, name)
+		if i < 0 {
+			s.fail(w, r, http.StatusNotFound, fmt.Sprintf("there is no tunnel %q", name))
+			return
+		}
+		p.Title = "Edit tunnel " + name
+		p.Form = tunnelToForm(c.Tunnels[i])
+		d.Name, d.HasPSK = name, !c.Tunnels[i].PSK.IsZero()
+	} else {
+		p.Form = tunnelToForm(config.Tunnel{Name: fmt.Sprintf("site%d", len(c.Tunnels)+1)})
+	}
+	p.Data = d
+	s.render(w, r, "tunneledit", p)
+}
+
+// tunnelSave creates or modifies a tunnel. An empty PSK on an edit keeps
+// the stored key (it is sent to Save as the "(hidden)" placeholder).
+func (s *Server) tunnelSave(w http.ResponseWriter, r *http.Request, sess *session) {
+	c, _ := s.box.Config()
+	name := r.PathValue("name")
+	i := len(c.Tunnels)
+	d := tunnelEditData{New: name == "", Name: name, Presets: config.PresetNames()}
+	if name != "" {
+		if i = findTunnel(c, name); i < 0 {
+			s.fail(w, r, http.StatusNotFound, fmt.Sprintf("there is no tunnel %q", name))
+			return
+		}
+		d.HasPSK = !c.Tunnels[i].PSK.IsZero()
+	}
+	p := s.base(sess, "Tunnel", "tunnels")
+	p.Form = r.PostForm
+	if r.PostFormValue("action") == "generate" {
+		d.GeneratedPSK = config.GeneratePSK().Reveal()
+		p.Data = d
+		s.render(w, r, "tunneledit", p)
+		return
+	}
+	if r.PostFormValue("confirm") != "yes" && !d.New {
+		p.addErr("confirm", "tick the box to confirm: saving restarts this tunnel and interrupts its traffic")
+	}
+	f := decodeTunnelForm(r.PostForm)
+	if f.KeepPSK && !d.New {
+		// Renaming a tunnel must keep its key too: KeepSecrets matches by
+		// name, so look the key up under the old name here.
+		f.Tunnel.PSK = c.Tunnels[i].PSK
+		if f.Tunnel.Name != name {
+			f.Tunnel.PSK = config.Secret{}
+			p.addErr("psk", "type the key again when renaming a tunnel (the stored key belongs to the old name)")
+		}
+	}
+	if d.New {
+		c.Tunnels = append(c.Tunnels, f.Tunnel)
+	} else {
+		c.Tunnels[i] = f.Tunnel
+	}
+	p.Data = d
+	if p.hasErrors() {
+		s.render(w, r, "tunneledit", p)
+		return
+	}
+	pre := map[string]string{fmt.Sprintf("tunnels[%d]", i): ""}
+	if !s.save(w, r, p, c, pre, tunnelFields, "tunneledit") {
+		return
+	}
+	done(w, r, "/apply", nil)
+}
+
+// save hands c to the Box; on field errors it renders page tmpl with them
+// and reports false. Nothing is saved then.
+func (s *Server) save(w http.ResponseWriter, r *http.Request, p *page, c config.Config, prefixes map[string]string, fields map[string]bool, tmpl string) bool {
+	errs, err := s.box.Save(r.Context(), c)
+	if err != nil {
+		s.logf("webui: save config: %v", err)
+		s.fail(w, r, http.StatusInternalServerError, "the box could not save the configuration: "+err.Error())
+		return false
+	}
+	if len(errs) > 0 {
+		mapErrors(p, errs, prefixes, fields)
+		s.render(w, r, tmpl, p)
+		return false
+	}
+	return true
+}
+
+// confirmData describes a confirmation page.
+type confirmData struct {
+	Action  string `json:"action"`
+	Target  string `json:"target,omitempty"`
+	Warning string `json:"warning"`
+	Post    string `json:"post"`
+	Button  string `json:"button"`
+}
+
+var tunnelActions = map[string]confirmData{
+	"reconnect": {Warning: "Reconnecting tears down this tunnel's IKE and CHILD SAs and negotiates them again. Traffic through this tunnel stops for a few seconds, longer if the remote device does not answer.", Button: "Reconnect"},
+	"delete":    {Warning: "Deleting removes this tunnel and its key from the box. All traffic to its remote networks stops at once, and the remote device will keep trying to connect until it is reconfigured.", Button: "Delete tunnel"},
+}
+
+func (s *Server) tunnelConfirm(w http.ResponseWriter, r *http.Request, sess *session) {
+	name, action := r.PathValue("name"), r.PathValue("action")
+	c, _ := s.box.Config()
+	i := findTunnel(c, name)
+	if action == "remote" {
+		if i < 0 {
+			s.fail(w, r, http.StatusNotFound, fmt.Sprintf("there is no tunnel %q", name))
+			return
+		}
+		p := s.base(sess, "Remote device configuration", "tunnels")
+		p.Data = map[string]any{"Tunnel": name, "Vendors": vendors}
+		s.render(w, r, "remote", p)
+		return
+	}
+	cd, ok := tunnelActions[action]
+	if !ok || i < 0 {
+		s.fail(w, r, http.StatusNotFound, fmt.Sprintf("no %s for tunnel %q", action, name))
+		return
+	}
+	cd.Action, cd.Target, cd.Post = action, name, "/tunnels/"+name+"/"+action
+	p := s.base(sess, cd.Button+" "+name, "tunnels")
+	p.Data = cd
+	s.render(w, r, "confirm", p)
+}
+
+func (s *Server) tunnelAction(w http.ResponseWriter, r *http.Request, sess *session) {
+	name, action := r.PathValue("name"), r.PathValue("action")
+	c, _ := s.box.Config()
+	i := findTunnel(c, name)
+	cd, ok := tunnelActions[action]
+	if !ok || i < 0 {
+		s.fail(w, r, http.StatusNotFound, fmt.Sprintf("no %s for tunnel %q", action, name))
+		return
+	}
+	if r.PostFormValue("confirm") != "yes" {
+		cd.Action, cd.Target, cd.Post = action, name, "/tunnels/"+name+"/"+action
+		p := s.base(sess, cd.Button+" "+name, "tunnels")
+		p.Data = cd
+		p.addErr("confirm", "tick the box to confirm that traffic may be interrupted")
+		s.render(w, r, "confirm", p)
+		return
+	}
+	switch action {
+	case "reconnect":
+		if err := s.box.Do(r.Context(), Action{Kind: ActReconnect, Tunnel: name}); err != nil {
+			s.fail(w, r, http.StatusInternalServerError, "reconnect failed: "+err.Error())
+			return
+		}
+		s.logf("webui: reconnect %s requested from %s", name, sourceKey(r))
+		done(w, r, "/ipsec", nil)
+	case "delete":
+		c.Tunnels = slices.Delete(c.Tunnels, i, i+1)
+		p := s.base(sess, "Delete "+name, "tunnels")
+		p.Data = cd
+		if !s.save(w, r, p, c, nil, nil, "confirm") {
+			return
+		}
+		s.logf("webui: tunnel %s deleted from %s", name, sourceKey(r))
+		done(w, r, "/tunnels", nil)
+	}
+}
+
+func (s *Server) restartCharon(w http.ResponseWriter, r *http.Request, sess *session) {
+	if r.PostFormValue("confirm") != "yes" {
+		s.fail(w, r, http.StatusUnprocessableEntity, "tick the box to confirm: restarting charon interrupts every tunnel")
+		return
+	}
+	if err := s.box.Do(r.Context(), Action{Kind: ActRestartCharon}); err != nil {
+		s.fail(w, r, http.StatusInternalServerError, "restart failed: "+err.Error())
+		return
+	}
+	done(w, r, "/ipsec", nil)
+}
+
+// settingsData is the Settings page's data.
+type settingsData struct {
+	System config.System `json:"system"`
+}
+
+func (s *Server) settingsPage(sess *session, c config.Config) *page {
+	p := s.base(sess, "Settings", "settings")
+	p.Form = interfacesForm(c.Interfaces)
+	p.Form.Set("hostname", c.System.Hostname)
+	p.Form.Set("timezone", c.System.Timezone)
+	p.Form.Set("ntp_servers", joinLines(c.System.NTPServers))
+	p.Form.Set("remote_syslog", c.System.RemoteSyslog)
+	p.Data = settingsData{System: c.System}
+	return p
+}
+
+func joinLines(l []string) string {
+	out := ""
+	for i, x := range l {
+		if i > 0 {
+			out += "\n"
+		}
+		out += x
+	}
+	return out
+}
+
+func (s *Server) settings(w http.ResponseWriter, r *http.Request, sess *session) {
+	c, _ := s.box.Config()
+	p := s.settingsPage(sess, c)
+	if r.URL.Query().Get("saved") != "" {
+		p.Flash = "Saved."
+	}
+	s.render(w, r, "settings", p)
+}
+
+func (s *Server) settingsNetwork(w http.ResponseWriter, r *http.Request, sess *session) {
+	c, _ := s.box.Config()
+	p := s.settingsPage(sess, c)
+	for k, v := range r.PostForm {
+		p.Form[k] = v
+	}
+	if r.PostFormValue("confirm") != "yes" {
+		p.addErr("net_confirm", "tick the box to confirm: changing addresses may cut your connection to this page")
+		s.render(w, r, "settings", p)
+		return
+	}
+	c.Interfaces = decodeInterfacesForm(r.PostForm, c.Interfaces)
+	if !s.save(w, r, p, c, interfacePrefixes(c.Interfaces), interfaceFields, "settings") {
+		return
+	}
+	done(w, r, "/apply", nil)
+}
+
+func (s *Server) settingsSystem(w http.ResponseWriter, r *http.Request, sess *session) {
+	c, _ := s.box.Config()
+	p := s.settingsPage(sess, c)
+	for k, v := range r.PostForm {
+		p.Form[k] = v
+	}
+	c.System = decodeSystemForm(r.PostForm, c.System)
+	if !s.save(w, r, p, c, map[string]string{"system": ""}, systemFields, "settings") {
+		return
+	}
+	done(w, r, "/settings?saved=1", nil)
+}
+
+func (s *Server) settingsPassword(w http.ResponseWriter, r *http.Request, sess *session) {
+	c, _ := s.box.Config()
+	p := s.settingsPage(sess, c)
+	if s.limited(w, r) {
+		return
+	}
+	f := decodePasswordForm(r.PostForm)
+	for k, msg := range f.problems() {
+		p.addErr(k, msg)
+	}
+	if !adminVerify(f.Current, s.box.AdminHash()) {
+		s.limit.fail(sourceKey(r), s.now())
+		p.addErr("current", "is not the current password")
+	}
+	if p.hasErrors() {
+		s.render(w, r, "settings", p)
+		return
+	}
+	h, err := s.hash(f.New)
+	if err != nil {
+		p.addErr("password", err.Error())
+		s.render(w, r, "settings", p)
+		return
+	}
+	c.Admin.PasswordHash = config.NewSecret(h)
+	if !s.save(w, r, p, c, nil, nil, "settings") {
+		return
+	}
+	s.sessions.dropOthers(sess.token)
+	s.logf("webui: admin password changed from %s; other sessions ended", sourceKey(r))
+	done(w, r, "/settings?saved=1", nil)
+}
+
+// backup downloads the config document with every secret as "(hidden)":
+// secrets never go back to a browser. Restoring it on this box keeps the
+// stored keys (matched by tunnel name); on a new box each PSK must be
+// typed again, which Validate asks for next to the field.
+func (s *Server) backup(w http.ResponseWriter, r *http.Request, sess *session) {
+	c, _ := s.box.Config()
+	host := c.System.Hostname
+	if host == "" {
+		host = config.DefaultHostname
+	}
+	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", host+"-config-"+s.now().UTC().Format("20060102-1504")+".json"))
+	writeJSON(w, http.StatusOK, c)
+}
+
+func (s *Server) restore(w http.ResponseWriter, r *http.Request, sess *session) {
+	cur, _ := s.box.Config()
+	p := s.settingsPage(sess, cur)
+	file, _, err := r.FormFile("file")
+	if err != nil {
+		p.addErr("file", "choose a backup file (.json) to restore")
+		s.render(w, r, "settings", p)
+		return
+	}
+	defer file.Close()
+	c, err := decodeRestore(file)
+	if err != nil {
+		p.addErr("file", err.Error())
+		s.render(w, r, "settings", p)
+		return
+	}
+	if r.PostFormValue("confirm") != "yes" {
+		p.addErr("restore_confirm", "tick the box to confirm: restoring replaces every setting and restarts the tunnels")
+		s.render(w, r, "settings", p)
+		return
+	}
+	errs, err := s.box.Save(r.Context(), c)
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, "the box could not save the configuration: "+err.Error())
+		return
+	}
+	if len(errs) > 0 {
+		// Paths, not form fields: the file is the form here.
+		for _, fe := range errs {
+			p.addErr("file", fe.Field+": "+fe.Message)
+		}
+		s.render(w, r, "settings", p)
+		return
+	}
+	done(w, r, "/apply", nil)
+}
+
+var systemActions = map[string]confirmData{
+	"reboot":         {Action: ActReboot, Warning: "Rebooting stops every tunnel and the router for about a minute. This page comes back when the box is up.", Button: "Reboot"},
+	"factory-reset":  {Action: ActFactoryReset, Warning: "A factory reset erases the configuration, every pre-shared key, the admin password and the router's identity, then reboots into setup mode. Every tunnel stops and stays down until the box is set up again. Download a backup first.", Button: "Erase everything and reboot"},
+	"restart-charon": {Action: ActRestartCharon, Warning: "Restarting charon, the IKE daemon, tears down every tunnel and negotiates them again. All traffic stops for a few seconds.", Button: "Restart charon"},
+}
+
+func (s *Server) systemConfirm(w http.ResponseWriter, r *http.Request, sess *session) {
+	cd, ok := systemActions[r.PathValue("action")]
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	cd.Post = "/settings/" + r.PathValue("action")
+	p := s.base(sess, cd.Button, "settings")
+	p.Data = cd
+	s.render(w, r, "confirm", p)
+}
+
+func (s *Server) systemAction(w http.ResponseWriter, r *http.Request, sess *session) {
+	cd, ok := systemActions[r.PathValue("action")]
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	cd.Post = "/settings/" + r.PathValue("action")
+	if r.PostFormValue("confirm") != "yes" {
+		p := s.base(sess, cd.Button, "settings")
+		p.Data = cd
+		p.addErr("confirm", "tick the box to confirm")
+		s.render(w, r, "confirm", p)
+		return
+	}
+	if err := s.box.Do(r.Context(), Action{Kind: cd.Action}); err != nil {
+		s.fail(w, r, http.StatusInternalServerError, cd.Button+" failed: "+err.Error())
+		return
+	}
+	s.logf("webui: %s requested from %s", cd.Action, sourceKey(r))
+	if wantJSON(r) {
+		done(w, r, "", nil)
+		return
+	}
+	p := s.base(sess, cd.Button, "settings")
+	p.Flash = cd.Button + ": started. " + map[bool]string{true: "The box is going down now.", false: ""}[cd.Action != ActRestartCharon]
+	p.Data = cd
+	s.render(w, r, "message", p)
+}
+
+// timeNow is for templates that need the server's clock.
+func (s *Server) timeNow() time.Time { return s.now() }

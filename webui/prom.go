@@ -1,0 +1,83 @@
+package webui
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// prometheus answers /metrics in the Prometheus text format (0.0.4),
+// written by hand to keep the binary small. It needs no login, like most
+// exporters, and carries no secret; the listener is on the LAN side only.
+// Tunnel names and peer addresses do appear as labels.
+func (s *Server) prometheus(w http.ResponseWriter, r *http.Request) {
+	st := s.box.Status()
+	var b strings.Builder
+	metric := func(name, typ, help string) {
+		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, typ)
+	}
+	metric("tunneler_tunnel_up", "gauge", "1 when the tunnel's IKE SA and CHILD SAs are established (green).")
+	for _, t := range st.Tunnels {
+		fmt.Fprintf(&b, "tunneler_tunnel_up{tunnel=%s,peer=%s} %d\n", q(t.Name), q(t.PeerAddress), b2i(t.Colour == Green))
+	}
+	metric("tunneler_ike_sa_established", "gauge", "1 when the tunnel's IKE SA is established.")
+	for _, t := range st.Tunnels {
+		fmt.Fprintf(&b, "tunneler_ike_sa_established{tunnel=%s} %d\n", q(t.Name), b2i(t.IKE.State == "ESTABLISHED"))
+	}
+	metric("tunneler_child_sas", "gauge", "Number of CHILD SAs of the tunnel.")
+	for _, t := range st.Tunnels {
+		fmt.Fprintf(&b, "tunneler_child_sas{tunnel=%s} %d\n", q(t.Name), len(t.Children))
+	}
+	metric("tunneler_tunnel_bytes", "counter", "Bytes through the tunnel's current SAs (resets when SAs are replaced).")
+	for _, t := range st.Tunnels {
+		fmt.Fprintf(&b, "tunneler_tunnel_bytes{tunnel=%s,direction=\"in\"} %d\n", q(t.Name), t.BytesIn)
+		fmt.Fprintf(&b, "tunneler_tunnel_bytes{tunnel=%s,direction=\"out\"} %d\n", q(t.Name), t.BytesOut)
+	}
+	metric("tunneler_tunnel_last_heartbeat_seconds", "gauge", "Unix time of the last liveness answer from the peer.")
+	for _, t := range st.Tunnels {
+		if !t.LastHeartbeat.IsZero() {
+			fmt.Fprintf(&b, "tunneler_tunnel_last_heartbeat_seconds{tunnel=%s} %d\n", q(t.Name), t.LastHeartbeat.Unix())
+		}
+	}
+	outs, keys := s.rec.Events(st.Time.AddDate(0, 0, -2))
+	metric("tunneler_ike_outages_recent", "gauge", "IKE SA outages seen in the metrics window.")
+	count := map[string]int{}
+	for _, o := range outs {
+		count[o.Tunnel]++
+	}
+	for _, t := range st.Tunnels {
+		fmt.Fprintf(&b, "tunneler_ike_outages_recent{tunnel=%s} %d\n", q(t.Name), count[t.Name])
+	}
+	metric("tunneler_child_rekeys_recent", "gauge", "CHILD SA rekeys seen in the metrics window.")
+	count = map[string]int{}
+	for _, k := range keys {
+		count[k.Tunnel]++
+	}
+	for _, t := range st.Tunnels {
+		fmt.Fprintf(&b, "tunneler_child_rekeys_recent{tunnel=%s} %d\n", q(t.Name), count[t.Name])
+	}
+	metric("tunneler_router_up", "gauge", "1 when the OpenZiti router is running and healthy.")
+	fmt.Fprintf(&b, "tunneler_router_up %d\n", b2i(st.Router.State == "running"))
+	metric("tunneler_cpu_percent", "gauge", "CPU use of the box, all cores, 0-100.")
+	fmt.Fprintf(&b, "tunneler_cpu_percent %g\n", st.System.CPUPercent)
+	metric("tunneler_memory_used_bytes", "gauge", "Memory in use.")
+	fmt.Fprintf(&b, "tunneler_memory_used_bytes %d\n", st.System.MemUsed)
+	metric("tunneler_memory_total_bytes", "gauge", "Memory installed.")
+	fmt.Fprintf(&b, "tunneler_memory_total_bytes %d\n", st.System.MemTotal)
+	metric("tunneler_uptime_seconds", "gauge", "Time since boot.")
+	fmt.Fprintf(&b, "tunneler_uptime_seconds %g\n", st.System.Uptime.Seconds())
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	w.Write([]byte(b.String()))
+}
+
+// q quotes a label value as the text format wants.
+func q(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, "\n", `\n`, `"`, `\"`).Replace(s) + `"`
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,102 @@
+// Tunneler web UI: the few things a server-rendered page cannot do alone.
+// Everything works without it except live progress, live tail and
+// generating a key in place (the button then posts the form instead).
+(function () {
+  "use strict";
+  var csrf = (document.querySelector('meta[name=csrf]') || {}).content || "";
+  function getJSON(url, cb) {
+    var x = new XMLHttpRequest();
+    x.open("GET", url);
+    x.setRequestHeader("Accept", "application/json");
+    x.onload = function () { if (x.status === 200) cb(JSON.parse(x.responseText)); };
+    x.send();
+  }
+  // Generate a strong PSK in place.
+  var gen = document.querySelector("[data-gen]");
+  if (gen) {
+    gen.addEventListener("click", function (e) {
+      e.preventDefault();
+      var x = new XMLHttpRequest();
+      x.open("POST", "/api/psk");
+      x.setRequestHeader("X-CSRF-Token", csrf);
+      x.onload = function () {
+        if (x.status !== 200) return;
+        var f = document.getElementById("psk");
+        f.type = "text";
+        f.value = JSON.parse(x.responseText).psk;
+        var n = document.createElement("small");
+        n.className = "warn";
+        n.textContent = "Generated now. Copy it to the remote device; the box will not show it again.";
+        f.parentNode.insertBefore(n, f.nextSibling);
+      };
+      x.send();
+    });
+  }
+  // Live apply progress.
+  var prog = document.getElementById("progress");
+  if (prog) {
+    var state = document.getElementById("apply-state");
+    var last = 0, finished = false;
+    function show(ev) {
+      var li = document.createElement("li");
+      li.className = ev.state;
+      var b = document.createElement("b");
+      b.textContent = ev.step + " ";
+      li.appendChild(b);
+      li.appendChild(document.createTextNode(ev.message));
+      prog.appendChild(li);
+    }
+    function finish(ev) {
+      finished = true;
+      state.textContent = ev.state === "ok" ? "Tunnel up. " + ev.message : "Not up: " + ev.message;
+      state.className = "state " + (ev.state === "ok" ? "up" : "down");
+      state.id = "apply-state";
+      state.setAttribute("data-done", ev.state);
+    }
+    var items = prog.querySelectorAll("li");
+    for (var i = 0; i < items.length; i++) {
+      last = Math.max(last, +items[i].getAttribute("data-seq"));
+    }
+    prog.innerHTML = "";
+    last = 0;
+    function poll() {
+      getJSON("/api/progress?after=" + last, function (evs) {
+        for (var i = 0; i < evs.length; i++) {
+          show(evs[i]);
+          last = Math.max(last, evs[i].seq);
+          if (evs[i].done) finish(evs[i]);
+        }
+      });
+      if (!finished) setTimeout(poll, 700);
+    }
+    poll();
+  }
+  // Live log tail.
+  var tail = document.getElementById("tail");
+  if (tail) {
+    var table = document.getElementById("loglines");
+    var timer = null;
+    function lastTime() {
+      var rows = table.querySelectorAll("tr[data-time]");
+      return rows.length ? rows[rows.length - 1].getAttribute("data-time") : new Date(Date.now() - 60000).toISOString();
+    }
+    function pull() {
+      var q = new URLSearchParams(new FormData(document.getElementById("logfilter")));
+      q.set("since", lastTime());
+      getJSON("/api/logs?" + q.toString(), function (d) {
+        for (var i = 0; i < d.lines.length; i++) {
+          var l = d.lines[i], tr = document.createElement("tr");
+          tr.setAttribute("data-time", l.time);
+          [l.time.replace("T", " ").slice(0, 19) + "Z", l.kind, l.text].forEach(function (t) {
+            var td = document.createElement("td"); td.textContent = t; tr.appendChild(td);
+          });
+          table.appendChild(tr);
+        }
+        if (d.lines.length && tail.checked) window.scrollTo(0, document.body.scrollHeight);
+      });
+    }
+    tail.addEventListener("change", function () {
+      if (tail.checked) { pull(); timer = setInterval(pull, 2000); } else { clearInterval(timer); }
+    });
+  }
+})();
