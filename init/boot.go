@@ -12,9 +12,12 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/nftables"
+	"github.com/tunneler/tunneler/appliance/apply"
+	"github.com/tunneler/tunneler/appliance/config"
 	"github.com/tunneler/tunneler/appliance/console"
 	"github.com/tunneler/tunneler/appliance/entropy"
 	"github.com/tunneler/tunneler/appliance/firewall"
@@ -31,9 +34,9 @@ import (
 const (
 	permDir      = "/perm"
 	seedFile     = "/perm/random-seed"
-	configFile   = "/perm/config/config.json"
 	earlyModules = "/etc/tunneler/modules-early"
 	lateModules  = "/etc/tunneler/modules-late"
+	logLines     = 500 // init's log lines kept for the console menu
 )
 
 // box is what the boot steps learn and later steps (menu, banner) need.
@@ -44,6 +47,12 @@ type box struct {
 	modules   *kmod.Loader
 	perm      perm.Result
 	boot      perm.BootRecord
+	store     *config.Store // nil when /perm is not mounted
+	cfg       config.Config // as loaded at boot (empty in setup mode)
+	cfgSeq    int
+	applier   *apply.Applier
+	logs      *console.LogRing
+	mu        sync.Mutex // setupMode and setupCode: the menus change them
 	setupMode bool
 	setupCode string
 	problems  []string
@@ -67,7 +76,9 @@ func boot() {
 	b.cmdline = readTrim("/proc/cmdline")
 	cons, err := console.Open(b.cmdline, "/dev")
 	b.cons = cons
-	b.log = slog.New(slog.NewTextHandler(cons, &slog.HandlerOptions{ReplaceAttr: shortTime}))
+	// The ring keeps init's lines for the menu's "view logs".
+	b.logs = console.NewLogRing(logLines)
+	b.log = slog.New(slog.NewTextHandler(io.MultiWriter(cons, b.logs), &slog.HandlerOptions{ReplaceAttr: shortTime}))
 	if err != nil {
 		b.log.Error("consoles", "err", err)
 	}
@@ -97,21 +108,24 @@ func boot() {
 	b.restoreEntropy()
 	b.setClock()
 
-	// 7. Config, or setup mode with a one-time code.
+	// 7. Provisioning from the ESP on first boot; the config, or setup mode
+	// with a one-time code.
 	b.loadConfig()
 
 	// From here on every child is started through the reaper, which owns
 	// all waiting (PID 1 reaps orphans with wait4(-1)).
 	b.startSupervision()
 
-	// 8. Network, then XFRM policies and the full firewall.
-	//    (xfrm and the config's firewall: filled by their issues)
+	// 8. Network, then XFRM policies (appliance/xfrm) and the full firewall.
 	b.startNetwork()
 	// 9. charon, connections and secrets over VICI (appliance/ipsec).
 	// 10. The ziti router once enrolled (appliance/ziti).
 
 	b.printBanner()
 	go b.loadLateModules()
+	if cmdlineValue(b.cmdline, "tunneler.debug", "") == "saveloop" {
+		b.debugSaveLoop()
+	}
 	if cmdlineValue(b.cmdline, "tunneler.debug", "") == "panic" {
 		// Test hook: PID 1 dies, the kernel panics, and must reboot.
 		b.log.Warn("tunneler.debug=panic: init exits now")
@@ -250,18 +264,6 @@ func (b *box) setClock() {
 	b.log.Info("clock set from RTC", "utc", time.Now().UTC().Format(time.RFC3339))
 }
 
-func (b *box) loadConfig() {
-	if _, err := os.Stat(configFile); err == nil && b.perm.Mounted {
-		b.log.Info("config found", "file", configFile)
-		return
-	}
-	b.setupMode = true
-	b.setupCode = newSetupCode()
-	// The web UI reads the code from here; RAM only, gone at reboot.
-	os.MkdirAll("/run/tunneler", 0o700)
-	os.WriteFile("/run/tunneler/setup-code", []byte(b.setupCode), 0o600)
-}
-
 // newSetupCode makes an 8-digit one-time code, easy to read off a console.
 func newSetupCode() string {
 	n, err := rand.Int(rand.Reader, big.NewInt(100_000_000))
@@ -273,14 +275,15 @@ func newSetupCode() string {
 }
 
 func (b *box) printBanner() {
+	code := b.currentSetupCode()
 	info := console.BannerInfo{
 		Version:    version,
 		Slot:       cmdlineValue(b.cmdline, "tunneler.slot", "direct"),
 		Kernel:     kernelRelease(),
 		Interfaces: b.interfaces(),
 		PermOK:     b.perm.Mounted,
-		SetupMode:  b.setupMode,
-		SetupCode:  b.setupCode,
+		SetupMode:  code != "",
+		SetupCode:  code,
 		Problems:   b.problems,
 		KernelSecs: b.started,
 		InitSecs:   uptime() - b.started,
@@ -308,59 +311,6 @@ func (b *box) serveMenus() {
 				b.log.Warn("console menu ended", "console", c.Name, "err", err)
 			}
 		}(c)
-	}
-}
-
-func (b *box) menu() *console.Menu {
-	return &console.Menu{Title: "Tunneler " + version + " — console menu", Items: []console.Item{
-		{Key: "1", Title: "Status", Run: func(w io.Writer) error { b.printBanner(); return nil }},
-		{Key: "8", Title: "Format /perm (erases all settings)", Confirm: "This erases every setting, key and log on /perm.",
-			Shown: func() bool { return !b.perm.Mounted && b.perm.Partition.Device != "" },
-			Run: func(w io.Writer) error {
-				if err := perm.FormatAndMount(b.perm.Partition, permDir, b.runCommand); err != nil {
-					return err
-				}
-				b.perm.Mounted, b.perm.Formatted, b.perm.Problem = true, true, ""
-				fmt.Fprintf(w, "/perm formatted and mounted. Rebooting to start afresh.\n")
-				b.requests.Ask(power.Reboot, "after formatting /perm")
-				return nil
-			}},
-		{Key: "9", Title: "Reboot", Confirm: "Reboot the box?", Run: func(w io.Writer) error {
-			b.requests.Ask(power.Reboot, "console menu")
-			return nil
-		}},
-		{Key: "0", Title: "Power off", Confirm: "Power the box off?", Run: func(w io.Writer) error {
-			b.requests.Ask(power.PowerOff, "console menu")
-			return nil
-		}},
-	}}
-}
-
-// startNetwork brings the NICs up with the default roles (first NIC WAN,
-// second LAN, both DHCP); leases arrive later and are logged as they come.
-// (The config issue's apply step passes the configured spec instead.)
-func (b *box) startNetwork() {
-	last := map[string]string{}
-	m, err := netconf.New(netconf.Options{OnEvent: func(e netconf.Event) {
-		// Retries (NTP with no network) repeat themselves: say each once.
-		key := e.Interface + "/" + e.Kind
-		if last[key] == e.Message {
-			return
-		}
-		last[key] = e.Message
-		if e.Kind == "error" {
-			b.log.Warn(e.String())
-		} else {
-			b.log.Info(e.String())
-		}
-	}})
-	if err != nil {
-		b.problem("network: %v", err)
-		return
-	}
-	b.net = m
-	if err := m.Apply(context.Background(), netconf.DefaultSpec()); err != nil {
-		b.problem("network: %v", err)
 	}
 }
 

@@ -1,0 +1,217 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"time"
+
+	"github.com/tunneler/tunneler/appliance/apply"
+	"github.com/tunneler/tunneler/appliance/config"
+	"github.com/tunneler/tunneler/appliance/console"
+	"github.com/tunneler/tunneler/appliance/netconf"
+	"github.com/tunneler/tunneler/appliance/opmenu"
+	"github.com/tunneler/tunneler/appliance/perm"
+	"github.com/tunneler/tunneler/appliance/power"
+	"github.com/tunneler/tunneler/appliance/provision"
+)
+
+const (
+	configDir       = "/perm/config"
+	provisionStatus = "/perm/state/provisioning.txt"
+	espMount        = "/run/tunneler/esp"
+	setupCodeFile   = "/run/tunneler/setup-code"
+)
+
+// provisionFromESP imports tunneler.json or tunneler.env from the ESP
+// when nothing was ever saved (first boot, or after a factory reset).
+func (b *box) provisionFromESP() {
+	if b.store == nil {
+		return
+	}
+	if _, _, err := b.store.Load(); !errors.Is(err, config.ErrNoConfig) {
+		return
+	}
+	esp, err := perm.Find("/sys", perm.ESPName)
+	if err != nil {
+		b.log.Info("provisioning: no ESP partition; nothing to import")
+		return
+	}
+	var r provision.Result
+	err = provision.ESP(esp.Device, espMount, func(dir string) error {
+		r = provision.Run(dir, b.store)
+		return nil
+	})
+	if err != nil {
+		b.log.Warn("provisioning: ESP", "err", err)
+	}
+	for _, l := range r.Lines() {
+		if r.Imported && r.Err == nil {
+			b.log.Info(l)
+		} else {
+			b.log.Error(l)
+		}
+	}
+	if r.File != "" && !r.Imported {
+		b.problem("provisioning: %s on the ESP was NOT imported (see the lines above; kept as %s)", r.File, r.KeptAs)
+	}
+	if err := provision.WriteStatus(provisionStatus, r); err != nil {
+		b.log.Warn("provisioning: status note", "err", err)
+	}
+}
+
+// loadConfig is boot step 7: the newest readable generation of the store,
+// or setup mode.
+func (b *box) loadConfig() {
+	if b.perm.Mounted {
+		s, err := config.OpenStore(configDir)
+		if err != nil {
+			b.problem("config store: %v", err)
+		} else {
+			b.store = s
+		}
+	}
+	b.provisionFromESP()
+	if b.store != nil {
+		c, info, err := b.store.Load()
+		switch {
+		case errors.Is(err, config.ErrNoConfig):
+			b.log.Info("config: none saved yet")
+		case err != nil:
+			b.problem("config: %v", err)
+		default:
+			b.cfg, b.cfgSeq = c, info.Seq
+			host := c.WithDefaults().System.Hostname
+			if info.FellBack() {
+				b.problem("config: %s", info)
+			}
+			b.log.Info(fmt.Sprintf("config: %s (hostname %s, %d tunnels)", info, host, len(c.Tunnels)))
+		}
+	}
+	if b.cfg.Admin.PasswordHash.IsZero() {
+		b.enterSetupMode()
+	}
+}
+
+// enterSetupMode makes a new one-time setup code. The web UI reads it from
+// a RAM file; it is gone at reboot.
+func (b *box) enterSetupMode() string {
+	code := newSetupCode()
+	b.mu.Lock()
+	b.setupMode, b.setupCode = true, code
+	b.mu.Unlock()
+	os.MkdirAll("/run/tunneler", 0o700)
+	os.WriteFile(setupCodeFile, []byte(code), 0o600)
+	return code
+}
+
+func (b *box) currentSetupCode() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.setupMode {
+		return ""
+	}
+	return b.setupCode
+}
+
+// startNetwork is boot step 8: the config's network, then its firewall.
+// Without a config the box runs the defaults (first NIC WAN, second LAN,
+// DHCP) with the full default ruleset, so the setup page is reachable.
+func (b *box) startNetwork() {
+	b.applier = &apply.Applier{Firewall: apply.NFTables{}, Resolver: net.DefaultResolver,
+		Logf: func(format string, args ...any) { b.log.Info(fmt.Sprintf(format, args...)) }}
+	last := map[string]string{}
+	m, err := netconf.New(netconf.Options{OnEvent: func(e netconf.Event) {
+		// Retries (NTP with no network) repeat themselves: say each once.
+		key := e.Interface + "/" + e.Kind
+		if last[key] != e.Message {
+			last[key] = e.Message
+			if e.Kind == "error" {
+				b.log.Warn(e.String())
+			} else {
+				b.log.Info(e.String())
+			}
+		}
+		switch e.Kind {
+		case "bind", "dns", "dhcp":
+			// Roles and DNS feed the firewall: interface names, peers.
+			if err := b.applier.Refresh(context.Background()); err != nil {
+				b.log.Warn("firewall refresh", "err", err)
+			}
+		}
+	}})
+	if err != nil {
+		b.problem("network: %v", err)
+	} else {
+		b.net = m
+		b.applier.Net = m // before Apply: no bind event comes earlier
+	}
+	if err := b.applier.Apply(context.Background(), b.cfg); err != nil {
+		b.problem("apply config: %v", err)
+	}
+}
+
+// applyChange applies a config the menu (or later the web UI) just saved.
+func (b *box) applyChange(c config.Config) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return b.applier.Apply(ctx, c)
+}
+
+func (b *box) menu() *console.Menu {
+	formatPerm := console.Item{Key: "8", Title: "Format /perm (erases all settings)", Confirm: "This erases every setting, key and log on /perm.",
+		Shown: func() bool { return !b.perm.Mounted && b.perm.Partition.Device != "" },
+		Run: func(w io.Writer) error {
+			if err := perm.FormatAndMount(b.perm.Partition, permDir, b.runCommand); err != nil {
+				return err
+			}
+			b.perm.Mounted, b.perm.Formatted, b.perm.Problem = true, true, ""
+			fmt.Fprintf(w, "/perm formatted and mounted. Rebooting to start afresh.\n")
+			b.requests.Ask(power.Reboot, "after formatting /perm")
+			return nil
+		}}
+	ops := &opmenu.Box{
+		Store:       b.store,
+		Apply:       b.applyChange,
+		NetStatus:   b.netStatus,
+		PrintStatus: func(w io.Writer) { b.printBanner() },
+		SetupCode:   b.currentSetupCode,
+		EnterSetupMode: func() string {
+			code := b.enterSetupMode()
+			b.log.Info("setup mode: a new setup code is shown on the console")
+			return code
+		},
+		Logs:     b.logs.Lines,
+		Reboot:   func(reason string) { b.requests.Ask(power.Reboot, reason) },
+		PowerOff: func(reason string) { b.requests.Ask(power.PowerOff, reason) },
+		Logf:     func(format string, args ...any) { b.log.Info(fmt.Sprintf(format, args...)) },
+	}
+	return &console.Menu{Title: "Tunneler " + version + " — console menu", Items: ops.Items(formatPerm)}
+}
+
+func (b *box) netStatus() (netconf.Status, error) {
+	if b.net == nil {
+		return netconf.Status{}, errors.New("the network manager did not start")
+	}
+	return b.net.Status()
+}
+
+// debugSaveLoop is the tunneler.debug=saveloop test hook: saves loop until
+// the power is cut.
+func (b *box) debugSaveLoop() {
+	if b.store == nil {
+		b.log.Error("saveloop: no config store")
+		return
+	}
+	base := b.cfg
+	b.log.Warn("tunneler.debug=saveloop: saving the config in a loop until the power is cut")
+	go func() {
+		err := opmenu.SaveLoop(context.Background(), b.store, base, 25, func(format string, args ...any) {
+			b.log.Info(fmt.Sprintf(format, args...))
+		})
+		b.log.Error("saveloop ended", "err", err)
+	}()
+}
