@@ -219,6 +219,8 @@ func (c *Client) handleEvent(ev vici.Event) bool {
 				if up {
 					fill(&ts.st, sa, now)
 					ts.st.Established = now
+					// Authentication got through: an earlier reason is stale.
+					ts.reason = ""
 				} else {
 					ts.childUp = false
 					ts.st.IKEState, ts.st.Established, ts.st.Children = "", time.Time{}, nil
