@@ -342,6 +342,16 @@ func (s *Server) Handler() http.Handler {
 		}
 		if r.Method == http.MethodPost {
 			r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+			var err error
+			if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
+				err = r.ParseMultipartForm(maxFormBytes)
+			} else {
+				err = r.ParseForm()
+			}
+			if err != nil {
+				s.fail(w, r, http.StatusBadRequest, "the form could not be read: "+err.Error())
+				return
+			}
 		}
 		s.mux.ServeHTTP(w, r)
 	})

@@ -1,0 +1,162 @@
+package webui
+
+import (
+	"context"
+	"crypto/subtle"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tunneler/tunneler/appliance/config"
+)
+
+// fakeBox is an in-memory Box: Save validates like the real store (after
+// KeepSecrets), and a save "applies" by bringing every tunnel up at once,
+// except tunnels whose peer is 192.0.2.99, which never answer.
+type fakeBox struct {
+	mu      sync.Mutex
+	cfg     config.Config
+	saved   bool
+	saves   int
+	code    string
+	events  []ApplyEvent
+	actions []Action
+	lines   []LogLine
+	now     time.Time
+}
+
+func newFakeBox() *fakeBox {
+	return &fakeBox{code: "ABCD2345", now: time.Date(2026, 11, 23, 4, 0, 0, 0, time.UTC)}
+}
+
+func (f *fakeBox) Config() (config.Config, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.saved {
+		return config.Config{}, false
+	}
+	// What the store hands out: secrets hidden (as read from the document).
+	c, err := config.Decode([]byte(f.cfg.String()))
+	if err != nil {
+		panic(err)
+	}
+	return c, true
+}
+
+func (f *fakeBox) AdminHash() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.cfg.Admin.PasswordHash.Reveal()
+}
+
+func (f *fakeBox) Save(ctx context.Context, c config.Config) (config.FieldErrors, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c = c.KeepSecrets(f.cfg)
+	c.Version = config.CurrentVersion
+	if errs := c.Validate(); len(errs) > 0 {
+		return errs, nil
+	}
+	f.cfg, f.saved = c, true
+	f.saves++
+	f.events = nil
+	seq := f.saves * 100
+	add := func(step, state, msg string, done bool) {
+		seq++
+		f.events = append(f.events, ApplyEvent{Seq: seq, Time: f.now, Step: step, State: state, Message: msg, Done: done})
+	}
+	add("config", "ok", "saved", false)
+	add("firewall", "ok", "ruleset installed", false)
+	add("network", "ok", "interfaces up", false)
+	down := ""
+	for _, t := range c.Tunnels {
+		if t.PeerAddress == "192.0.2.99" {
+			down = t.Name
+		}
+		add("tunnel "+t.Name, "running", "connecting to "+t.PeerAddress, false)
+	}
+	if down != "" {
+		add("tunnel "+down, "failed", "the remote device did not answer on UDP 500 (check its address and that it allows IKE from this box)", true)
+	} else {
+		add("tunnels", "ok", "every tunnel is up", true)
+	}
+	f.lines = append(f.lines, LogLine{Time: f.now, Kind: KindSystem, Text: "config saved: " + c.String()})
+	return nil, nil
+}
+
+func (f *fakeBox) Progress(after int) []ApplyEvent {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []ApplyEvent
+	for _, e := range f.events {
+		if e.Seq > after {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func (f *fakeBox) Status() Status {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	st := Status{Time: f.now, Router: RouterStatus{State: "not enrolled"},
+		System: SystemStatus{Hostname: "tunneler", Version: "test", Uptime: 3 * time.Hour, CPUPercent: 7, MemUsed: 300 << 20, MemTotal: 2 << 30}}
+	for i, t := range f.cfg.Tunnels {
+		ts := TunnelStatus{Name: t.Name, PeerAddress: t.PeerAddress, Colour: Green, LastHeartbeat: f.now.Add(-10 * time.Second),
+			BytesIn: 123456, BytesOut: 654321,
+			IKE: IKESA{State: "ESTABLISHED", Established: f.now.Add(-time.Hour), Version: 2, LocalAddr: "198.51.100.2", RemoteAddr: t.PeerAddress,
+				Encryption: "AES_GCM_16-256", PRF: "PRF_HMAC_SHA2_384", DHGroup: "ECP_384", RekeyAt: f.now.Add(2 * time.Hour)}}
+		for _, n := range t.RemoteNetworks {
+			ts.RemoteNetworks = append(ts.RemoteNetworks, n.String())
+		}
+		if t.PeerAddress == "192.0.2.99" {
+			ts.Colour, ts.IKE, ts.Reason = Gray, IKESA{State: "CONNECTING"}, "the remote device did not answer on UDP 500"
+		} else {
+			ts.Children = []ChildSA{{Name: t.Name, State: "INSTALLED", SPIIn: fmt.Sprintf("c%07x", i+1), SPIOut: "c1d2e3f4",
+				LocalTS: []string{"100.64.0.0/10"}, RemoteTS: ts.RemoteNetworks, Encryption: "AES_GCM_16-256", DHGroup: "ECP_384",
+				BytesIn: 123456, BytesOut: 654321, Installed: f.now.Add(-20 * time.Minute), RekeyAt: f.now.Add(25 * time.Minute)}}
+		}
+		st.Tunnels = append(st.Tunnels, ts)
+	}
+	return st
+}
+
+func (f *fakeBox) Logs(q LogQuery) []LogLine {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []LogLine
+	for _, l := range f.lines {
+		if len(q.Kinds) > 0 && !containsStr(q.Kinds, l.Kind) {
+			continue
+		}
+		if !q.Since.IsZero() && !l.Time.After(q.Since) {
+			continue
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+func (f *fakeBox) Do(ctx context.Context, a Action) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.actions = append(f.actions, a)
+	f.lines = append(f.lines, LogLine{Time: f.now, Kind: KindCharon, Text: "action " + a.Kind + " " + a.Tunnel})
+	return nil
+}
+
+func (f *fakeBox) CheckSetupCode(code string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.cfg.Admin.PasswordHash.Reveal() != "" {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(strings.ToUpper(code)), []byte(f.code)) == 1
+}
+
+func (f *fakeBox) saveCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.saves
+}

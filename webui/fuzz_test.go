@@ -1,0 +1,140 @@
+package webui
+
+import (
+	"bytes"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tunneler/tunneler/appliance/config"
+)
+
+// Fuzz targets for every form decoder. Run each with e.g.
+//
+//	go test ./webui -run '^$' -fuzz '^FuzzDecodeTunnelForm$' -fuzztime 20s
+//
+// Decoders must never panic, and what they produce must survive Validate
+// (which reports problems; it must not crash on anything a form can hold).
+
+func FuzzDecodeTunnelForm(f *testing.F) {
+	f.Add("name=site1&peer_address=203.0.113.10&psk=Vq7-Rt2kLm9xPz4Wc8NbJ5sYh3&remote_networks=10.0.0.0%2F24%0A10.1.0.0%2F24&preset=fortigate")
+	f.Add("remote_networks=%2C%2C%0D%0A&psk=&mode=route&ike_version=ikev1&ike_proposals=aes256-sha1-modp1024")
+	f.Fuzz(func(t *testing.T, q string) {
+		v, err := url.ParseQuery(q)
+		if err != nil {
+			return
+		}
+		tf := decodeTunnelForm(v)
+		if (v.Get("psk") == "") != tf.KeepPSK {
+			t.Fatalf("KeepPSK %v for psk %q", tf.KeepPSK, v.Get("psk"))
+		}
+		c := config.Config{Version: config.CurrentVersion, Tunnels: []config.Tunnel{tf.Tunnel}}
+		for _, e := range c.Validate() {
+			if v.Get("psk") != "" && len(v.Get("psk")) >= 4 && strings.Contains(e.Message, v.Get("psk")) {
+				t.Fatalf("validation message echoes the PSK: %s", e.Message)
+			}
+		}
+	})
+}
+
+func FuzzDecodeInterfacesForm(f *testing.F) {
+	f.Add("wan_mode=static&wan_address=192.0.2.10%2F24&wan_gateway=192.0.2.1&wan_dns=1.1.1.1&lan_mode=dhcp")
+	f.Add("wan_mode=bogus&lan_mode=static&lan_address=::1/200")
+	f.Fuzz(func(t *testing.T, q string) {
+		v, err := url.ParseQuery(q)
+		if err != nil {
+			return
+		}
+		ifs := decodeInterfacesForm(v, []config.Interface{{Role: config.RoleLAN, MAC: "52:54:00:12:34:56"}})
+		if len(ifs) != 2 || ifs[0].MAC != "52:54:00:12:34:56" {
+			t.Fatalf("interfaces %+v: lost the LAN's MAC or the WAN", ifs)
+		}
+		c := config.Config{Version: config.CurrentVersion, Interfaces: ifs}
+		mapErrors(&page{}, c.Validate(), interfacePrefixes(ifs), interfaceFields)
+	})
+}
+
+func FuzzDecodeSystemForm(f *testing.F) {
+	f.Add("hostname=box&timezone=Europe%2FBerlin&ntp_servers=pool.ntp.org%0A192.0.2.1&remote_syslog=192.0.2.5:514")
+	f.Fuzz(func(t *testing.T, q string) {
+		v, err := url.ParseQuery(q)
+		if err != nil {
+			return
+		}
+		s := decodeSystemForm(v, config.System{})
+		c := config.Config{Version: config.CurrentVersion, System: s}
+		c.Validate()
+	})
+}
+
+func FuzzDecodePasswordForm(f *testing.F) {
+	f.Add("current=a&password=correct+horse&confirm=correct+horse")
+	f.Fuzz(func(t *testing.T, q string) {
+		v, err := url.ParseQuery(q)
+		if err != nil {
+			return
+		}
+		p := decodePasswordForm(v)
+		errs := p.problems()
+		if len(errs) == 0 && (p.New != p.Confirm || len([]rune(p.New)) < 8) {
+			t.Fatalf("accepted %q/%q", p.New, p.Confirm)
+		}
+		for _, m := range errs {
+			if p.New != "" && strings.Contains(m, p.New) {
+				t.Fatal("message echoes the password")
+			}
+		}
+	})
+}
+
+func FuzzDecodeSetupCode(f *testing.F) {
+	f.Add("code=abcd-2345")
+	f.Add("code=%00%ff")
+	f.Fuzz(func(t *testing.T, q string) {
+		v, err := url.ParseQuery(q)
+		if err != nil {
+			return
+		}
+		c := decodeSetupCode(v)
+		if len(c) > 64 || strings.ToUpper(c) != c || strings.ContainsAny(c, " -") {
+			t.Fatalf("code %q not normalised", c)
+		}
+	})
+}
+
+func FuzzDecodeLogQuery(f *testing.F) {
+	f.Add("kind=charon&kind=router&window=6h&limit=10")
+	f.Add("since=2026-01-01T00:00:00Z&until=bogus&window=nope&limit=-5")
+	now := time.Date(2026, 11, 23, 4, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, q string) {
+		v, err := url.ParseQuery(q)
+		if err != nil {
+			return
+		}
+		lq, win := decodeLogQuery(v, now)
+		if lq.Limit <= 0 || lq.Limit > 5000 || len(lq.Kinds) > len(logKinds) {
+			t.Fatalf("query %+v", lq)
+		}
+		ok := false
+		for _, w := range logWindows {
+			ok = ok || w.Value == win
+		}
+		if !ok {
+			t.Fatalf("window %q", win)
+		}
+	})
+}
+
+func FuzzDecodeRestore(f *testing.F) {
+	f.Add([]byte(`{"version":2,"tunnels":[{"name":"a","peer_address":"203.0.113.1","psk":"(hidden)","remote_networks":["10.0.0.0/24"]}]}`))
+	f.Add([]byte(`{"version":1}`))
+	f.Add([]byte(`{`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := decodeRestore(bytes.NewReader(b))
+		if err != nil {
+			return
+		}
+		c.Validate()
+	})
+}
