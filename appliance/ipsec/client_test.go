@@ -173,6 +173,9 @@ func TestEventsDriveColourAndReason(t *testing.T) {
 
 	ev("ike-updown", ikeEvent("a", true, "ESTABLISHED", ""))
 	check("ike up, no child", Gray, "no CHILD_SA")
+	// IKEv1 Quick Mode refusal: a bare NO_PROPOSAL_CHOSEN once IKE is up.
+	ev("log", msg("group", "IKE", "level", "1", "ikesa-name", "a", "msg", "received NO_PROPOSAL_CHOSEN error notify"))
+	check("esp proposals", Gray, "ESP (phase 2)")
 	ev("child-updown", ikeEvent("a", true, "ESTABLISHED", "INSTALLED"))
 	st := check("up", Green, "")
 	if st.Reason != "" || st.FirstUp.IsZero() || st.Established.IsZero() || !st.NATRemote || !st.Encap {

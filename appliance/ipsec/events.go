@@ -198,6 +198,11 @@ func (c *Client) handleEvent(ev vici.Event) bool {
 		c.mu.Lock()
 		ts, ok := c.tunnels[name]
 		if ok {
+			// A proposal refused once the IKE_SA is up can only be the
+			// CHILD_SA's (IKEv1 Quick Mode says no more than that).
+			if reason == reasonIKEProposals && ts.ikeUp {
+				reason = reasonESPProposals
+			}
 			ts.reason, ts.reasonAt = reason, now
 		}
 		c.mu.Unlock()

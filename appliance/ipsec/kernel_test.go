@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -104,10 +105,10 @@ func peerConf(socket string) string {
 }
 
 // peerSwanctl is what a remote site's admin writes for the box.
-func peerSwanctl(psk, ikeProposal string) string {
+func peerSwanctl(psk, ikeProposal, espProposal string, version int) string {
 	return fmt.Sprintf(`connections {
 	tunneler {
-		version = 2
+		version = %d
 		local_addrs = 192.0.2.2
 		remote_addrs = 192.0.2.1
 		proposals = %s
@@ -123,7 +124,7 @@ func peerSwanctl(psk, ikeProposal string) string {
 			tunneler {
 				local_ts = 10.9.0.0/24
 				remote_ts = 100.64.0.0/10
-				esp_proposals = aes256gcm16-ecp384
+				esp_proposals = %s
 			}
 		}
 	}
@@ -135,7 +136,7 @@ secrets {
 		secret = "%s"
 	}
 }
-`, ikeProposal, psk)
+`, version, ikeProposal, espProposal, psk)
 }
 
 func (c *charon) swanctl(t *testing.T, socket, file string) {
@@ -198,11 +199,13 @@ func TestKernelIKE(t *testing.T) {
 		t.Fatal(err)
 	}
 	peerSwan := filepath.Join(dir, "swanctl.conf")
-	writePeer := func(psk, prop string) {
-		if err := os.WriteFile(peerSwan, []byte(peerSwanctl(psk, prop)), 0o600); err != nil {
+	writePeerV := func(psk, prop, esp string, version int) {
+		if err := os.WriteFile(peerSwan, []byte(peerSwanctl(psk, prop, esp, version)), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
+
+	writePeer := func(psk, prop string) { writePeerV(psk, prop, "aes256gcm16-ecp384", 2) }
 
 	const psk = "correct-horse-battery-staple-42"
 	pc := startCharon(t, peer, pConf, peerLog)
@@ -221,13 +224,18 @@ func TestKernelIKE(t *testing.T) {
 		RemoteNetworks: []config.Prefix{config.PrefixFrom(netip.MustParsePrefix("10.9.0.0/24"))},
 	}}}.WithDefaults()
 
+	var logMu sync.Mutex
 	var logs []string
 	client := NewClient(Options{
 		Socket: boxSock, RefreshInterval: time.Second,
 		// kernel-libipsec keeps policies in userspace, out of package
 		// xfrm's reach; on the box (kernel ESP) charon has policies = no.
 		CharonPolicies: true,
-		Logf:           func(f string, a ...any) { logs = append(logs, fmt.Sprintf(f, a...)) },
+		Logf: func(f string, a ...any) {
+			logMu.Lock()
+			logs = append(logs, fmt.Sprintf(f, a...))
+			logMu.Unlock()
+		},
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	runDone := make(chan struct{})
@@ -325,6 +333,34 @@ func TestKernelIKE(t *testing.T) {
 	st = wait("up after charon restart", 30*time.Second, func(s TunnelStatus) bool { return s.Colour == Green })
 	t.Logf("tunnel up %v after charon restarted", time.Since(t1).Round(time.Millisecond))
 
+	// 3b. A changed tunnel is reloaded and comes back with the new
+	// settings: IKEv1 (main mode) with CBC/SHA-256/MODP-2048, then IKEv2
+	// again with the peer choosing X25519, both from the box's plugin list.
+	// In Quick Mode charon offers PFS with the IKE_SA's group only, so
+	// the peer's admin lists a MODP-2048 ESP proposal too.
+	writePeerV(psk, "aes256-sha256-modp2048", "aes256-sha256-modp2048", 1)
+	pc.swanctl(t, peerSock, peerSwan)
+	v1 := cfg
+	v1.Tunnels = []config.Tunnel{cfg.Tunnels[0]}
+	v1.Tunnels[0].IKEVersion, v1.Tunnels[0].IKEProposals, v1.Tunnels[0].MOBIKE = config.IKEv1, nil, nil
+	v1 = v1.WithDefaults()
+	if err := client.Apply(v1.Tunnels); err != nil {
+		t.Fatalf("apply IKEv1: %v", err)
+	}
+	st = wait("up over IKEv1", 30*time.Second, func(s TunnelStatus) bool { return s.Colour == Green && s.IKEVersion == 1 })
+	t.Logf("IKEv1: %s %s", st.IKEState, st.IKEAlgorithms)
+	if st.IKEAlgorithms.DHGroup != "MODP_2048" {
+		t.Errorf("IKEv1 DH group %s, want MODP_2048", st.IKEAlgorithms.DHGroup)
+	}
+	writePeer(psk, "aes256gcm16-prfsha256-x25519")
+	pc.swanctl(t, peerSock, peerSwan)
+	if err := client.Apply(cfg.Tunnels); err != nil {
+		t.Fatalf("apply IKEv2: %v", err)
+	}
+	st = wait("up over IKEv2 with x25519", 30*time.Second, func(s TunnelStatus) bool {
+		return s.Colour == Green && s.IKEVersion == 2 && s.IKEAlgorithms.DHGroup == "CURVE_25519"
+	})
+
 	// 4. Wrong PSK on the peer: a plain-words reason, not "down".
 	writePeer("not-the-right-key-at-all-99", "aes256gcm16-prfsha384-ecp384")
 	pc.swanctl(t, peerSock, peerSwan)
@@ -371,5 +407,7 @@ func TestKernelIKE(t *testing.T) {
 	if err != nil || strings.Contains(string(out), "site-a") {
 		t.Errorf("after delete, charon still lists the tunnel (%v):\n%s", err, out)
 	}
+	logMu.Lock()
 	t.Logf("client log:\n%s", strings.Join(logs, "\n"))
+	logMu.Unlock()
 }

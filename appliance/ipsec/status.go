@@ -93,9 +93,9 @@ var reasons = []struct {
 	{regexp.MustCompile(`no matching peer config found|looking for peer configs matching .* found none|no peer config found`),
 		"the remote device's identity matches no tunnel here; check the local and remote IDs on both sides"},
 	{regexp.MustCompile(`NO_PROPOSAL_CHOSEN.*(CHILD|no CHILD_SA built)|no acceptable proposal found.*CHILD|CHILD_SA.*no acceptable proposal`),
-		"ESP (phase 2) proposals do not match: the remote device accepts none of the encryption settings offered for traffic"},
+		reasonESPProposals},
 	{regexp.MustCompile(`NO_PROPOSAL_CHOSEN|no acceptable proposal found|no proposal chosen`),
-		"IKE (phase 1) proposals do not match: the remote device accepts none of the algorithms offered"},
+		reasonIKEProposals},
 	{regexp.MustCompile(`TS_UNACCEPTABLE|traffic selectors .* unacceptable|no acceptable traffic selectors`),
 		"the networks do not match: the remote device does not accept the local/remote networks configured here"},
 	{regexp.MustCompile(`INVALID_ID_INFORMATION`),
@@ -109,6 +109,11 @@ var reasons = []struct {
 	{regexp.MustCompile(`unable to install inbound and outbound IPsec SA|unable to add SAD entry`),
 		"the kernel refused the negotiated SAs (missing crypto modules?)"},
 }
+
+const (
+	reasonIKEProposals = "IKE (phase 1) proposals do not match: the remote device accepts none of the algorithms offered"
+	reasonESPProposals = "ESP (phase 2) proposals do not match: the remote device accepts none of the encryption settings offered for traffic"
+)
 
 // ReasonFromLog maps one charon log line to a plain-words reason, or "".
 func ReasonFromLog(msg string) string {
