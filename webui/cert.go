@@ -9,7 +9,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"math/big"
 	"net"
@@ -33,12 +32,10 @@ const (
 // clock must still be reachable to set the clock.
 func LoadOrCreateCert(dir string, hosts ...string) (tls.Certificate, error) {
 	certPath, keyPath := filepath.Join(dir, CertFile), filepath.Join(dir, KeyFile)
+	// A missing, torn or corrupt pair gets replaced rather than lock the
+	// operator out; the banner shows the new fingerprint.
 	if c, err := tls.LoadX509KeyPair(certPath, keyPath); err == nil {
 		return c, nil
-	} else if !errors.Is(err, os.ErrNotExist) {
-		// A torn or corrupt pair: make a new one rather than lock the
-		// operator out; the banner shows the new fingerprint.
-		_ = err
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return tls.Certificate{}, fmt.Errorf("create cert dir: %w", err)

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"time"
 
 	"github.com/tunneler/tunneler/appliance/config"
 )
@@ -455,6 +454,3 @@ func (s *Server) systemAction(w http.ResponseWriter, r *http.Request, sess *sess
 	p.Data = cd
 	s.render(w, r, "message", p)
 }
-
-// timeNow is for templates that need the server's clock.
-func (s *Server) timeNow() time.Time { return s.now() }

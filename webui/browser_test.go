@@ -1,0 +1,182 @@
+package webui
+
+import (
+	"context"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// TestBrowserFirstBoot drives Debian's Chromium through the first-boot
+// flow: wrong setup code, field errors (bad address, weak PSK, overlapping
+// networks, bad peer address), a generated key, apply until the tunnel is
+// up, then every page, checking the key never shows again. Screenshots go
+// to build/artifacts/webui/.
+//
+// By default it runs against an httptest TLS server on loopback with the
+// fake Box. Set TUNNELER_WEBUI_URL (e.g. https://192.168.77.1) and
+// TUNNELER_SETUP_CODE to run the same flow against a booted image.
+func TestBrowserFirstBoot(t *testing.T) {
+	const chromium = "/usr/bin/chromium"
+	if testing.Short() {
+		t.Skip("browser test in -short mode")
+	}
+	if _, err := os.Stat(chromium); err != nil {
+		t.Skip("no Chromium at " + chromium)
+	}
+	base, code := os.Getenv("TUNNELER_WEBUI_URL"), os.Getenv("TUNNELER_SETUP_CODE")
+	if base == "" {
+		box := newFakeBox()
+		s, err := New(Options{Box: box, Version: "browser-test", Hash: cheapHash, Logf: t.Logf})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts := httptest.NewTLSServer(s.Handler()) // 127.0.0.1 only
+		defer ts.Close()
+		base, code = ts.URL, box.code
+		defer func() { s.Sample() }()
+	}
+	art := filepath.Join("..", "build", "artifacts", "webui")
+	if err := os.MkdirAll(art, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromium),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("no-default-browser-check", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("ignore-certificate-errors", true), // the box's own self-signed certificate
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1100, 900),
+	}
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancel()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	ctx, cancel = context.WithTimeout(ctx, 120*time.Second)
+	defer cancel()
+
+	n := 0
+	shot := func(name string) chromedp.Action {
+		return chromedp.ActionFunc(func(ctx context.Context) error {
+			var buf []byte
+			if err := chromedp.FullScreenshot(&buf, 100).Do(ctx); err != nil {
+				return err
+			}
+			n++
+			return os.WriteFile(filepath.Join(art, pad(n)+"-"+name+".png"), buf, 0o644)
+		})
+	}
+	run := func(step string, acts ...chromedp.Action) {
+		t.Helper()
+		if err := chromedp.Run(ctx, acts...); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+	}
+	errText := func(field string) string {
+		var s string
+		if err := chromedp.Run(ctx, chromedp.Text("#f-"+field+" .err", &s, chromedp.ByQuery)); err != nil {
+			t.Fatalf("no error next to %s: %v", field, err)
+		}
+		return s
+	}
+
+	run("setup code page", chromedp.Navigate(base+"/"), chromedp.WaitVisible("#code", chromedp.ByID), shot("setup-code"))
+	run("wrong code", chromedp.SendKeys("#code", "WRONG-0000", chromedp.ByID), chromedp.Submit("#code", chromedp.ByID),
+		chromedp.WaitVisible("#f-code .err", chromedp.ByQuery), shot("setup-code-wrong"))
+	if msg := errText("code"); !strings.Contains(msg, "not the code") {
+		t.Errorf("wrong code message: %q", msg)
+	}
+	run("right code", chromedp.SetValue("#code", code, chromedp.ByID), chromedp.Submit("#code", chromedp.ByID),
+		chromedp.WaitVisible("#password", chromedp.ByID), shot("setup-password"))
+	run("password", chromedp.SendKeys("#password", "correct horse battery", chromedp.ByID),
+		chromedp.SendKeys("#confirm", "correct horse battery", chromedp.ByID), chromedp.Click("#next", chromedp.ByID),
+		chromedp.WaitVisible("#wan_mode", chromedp.ByID))
+
+	// A bad address, next to its field.
+	run("bad address", chromedp.SetValue("#wan_mode", "static", chromedp.ByID),
+		chromedp.SetValue("#wan_address", "192.0.2.300/24", chromedp.ByID), chromedp.Click("#next", chromedp.ByID),
+		chromedp.WaitVisible("#f-wan_address .err", chromedp.ByQuery), shot("setup-interfaces-bad-address"))
+	if msg := errText("wan_address"); msg == "" {
+		t.Error("no message next to the WAN address")
+	}
+	run("interfaces", chromedp.SetValue("#wan_mode", "dhcp", chromedp.ByID),
+		chromedp.Click("#next", chromedp.ByID), chromedp.WaitVisible("#peer_address", chromedp.ByID), shot("setup-tunnel"))
+
+	// Weak PSK, overlapping networks and a bad peer address at once.
+	run("tunnel with mistakes",
+		chromedp.SetValue("#peer_address", "203.0.113.300", chromedp.ByID),
+		chromedp.SendKeys("#psk", "password123", chromedp.ByID),
+		chromedp.SetValue("#remote_networks", "10.20.0.0/24\n10.20.0.128/25", chromedp.ByID),
+		chromedp.Click("#next", chromedp.ByID), chromedp.WaitVisible("#f-psk .err", chromedp.ByQuery), shot("setup-tunnel-errors"))
+	for _, f := range []string{"psk", "remote_networks", "peer_address"} {
+		if msg := errText(f); msg == "" {
+			t.Errorf("no message next to %s", f)
+		}
+	}
+	var psk string
+	run("generate key", chromedp.Click("[data-gen]", chromedp.ByQuery),
+		chromedp.WaitVisible("#f-psk small.warn", chromedp.ByQuery), chromedp.Value("#psk", &psk, chromedp.ByID), shot("setup-tunnel-generated-psk"))
+	if len(psk) < 20 {
+		t.Fatalf("generated key %q", psk)
+	}
+	run("fix tunnel", chromedp.SetValue("#peer_address", "203.0.113.10", chromedp.ByID),
+		chromedp.SetValue("#remote_networks", "10.20.0.0/24\n10.21.0.0/24", chromedp.ByID),
+		chromedp.Click("#next", chromedp.ByID), chromedp.WaitVisible("#router-step", chromedp.ByID), shot("setup-router"))
+	run("skip router", chromedp.Click("#next", chromedp.ByID), chromedp.WaitVisible(".review", chromedp.ByQuery), shot("setup-review"))
+	run("apply", chromedp.Click("#next", chromedp.ByID),
+		chromedp.WaitVisible(`#apply-state[data-done="ok"]`, chromedp.ByQuery), shot("setup-apply-tunnel-up"))
+	var state string
+	run("state", chromedp.Text("#apply-state", &state, chromedp.ByID))
+	if !strings.Contains(state, "Tunnel up") {
+		t.Errorf("apply ended with %q", state)
+	}
+
+	// Every page, and the key is nowhere.
+	for _, p := range []struct{ path, wait, name string }{
+		{"/overview", ".card", "overview"},
+		{"/ipsec", "#ipsec-site1", "ipsec"},
+		{"/tunnels", "#tun-site1", "tunnels"},
+		{"/tunnels/new", "#tunnelform", "tunnel-new"},
+		{"/tunnels/site1/edit", "#tunnelform", "tunnel-edit"},
+		{"/tunnels/site1/reconnect", "#warning", "tunnel-reconnect-confirm"},
+		{"/tunnels/site1/delete", "#warning", "tunnel-delete-confirm"},
+		{"/tunnels/site1/remote", ".vendors", "remote-config"},
+		{"/logs?window=all", "#loglines", "logs"},
+		{"/charts", ".chart", "metrics"},
+		{"/settings", "#netform", "settings"},
+		{"/settings/factory-reset", "#warning", "factory-reset-confirm"},
+	} {
+		var html string
+		run(p.path, chromedp.Navigate(base+p.path), chromedp.WaitVisible(p.wait, chromedp.ByQuery),
+			chromedp.OuterHTML("html", &html, chromedp.ByQuery), shot(p.name))
+		if strings.Contains(html, psk) {
+			t.Errorf("%s shows the PSK", p.path)
+		}
+	}
+	run("phone overview", chromedp.EmulateViewport(390, 844), chromedp.Navigate(base+"/overview"),
+		chromedp.WaitVisible(".card", chromedp.ByQuery), shot("overview-phone"), chromedp.EmulateViewport(1100, 900))
+	// Log out, and back in.
+	run("logout", chromedp.Navigate(base+"/overview"), chromedp.WaitVisible("button.link", chromedp.ByQuery),
+		chromedp.Click("button.link", chromedp.ByQuery), chromedp.WaitVisible("#loginform", chromedp.ByID), shot("login"))
+	run("login", chromedp.SendKeys("#password", "correct horse battery", chromedp.ByID), chromedp.Submit("#password", chromedp.ByID),
+		chromedp.WaitVisible(".card", chromedp.ByQuery))
+}
+
+func pad(n int) string {
+	if n < 10 {
+		return "0" + itoa(n)
+	}
+	return itoa(n)
+}
