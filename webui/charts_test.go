@@ -1,0 +1,43 @@
+package webui
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tunneler/tunneler/webui/metrics"
+)
+
+// TestChartsMarkOutagesAndRekeys: an IKE SA outage is a red band and a
+// CHILD SA rekey an amber mark on the Metrics page, and both are in its JSON.
+func TestChartsMarkOutagesAndRekeys(t *testing.T) {
+	h := newHarness(t)
+	h.setup()
+	rec := h.srv.Recorder()
+	start := h.now.Add(-30 * time.Minute)
+	for i := 0; i < 150; i++ {
+		ts := start.Add(time.Duration(i) * metrics.Interval)
+		up := i < 50 || i > 80
+		spi := "c1"
+		if i > 100 {
+			spi = "c2" // rekey at sample 101
+		}
+		tun := metrics.Tunnel{Name: "site1", BytesIn: uint64(i) * 1000, BytesOut: uint64(i) * 500, IKEUp: up, Alive: up}
+		if up {
+			tun.ChildIDs = []string{spi}
+		}
+		rec.Add(metrics.Sample{Time: ts, CPUPercent: 10, MemUsed: 1 << 30, MemTotal: 2 << 30, Tunnels: []metrics.Tunnel{tun}})
+	}
+	h.now = start.Add(150 * metrics.Interval)
+	_, _, body := h.get("/charts?window=1h")
+	if n := strings.Count(body, `class="outage"`); n < 3 { // one band on each of the 3 charts
+		t.Errorf("%d outage bands, want one per chart", n)
+	}
+	if n := strings.Count(body, `class="rekey"`); n < 3 {
+		t.Errorf("%d rekey marks, want one per chart", n)
+	}
+	_, _, js := h.get("/api/charts?window=1h")
+	if !strings.Contains(js, `"ike_outages"`) || !strings.Contains(js, `"child_rekeys"`) || strings.Count(js, `"tunnel": "site1"`) < 2 {
+		t.Errorf("charts JSON lacks events: %.400s", js)
+	}
+}
