@@ -18,6 +18,9 @@ type Manager struct {
 	// xfrm_interface); route-mode policies and routes are still planned,
 	// and routes through a missing interface are reported as errors.
 	SkipInterfaces bool
+	// ParentLink, if set, is the WAN interface xfrm interfaces are tied to
+	// (IFLA_XFRM_LINK); without it they are not tied to any device.
+	ParentLink string
 }
 
 // New returns a Manager working through h (netlink.NewHandle() for the
@@ -130,6 +133,14 @@ func (m *Manager) applyLinks(ts []Tunnel) (added, deleted []string, err error) {
 			continue
 		}
 		l := &netlink.Xfrmi{LinkAttrs: netlink.LinkAttrs{Name: name}, Ifid: id}
+		if m.ParentLink != "" {
+			parent, err := m.h.LinkByName(m.ParentLink)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("xfrm interface %s: parent %s: %w", name, m.ParentLink, err))
+				continue
+			}
+			l.ParentIndex = parent.Attrs().Index
+		}
 		if err := m.h.LinkAdd(l); err != nil {
 			errs = append(errs, fmt.Errorf("create xfrm interface %s (if_id %d): %w", name, id, err))
 			continue
