@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/tunneler/tunneler/appliance/apply"
@@ -135,9 +136,8 @@ func (b *box) startNetwork() {
 				b.log.Info(e.String())
 			}
 		}
-		switch e.Kind {
-		case "bind", "dns", "dhcp":
-			// Roles and DNS feed the firewall: interface names, peers.
+		// Roles and DNS feed the firewall: interface names, peer names.
+		if e.Kind == "bind" || e.Kind == "dns" || e.Kind == "dhcp" && strings.HasPrefix(e.Message, "lease ") {
 			if err := b.applier.Refresh(context.Background()); err != nil {
 				b.log.Warn("firewall refresh", "err", err)
 			}

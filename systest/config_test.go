@@ -1,0 +1,313 @@
+package systest
+
+// Issue 3 from the outside: the config store, unattended provisioning from
+// the ESP, DHCP and a static LAN, the console menu, and power cuts while
+// the config is being saved.
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tunneler/tunneler/appliance/adminpw"
+	"github.com/tunneler/tunneler/scripts/testenv"
+	"github.com/tunneler/tunneler/scripts/vmtest"
+)
+
+// diskWithESPFile makes a disk whose ESP holds name (as an operator would
+// put it there before the first boot): a raw copy of the built disk, the
+// file added with mtools, and a qcow2 overlay on top for qemu.
+func diskWithESPFile(t *testing.T, im *vmtest.Image, name, data string) string {
+	t.Helper()
+	testenv.RequireCommand(t, "mcopy", "mdir")
+	dir := t.TempDir()
+	raw := filepath.Join(dir, "disk.img")
+	run(t, "cp", "--sparse=always", im.Raw(), raw)
+	src := filepath.Join(dir, name)
+	if err := os.WriteFile(src, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mtools(t, "mcopy", "-i", fmt.Sprintf("%s@@%d", raw, im.Manifest.ESPOffset), src, "::"+name)
+	disk := filepath.Join(dir, "disk.qcow2")
+	run(t, "qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", raw, disk)
+	return disk
+}
+
+// espFiles lists the root of the ESP of a VM's disk after qemu ended.
+func espFiles(t *testing.T, im *vmtest.Image, disk string) string {
+	t.Helper()
+	raw := filepath.Join(t.TempDir(), "export.img")
+	run(t, "qemu-img", "convert", "-O", "raw", disk, raw)
+	return mtools(t, "mdir", "-b", "-i", fmt.Sprintf("%s@@%d", raw, im.Manifest.ESPOffset), "::/")
+}
+
+func mtools(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Env = append(os.Environ(), "MTOOLS_SKIP_CHECK=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// startDnsmasq serves DHCP on the host's eth0 from 192.168.50.100-150. No
+// upstream servers: nothing leaves the lab.
+func startDnsmasq(t *testing.T, h *vmtest.Host) {
+	t.Helper()
+	testenv.RequireCommand(t, "dnsmasq")
+	logPath := filepath.Join(vmtest.ArtifactDir(t), "dnsmasq.log")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := h.Command("dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
+		"--bind-interfaces", "--interface=eth0", "--except-interface=lo", "--port=0",
+		"--pid-file=", "--user=root", "--group=root", "--log-dhcp", "--no-ping",
+		"--dhcp-leasefile="+filepath.Join(t.TempDir(), "leases"),
+		"--dhcp-range=192.168.50.100,192.168.50.150,255.255.255.0,1h")
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start dnsmasq: %v", err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait(); logf.Close() })
+}
+
+// ping checks from a lab host that the box answers at addr, retrying while
+// an address is being applied.
+func pingFrom(t *testing.T, h *vmtest.Host, addr string) {
+	t.Helper()
+	var out []byte
+	var err error
+	for i := 0; i < 10; i++ {
+		out, err = h.Command("ping", "-n", "-c", "1", "-W", "2", addr).CombinedOutput()
+		if err == nil {
+			return
+		}
+		time.Sleep(time.Second)
+	}
+	t.Errorf("the box does not answer ping at %s from the LAN: %v\n%s", addr, err, out)
+}
+
+// menuDialog picks a menu entry and answers its questions, waiting for
+// each prompt.
+func menuDialog(t *testing.T, vm *vmtest.VM, key string, qa ...string) {
+	t.Helper()
+	menu(t, vm, key, false)
+	for i := 0; i+1 < len(qa); i += 2 {
+		expect(t, vm, regexp.MustCompile(regexp.QuoteMeta(qa[i])), 20*time.Second)
+		vm.Console.SendLine(qa[i+1])
+	}
+}
+
+const (
+	wanMAC = "52:54:00:12:00:01"
+	lanMAC = "52:54:00:12:00:02"
+)
+
+// One box, provisioned by a tunneler.json with an admin password, lives
+// through its LAN taking a DHCP lease, the operator setting a static LAN
+// address from the serial console (applied live, kept across a reboot),
+// the debug entry, and resetting the admin password.
+func TestConsoleMenuLANAddressAndAdminReset(t *testing.T) {
+	requireTools(t)
+	testenv.RequireCommand(t, "ping")
+	im := vmtest.LoadImage(t)
+	hash, err := adminpw.Hash("operator-pass-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	disk := diskWithESPFile(t, im, "tunneler.json", `{"version": 2, "admin": {"password_hash": "`+hash+`"}}`)
+
+	lab := vmtest.NewLab(t)
+	lab.Bridge(t, "wan")
+	site := lab.AddHost(t, "lan", "site", "192.168.50.1/24")
+	startDnsmasq(t, site)
+	opts := vmtest.Options{Firmware: vmtest.Direct, Disk: disk, Lab: lab,
+		NICs: []vmtest.NIC{{Bridge: "wan", MAC: wanMAC}, {Bridge: "lan", MAC: lanMAC}}}
+	vm := vmtest.Start(t, im, opts)
+
+	banner := expectBanner(t, vm, "direct")
+	out := vm.Console.Output()
+	if !strings.Contains(out, "provisioning: imported tunneler.json from the ESP as config generation 1") {
+		t.Errorf("tunneler.json was not imported:\n%s", vm.Console.Tail(60))
+	}
+	if strings.Contains(out, hash) {
+		t.Errorf("the console shows the admin password hash")
+	}
+	if setupRe.MatchString(banner) || !strings.Contains(banner, "Running.") {
+		t.Errorf("a box with an admin password is in setup mode:\n%s", banner)
+	}
+
+	// DHCP on LAN: the lease is logged and shows in the status.
+	lease := expect(t, vm, regexp.MustCompile(`\(lan\): dhcp: lease (192\.168\.50\.1\d\d)`), 60*time.Second)[1]
+	menu(t, vm, "1", false)
+	expect(t, vm, regexp.MustCompile(`lan\s+`+lanMAC+`\s+up\s+`+regexp.QuoteMeta(lease)+`/24`), 20*time.Second)
+	pingFrom(t, site, lease)
+
+	// Static LAN from the console; a bad address first is refused.
+	menuDialog(t, vm, "3", "New LAN address", "192.168.50.300/24")
+	expect(t, vm, regexp.MustCompile(`is not an address like`), 20*time.Second)
+	menuDialog(t, vm, "3", "New LAN address", "192.168.50.2/24")
+	expect(t, vm, regexp.MustCompile(`Saved as config generation 2\.`), 30*time.Second)
+	expect(t, vm, regexp.MustCompile(`Applied\.`), 30*time.Second)
+	pingFrom(t, site, "192.168.50.2")
+
+	// Roles bound by MAC from the menu; ping from the box; the log.
+	menuDialog(t, vm, "2", "WAN interface (1-2):", "1", "LAN interface (1-2, or none):", "2")
+	expect(t, vm, regexp.MustCompile(`Saved as config generation 3\.`), 30*time.Second)
+	menuDialog(t, vm, "6", "Address to ping:", "192.168.50.1")
+	expect(t, vm, regexp.MustCompile(`reply from 192\.168\.50\.1: seq=1`), 30*time.Second)
+	expect(t, vm, regexp.MustCompile(`192\.168\.50\.1: 4 sent, [1-4] received`), 30*time.Second)
+	menu(t, vm, "7", false)
+	expect(t, vm, regexp.MustCompile(`(?s)--- last \d+ log lines ---.*console menu: LAN address set to 192\.168\.50\.2/24.*--- end of log ---`), 30*time.Second)
+
+	// The debug entry checks the admin password (not echoed) and says no
+	// shell is installed.
+	menuDialog(t, vm, "11", "Admin password:", "operator-pass-1")
+	expect(t, vm, regexp.MustCompile(`Password accepted, but this image has no shell installed`), 30*time.Second)
+
+	menu(t, vm, "9", true)
+	expect(t, vm, regexp.MustCompile(`/perm unmounted cleanly`), shutdownTimeout)
+	expectBanner(t, vm, "direct")
+	if !strings.Contains(vm.Console.Tail(200), "loaded config generation 3") {
+		t.Errorf("the second boot did not load generation 3:\n%s", vm.Console.Tail(60))
+	}
+	menu(t, vm, "1", false)
+	expect(t, vm, regexp.MustCompile(`lan\s+`+lanMAC+`\s+up\s+192\.168\.50\.2/24`), 30*time.Second)
+	expect(t, vm, regexp.MustCompile(`lan\s+static 192\.168\.50\.2/24 \(MAC `+lanMAC+`\)`), 10*time.Second)
+	pingFrom(t, site, "192.168.50.2")
+
+	// Reset the admin password: back to setup mode, with a code shown.
+	menu(t, vm, "5", true)
+	code := expect(t, vm, regexp.MustCompile(`SETUP MODE\. Setup code: (\d{4}-\d{4})`), 60*time.Second)[1]
+	menu(t, vm, "4", false)
+	expect(t, vm, regexp.MustCompile(`Setup code: `+code), 20*time.Second)
+	menuDialog(t, vm, "11")
+	expect(t, vm, regexp.MustCompile(`No admin password is set`), 20*time.Second)
+
+	menu(t, vm, "0", true)
+	if err := vm.Wait(shutdownTimeout); err != nil {
+		t.Fatal(err)
+	}
+	vmtest.CheckPermClean(t, vm.PermImage(t))
+	if files := espFiles(t, im, vm.Disk); strings.Contains(strings.ToLower(files), "tunneler.json") {
+		t.Errorf("tunneler.json is still on the ESP:\n%s", files)
+	}
+}
+
+const envFile = `# from our vnf-ipsec deployment
+IPSEC_LOCALIP=%any
+IPSEC_REMOTEIP=203.0.113.5
+IPSEC_REMOTENET=10.1.0.0/16,10.2.0.0/16
+IPSEC_PSK='q7Vd-2mXz-Lp9R-wT4k-Hs8N-bY3c'
+IPSEC_KEYEXCHANGE=ikev2
+IPSEC_ESPCIPHER=aes256gcm16-ecp384
+IPSEC_FORCEUDP=yes
+`
+
+// A vnf-ipsec variables file on the ESP is imported on first boot and gone
+// from the ESP afterwards. The box then saves its config in a loop
+// (tunneler.debug=saveloop) and qemu is killed mid-loop: the next boot has
+// the old or the new version, whole, and says which.
+func TestESPVariablesFileAndPowerCutWhileSaving(t *testing.T) {
+	requireTools(t)
+	im := vmtest.LoadImage(t)
+	disk := diskWithESPFile(t, im, "tunneler.env", envFile)
+	vm := vmtest.Start(t, im, vmtest.Options{Firmware: vmtest.Direct, Disk: disk, Append: "tunneler.debug=saveloop"})
+	expectBanner(t, vm, "direct")
+	out := vm.Console.Output()
+	for _, want := range []string{
+		"provisioning: imported tunneler.env from the ESP as config generation 1",
+		"provisioning: tunneler.env erased and removed from the ESP",
+		"(hostname tunneler, 1 tunnels)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("console lacks %q:\n%s", want, vm.Console.Tail(60))
+		}
+	}
+	if strings.Contains(out, "q7Vd-2mXz") {
+		t.Errorf("the console shows the PSK")
+	}
+	// Let the loop run a while, then cut the power at an odd moment.
+	var last int
+	for i := 0; i < 3; i++ {
+		m := expect(t, vm, regexp.MustCompile(`saveloop: saved config generation (\d+)`), 60*time.Second)
+		last, _ = strconv.Atoi(m[1])
+	}
+	time.Sleep(time.Duration(time.Now().UnixNano()%400) * time.Millisecond)
+	vm.Kill()
+	t.Logf("power cut after generation %d was reported saved", last)
+
+	if files := espFiles(t, im, disk); strings.Contains(strings.ToLower(files), "tunneler.env") {
+		t.Errorf("tunneler.env is still on the ESP:\n%s", files)
+	}
+
+	vm2 := vmtest.Start(t, im, vmtest.Options{Firmware: vmtest.Direct, Disk: disk})
+	banner := expectBanner(t, vm2, "direct")
+	out2 := vm2.Console.Output()
+	m := regexp.MustCompile(`config: loaded config generation (\d+)([^\n]*)\(hostname (saveloop-[ab]), 1 tunnels\)`).FindStringSubmatch(out2)
+	if m == nil {
+		t.Fatalf("the box after the power cut does not say which config it loaded:\n%s", vm2.Console.Tail(80))
+	}
+	gen, _ := strconv.Atoi(m[1])
+	t.Logf("after the power cut: generation %d, %s%s", gen, m[3], m[2])
+	if gen < last {
+		t.Errorf("loaded generation %d, older than %d which was saved before the cut", gen, last)
+	}
+	if strings.Contains(m[2], "newer generations were unreadable") && !strings.Contains(banner, "PROBLEM:    config:") {
+		t.Errorf("the box fell back to an older generation without saying so in the banner:\n%s", banner)
+	}
+	if strings.Contains(out2, "no generation is readable") || strings.Contains(out2, "provisioning: imported") {
+		t.Errorf("the config was lost:\n%s", vm2.Console.Tail(60))
+	}
+	menu(t, vm2, "0", true)
+	if err := vm2.Wait(shutdownTimeout); err != nil {
+		t.Fatal(err)
+	}
+	vmtest.CheckPermClean(t, vm2.PermImage(t))
+}
+
+// An invalid variables file is not imported: it stays on the ESP renamed,
+// and the console and the status note say what is wrong, line by line.
+func TestInvalidESPFileKeptAndReported(t *testing.T) {
+	requireTools(t)
+	im := vmtest.LoadImage(t)
+	bad := "IPSEC_REMOTEIP=203.0.113.5\nIPSEC_REMOTENET=10.1.0.0/33\nIPSEC_PSK='q7Vd-2mXz-Lp9R-wT4k-Hs8N-bY3c'\nIPSEC_VTI_IPADDR_LOCAL=10.9.9.1/30\n"
+	disk := diskWithESPFile(t, im, "tunneler.env", bad)
+	vm := vmtest.Start(t, im, vmtest.Options{Firmware: vmtest.Direct, Disk: disk})
+	banner := expectBanner(t, vm, "direct")
+	out := vm.Console.Output()
+	for _, want := range []string{
+		"provisioning: tunneler.env NOT imported",
+		"kept on the ESP as tunneler.env.invalid",
+		"line 2: IPSEC_REMOTENET",
+		"line 4: IPSEC_VTI_IPADDR_LOCAL",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("console lacks %q:\n%s", want, vm.Console.Tail(60))
+		}
+	}
+	if !strings.Contains(banner, "PROBLEM:    provisioning: tunneler.env on the ESP was NOT imported") || !setupRe.MatchString(banner) {
+		t.Errorf("banner does not report the file or is not in setup mode:\n%s", banner)
+	}
+	menu(t, vm, "0", true)
+	if err := vm.Wait(shutdownTimeout); err != nil {
+		t.Fatal(err)
+	}
+	files := strings.ToLower(espFiles(t, im, vm.Disk))
+	if !strings.Contains(files, "tunneler.env.invalid") {
+		t.Errorf("the invalid file is not kept as tunneler.env.invalid on the ESP:\n%s", files)
+	}
+	note := vmtest.ReadPermFile(t, vm.PermImage(t), "/state/provisioning.txt")
+	if !strings.Contains(note, "line 2: IPSEC_REMOTENET") {
+		t.Errorf("status note for the web UI = %q", note)
+	}
+}
