@@ -18,9 +18,9 @@ import (
 // fakeEnroll plays `ziti-router enroll CONFIG --jwt FILE`: it writes the
 // identity files the config names, or fails with out.
 type fakeEnroll struct {
-	calls int
-	fail  string // output of a failed run; "" succeeds
-	cert  string // what it writes into cert.pem
+	calls  int
+	fail   string // output of a failed run; "" succeeds
+	cert   string // what it writes into cert.pem
 	sawJWT string
 }
 
