@@ -184,10 +184,11 @@ func TestKernelIKE(t *testing.T) {
 
 	box := testenv.NewNetns(t, "ikebox")
 	peer := testenv.NewNetns(t, "ikepeer")
-	testenv.Veth(t, box, "wan0", peer, "site0")
-	box.Run(t, "ip", "addr", "add", "192.0.2.1/24", "dev", "wan0")
+	wan, site := vethNames("i")
+	testenv.Veth(t, box, wan, peer, site)
+	box.Run(t, "ip", "addr", "add", "192.0.2.1/24", "dev", wan)
 	box.Run(t, "ip", "addr", "add", "100.64.0.1/32", "dev", "lo")
-	peer.Run(t, "ip", "addr", "add", "192.0.2.2/24", "dev", "site0")
+	peer.Run(t, "ip", "addr", "add", "192.0.2.2/24", "dev", site)
 	peer.Run(t, "ip", "addr", "add", "10.9.0.1/32", "dev", "lo")
 
 	boxConf := filepath.Join(dir, "box.conf")
@@ -410,4 +411,11 @@ func TestKernelIKE(t *testing.T) {
 	logMu.Lock()
 	t.Logf("client log:\n%s", strings.Join(logs, "\n"))
 	logMu.Unlock()
+}
+
+// vethNames are unique per test process: veths are made in the host's
+// namespace before they move, and other packages' tests run in parallel.
+func vethNames(prefix string) (wan, site string) {
+	n := os.Getpid() % 1000000
+	return fmt.Sprintf("%sw%d", prefix, n), fmt.Sprintf("%ss%d", prefix, n)
 }

@@ -1,7 +1,9 @@
 package xfrm
 
 import (
+	"fmt"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,10 +19,11 @@ import (
 func boxAndPeer(t *testing.T) (box, peer *testenv.Netns, h *netlink.Handle) {
 	box = testenv.NewNetns(t, "xbox")
 	peer = testenv.NewNetns(t, "xpeer")
-	testenv.Veth(t, box, "wan0", peer, "site0")
-	box.Run(t, "ip", "addr", "add", "192.0.2.1/24", "dev", "wan0")
+	wan, site := vethNames("x")
+	testenv.Veth(t, box, wan, peer, site)
+	box.Run(t, "ip", "addr", "add", "192.0.2.1/24", "dev", wan)
 	box.Run(t, "ip", "addr", "add", "100.64.0.1/32", "dev", "lo")
-	peer.Run(t, "ip", "addr", "add", "192.0.2.2/24", "dev", "site0")
+	peer.Run(t, "ip", "addr", "add", "192.0.2.2/24", "dev", site)
 	peer.Run(t, "ip", "addr", "add", "10.9.0.1/32", "dev", "lo")
 	peer.Run(t, "ip", "route", "add", "100.64.0.0/10", "via", "192.0.2.1")
 	h, err := netlink.NewHandleAt(box.Handle())
@@ -101,10 +104,11 @@ func TestKernelPolicyMode(t *testing.T) {
 		}
 	}
 	routes, err := m.OwnedRoutes()
-	wan, _ := h.LinkByName("wan0")
-	// The peer is on-link here, so the route has no gateway, only wan0.
+	wanName, _ := vethNames("x")
+	wan, _ := h.LinkByName(wanName)
+	// The peer is on-link here, so the route has no gateway, only the WAN.
 	if err != nil || len(routes) != 1 || routes[0].Src != d.InsideAddress || routes[0].Link != wan.Attrs().Index || routes[0].Gw.IsValid() {
-		t.Errorf("routes: %+v, %v; want 10.9.0.0/24 dev wan0 src 100.64.0.1 in table %d", routes, err, RouteTable)
+		t.Errorf("routes: %+v, %v; want 10.9.0.0/24 dev %s src 100.64.0.1 in table %d", routes, err, wanName, RouteTable)
 	}
 	if out := box.Run(t, "ip", "route", "get", "10.9.0.1"); !strings.Contains(out, "src 100.64.0.1") || !strings.Contains(out, "table 220") {
 		t.Errorf("route lookup for the remote network does not use table 220 and the inside address:\n%s", out)
@@ -203,4 +207,11 @@ func TestKernelRouteMode(t *testing.T) {
 	if _, err := h.LinkByName(InterfaceName(42)); err == nil {
 		t.Errorf("%s left behind", InterfaceName(42))
 	}
+}
+
+// vethNames are unique per test process: veths are made in the host's
+// namespace before they move, and other packages' tests run in parallel.
+func vethNames(prefix string) (wan, site string) {
+	n := os.Getpid() % 1000000
+	return fmt.Sprintf("%sw%d", prefix, n), fmt.Sprintf("%ss%d", prefix, n)
 }

@@ -96,10 +96,11 @@ func TestRunnerSurvivesSIGKILL(t *testing.T) {
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	box := testenv.NewNetns(t, "rbox")
 	peer := testenv.NewNetns(t, "rpeer")
-	testenv.Veth(t, box, "wan0", peer, "site0")
-	box.Run(t, "ip", "addr", "add", "192.0.2.1/24", "dev", "wan0")
+	wan, site := vethNames("r")
+	testenv.Veth(t, box, wan, peer, site)
+	box.Run(t, "ip", "addr", "add", "192.0.2.1/24", "dev", wan)
 	box.Run(t, "ip", "addr", "add", "100.64.0.1/32", "dev", "lo")
-	peer.Run(t, "ip", "addr", "add", "192.0.2.2/24", "dev", "site0")
+	peer.Run(t, "ip", "addr", "add", "192.0.2.2/24", "dev", site)
 	peer.Run(t, "ip", "addr", "add", "10.9.0.1/32", "dev", "lo")
 	boxSock, peerSock := filepath.Join(dir, "box.vici"), filepath.Join(dir, "peer.vici")
 	pConf, peerSwan := filepath.Join(dir, "peer.conf"), filepath.Join(dir, "swanctl.conf")
@@ -214,4 +215,11 @@ func TestRunnerSurvivesSIGKILL(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "box", "strongswan.conf")); err != nil {
 		t.Errorf("Runner did not write strongswan.conf: %v", err)
 	}
+}
+
+// vethNames are unique per test process: veths are made in the host's
+// namespace before they move, and other packages' tests run in parallel.
+func vethNames(prefix string) (wan, site string) {
+	n := os.Getpid() % 1000000
+	return fmt.Sprintf("%sw%d", prefix, n), fmt.Sprintf("%ss%d", prefix, n)
 }
