@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -130,16 +132,30 @@ func newLab(t testing.TB) *lab {
 	return l
 }
 
+// proc is a long-lived program the lab started.
+type proc struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// kill sends SIGKILL, as a crash would, and waits for the process.
+func (p *proc) kill() {
+	syscall.Kill(p.cmd.Process.Pid, syscall.SIGKILL)
+	<-p.done
+}
+
 // start runs a long-lived program in the namespace, in its own process
 // group, logging to name.log; it is stopped when the test ends.
-func (l *lab) start(name string, path string, args ...string) *exec.Cmd {
+func (l *lab) start(name string, path string, args ...string) *proc {
 	l.t.Helper()
 	logf := filepath.Join(l.dir, name+".log")
-	f, err := os.Create(logf)
+	f, err := os.OpenFile(logf, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		l.t.Fatal(err)
 	}
-	l.logs = append(l.logs, logf)
+	if !slices.Contains(l.logs, logf) {
+		l.logs = append(l.logs, logf)
+	}
 	cmd := l.ns.Command(path, args...)
 	cmd.Env = append(os.Environ(), "HOME="+l.home)
 	cmd.Stdout, cmd.Stderr = f, f
@@ -150,7 +166,7 @@ func (l *lab) start(name string, path string, args ...string) *exec.Cmd {
 	done := make(chan struct{})
 	go func() { cmd.Wait(); f.Close(); close(done) }()
 	l.t.Cleanup(func() { stop(cmd, done) })
-	return cmd
+	return &proc{cmd, done}
 }
 
 func stop(cmd *exec.Cmd, done chan struct{}) {
@@ -237,7 +253,7 @@ func (l *lab) router(name string) *Router {
 }
 
 // run starts the router as supervise would: Prepare, then the command.
-func (l *lab) run(r *Router, name string) *exec.Cmd {
+func (l *lab) run(r *Router, name string) *proc {
 	l.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -370,4 +386,110 @@ func grepLines(s string, words ...string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// addService creates an overlay service with an intercept config the
+// router named dialer may dial: name:80/tcp.
+func (l *lab) addService(svc, host, dialer string) {
+	l.t.Helper()
+	cfg := fmt.Sprintf(`{"protocols":["tcp"],"addresses":[%q],"portRanges":[{"low":80,"high":80}]}`, host)
+	l.mustZiti("edge", "create", "config", svc+"-intercept", "intercept.v1", cfg)
+	l.mustZiti("edge", "create", "service", svc, "--configs", svc+"-intercept")
+	l.mustZiti("edge", "create", "service-policy", svc+"-dial", "Dial", "--service-roles", "@"+svc, "--identity-roles", "@"+dialer)
+	l.mustZiti("edge", "create", "service-edge-router-policy", svc+"-serp", "--service-roles", "@"+svc, "--edge-router-roles", "#all")
+}
+
+// interceptsFor lists the lab's intercept rules for port 80/tcp.
+func (l *lab) intercepts() []firewall.Intercept {
+	l.t.Helper()
+	conn, err := nftables.New(nftables.WithNetNSFd(int(l.ns.Handle())))
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	ics, err := firewall.Intercepts(conn)
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	return ics
+}
+
+// resolve asks the router's resolver on the inside address, from inside
+// the namespace, as a host behind the remote site would.
+func (l *lab) resolve(name string) ([]netip.Addr, error) {
+	d := &net.Dialer{Timeout: time.Second}
+	res := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return dialIn(ctx, l.ns.Handle(), d, network, netip.AddrPortFrom(config.DefaultInsideAddress, DNSPort).String())
+	}}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	return res.LookupNetIP(ctx, "ip4", name)
+}
+
+// waitIntercept waits until the resolver answers host with an address in
+// the intercept range and the diverter holds a rule for it.
+func (l *lab) waitIntercept(host string, within time.Duration) (netip.Addr, error) {
+	deadline := time.Now().Add(within)
+	var err error
+	for time.Now().Before(deadline) {
+		var addrs []netip.Addr
+		addrs, err = l.resolve(host)
+		if err == nil && len(addrs) > 0 {
+			a := addrs[0]
+			if !config.DefaultInterceptRange.Contains(a) || a == config.DefaultInsideAddress {
+				return a, fmt.Errorf("%s resolved to %s, outside the intercept range or the inside address", host, a)
+			}
+			for _, ic := range l.intercepts() {
+				if ic.Proto == "tcp" && ic.Dst == netip.PrefixFrom(a, 32) && ic.LowPort == 80 && ic.HighPort == 80 {
+					return a, nil
+				}
+			}
+			err = fmt.Errorf("%s resolves to %s but no intercept rule for it: %+v", host, a, l.intercepts())
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	return netip.Addr{}, err
+}
+
+// TestHostInterceptsAfterKill: a service the router may dial gets a DNS
+// name on the inside address and a TPROXY rule through our diverter. The
+// router killed with SIGKILL leaves its rules behind; the next start
+// (Prepare flushes them) is connected and intercepting again within 15 s.
+func TestHostInterceptsAfterKill(t *testing.T) {
+	l := newLab(t)
+	r := l.router("box2")
+	if _, err := r.EnrollFile(context.Background(), l.newRouterToken("box2")); err != nil {
+		t.Fatal(err)
+	}
+	l.addService("web", "web.ziti.test", "box2")
+	p := l.run(r, "box2")
+	waitConnected(t, r, 60*time.Second)
+	a, err := l.waitIntercept("web.ziti.test", 45*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("web.ziti.test -> %s, intercepted", a)
+
+	p.kill()
+	if len(l.intercepts()) == 0 {
+		t.Log("no rules left after SIGKILL (nothing to flush)")
+	}
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := r.Prepare(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(l.intercepts()); n != 0 {
+		t.Errorf("Prepare left %d stale intercepts", n)
+	}
+	path, args := r.Command()
+	l.start("box2", path, args...)
+	waitConnected(t, r, 15*time.Second)
+	if _, err := l.waitIntercept("web.ziti.test", 15*time.Second-time.Since(start)); err != nil {
+		t.Fatalf("intercepts not back within 15 s of the restart: %v", err)
+	}
+	t.Logf("connected and intercepting again %.1f s after the restart", time.Since(start).Seconds())
+	if n := len(l.intercepts()); n != 1 {
+		t.Errorf("%d intercept rules after the restart, want 1: %+v", n, l.intercepts())
+	}
 }
