@@ -105,6 +105,8 @@ func TestParseTokenBad(t *testing.T) {
 		{"ctrl with quote", makeJWT(t, with("ctrls", []string{"tls:a\":1"})), ErrMalformed, "not an address"},
 		{"expired", makeJWT(t, with("exp", tokenNow.Add(-2*time.Hour).Unix())), ErrExpired, "expired 2 hours ago (at 2026-11-23 02:00 UTC)"},
 		{"expires now", makeJWT(t, with("exp", tokenNow.Unix())), ErrExpired, "expired just now"},
+		{"a minute ago", makeJWT(t, with("exp", tokenNow.Add(-90*time.Second).Unix())), ErrExpired, "expired 1 minute ago"},
+		{"days ago", makeJWT(t, with("exp", tokenNow.Add(-72*time.Hour).Unix())), ErrExpired, "expired 3 days ago"},
 		{"exp not number", makeJWT(t, with("exp", "tomorrow")), ErrMalformed, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
