@@ -30,8 +30,10 @@ func TestBrowserFirstBoot(t *testing.T) {
 		t.Skip("no Chromium at " + chromium)
 	}
 	base, code := os.Getenv("TUNNELER_WEBUI_URL"), os.Getenv("TUNNELER_SETUP_CODE")
+	var fake *fakeBox
 	if base == "" {
 		box := newFakeBox()
+		fake = box
 		s, err := New(Options{Box: box, Version: "browser-test", Hash: cheapHash, Logf: t.Logf})
 		if err != nil {
 			t.Fatal(err)
@@ -45,6 +47,13 @@ func TestBrowserFirstBoot(t *testing.T) {
 	if err := os.MkdirAll(art, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// Not t.TempDir: Chromium's helpers may still write there while the
+	// test's cleanup runs, and a failed RemoveAll would fail the test.
+	profile, err := os.MkdirTemp("", "tunneler-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(profile)
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromium),
 		chromedp.Flag("headless", true),
@@ -57,7 +66,7 @@ func TestBrowserFirstBoot(t *testing.T) {
 		chromedp.Flag("no-default-browser-check", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.Flag("ignore-certificate-errors", true), // the box's own self-signed certificate
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile), // a fresh profile each run
 		chromedp.WindowSize(1100, 900),
 	}
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
@@ -164,6 +173,12 @@ func TestBrowserFirstBoot(t *testing.T) {
 		if strings.Contains(html, psk) {
 			t.Errorf("%s shows the PSK", p.path)
 		}
+	}
+	// Live tail: a new line shows up without reloading.
+	if fake != nil {
+		run("tail on", chromedp.Navigate(base+"/logs?window=all"), chromedp.WaitVisible("#tail", chromedp.ByID), chromedp.Click("#tail", chromedp.ByID))
+		fake.log(KindCharon, "tail-test: IKE_SA site1[7] established")
+		run("tail line", chromedp.WaitVisible(`//td[contains(., "tail-test")]`, chromedp.BySearch), shot("logs-live-tail"))
 	}
 	run("phone overview", chromedp.EmulateViewport(390, 844), chromedp.Navigate(base+"/overview"),
 		chromedp.WaitVisible(".card", chromedp.ByQuery), shot("overview-phone"), chromedp.EmulateViewport(1100, 900))

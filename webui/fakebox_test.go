@@ -81,7 +81,7 @@ func (f *fakeBox) Save(ctx context.Context, c config.Config) (config.FieldErrors
 	} else {
 		add("tunnels", "ok", "every tunnel is up", true)
 	}
-	f.lines = append(f.lines, LogLine{Time: f.now, Kind: KindSystem, Text: "config saved: " + c.String()})
+	f.logLocked(KindSystem, "config saved: "+c.String())
 	return nil, nil
 }
 
@@ -142,7 +142,7 @@ func (f *fakeBox) Do(ctx context.Context, a Action) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.actions = append(f.actions, a)
-	f.lines = append(f.lines, LogLine{Time: f.now, Kind: KindCharon, Text: "action " + a.Kind + " " + a.Tunnel})
+	f.logLocked(KindCharon, "action "+a.Kind+" "+a.Tunnel)
 	return nil
 }
 
@@ -159,4 +159,17 @@ func (f *fakeBox) saveCount() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.saves
+}
+
+// logLocked appends a line a second after the previous one, so a live
+// tail (which asks for lines strictly after the last it has) sees it.
+func (f *fakeBox) logLocked(kind, text string) {
+	f.lines = append(f.lines, LogLine{Time: f.now.Add(time.Duration(len(f.lines)) * time.Second), Kind: kind, Text: text})
+}
+
+// log adds a line (browser tail test).
+func (f *fakeBox) log(kind, text string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.logLocked(kind, text)
 }

@@ -2,6 +2,8 @@ package webui
 
 import (
 	"encoding/json"
+	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
@@ -286,7 +288,10 @@ func TestPSKNeverShownAfterEntry(t *testing.T) {
 			t.Errorf("GET %s shows the PSK", p)
 		}
 	}
-	// Nor in the remote configs' placeholder's place, nor in the logs the box keeps.
+	// Nor in the web UI's own log, nor in the logs the box keeps.
+	if strings.Contains(h.logs.String(), goodPSK) || !strings.Contains(h.logs.String(), "first configuration saved") {
+		t.Errorf("server log carries the PSK or lacks the save line:\n%s", h.logs)
+	}
 	for _, l := range h.box.lines {
 		if strings.Contains(l.Text, goodPSK) {
 			t.Errorf("log line carries the PSK: %s", l.Text)
@@ -373,5 +378,68 @@ func TestRedirectHandler(t *testing.T) {
 		if got := rec.Header().Get("Location"); got != c.want {
 			t.Errorf("redirect %s: %q, want %q", c.host, got, c.want)
 		}
+	}
+}
+
+func TestBackupRestore(t *testing.T) {
+	h := newHarness(t)
+	tok := h.setup()
+	_, _, backup := h.get("/settings/backup")
+	if strings.Contains(backup, goodPSK) || !strings.Contains(backup, `"psk": "(hidden)"`) || strings.Contains(backup, "$argon2id$") {
+		t.Fatalf("backup carries a secret or lacks the placeholder:\n%s", backup)
+	}
+	restore := func(doc string, confirm bool) (int, string) {
+		var b strings.Builder
+		mw := multipart.NewWriter(&b)
+		mw.WriteField("csrf", tok)
+		if confirm {
+			mw.WriteField("confirm", "yes")
+		}
+		fw, _ := mw.CreateFormFile("file", "backup.json")
+		fw.Write([]byte(doc))
+		mw.Close()
+		req, _ := http.NewRequest("POST", h.ts.URL+"/settings/restore", strings.NewReader(b.String()))
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		resp, err := h.c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		out, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(out)
+	}
+	// A changed backup restores onto this box and keeps the stored key.
+	changed := strings.Replace(backup, "10.21.0.0/24", "10.22.0.0/24", 1)
+	if st, _ := restore(changed, false); st != 422 {
+		t.Errorf("restore without confirmation: %d", st)
+	}
+	if st, body := restore(changed, true); st != 200 {
+		t.Fatalf("restore: %d %s", st, body)
+	}
+	if got := h.box.cfg.Tunnels[0]; got.PSK.Reveal() != goodPSK || got.RemoteNetworks[1].String() != "10.22.0.0/24" {
+		t.Errorf("after restore: psk kept=%v nets=%v", got.PSK.Reveal() == goodPSK, got.RemoteNetworks)
+	}
+	// A backup with a problem is refused with the path, nothing saved.
+	saves := h.box.saveCount()
+	bad := strings.Replace(backup, "10.20.0.0/24", "10.20.0.0/33", 1)
+	st, body := restore(bad, true)
+	if st != 422 || !strings.Contains(fieldErr(body, "file"), "tunnels[0].remote_networks[0]") || h.box.saveCount() != saves {
+		t.Errorf("bad restore: %d %q", st, fieldErr(body, "file"))
+	}
+}
+
+func TestSettingsFieldErrors(t *testing.T) {
+	h := newHarness(t)
+	tok := h.setup()
+	st, _, body := h.post("/settings/system", url.Values{"csrf": {tok}, "hostname": {"-bad-"}, "ntp_servers": {"pool.ntp.org\nnot a host"}})
+	if st != 422 || fieldErr(body, "hostname") == "" || !strings.Contains(fieldErr(body, "ntp_servers"), "line 2") {
+		t.Errorf("system form: %d hostname=%q ntp=%q", st, fieldErr(body, "hostname"), fieldErr(body, "ntp_servers"))
+	}
+	st, _, body = h.post("/settings/network", url.Values{"csrf": {tok}, "confirm": {"yes"}, "wan_mode": {"static"}, "wan_address": {"10.20.0.5/24"}, "wan_gateway": {"10.20.0.1"}, "lan_mode": {"dhcp"}})
+	if st != 422 || (fieldErr(body, "wan_address") == "" && !strings.Contains(body, "general-errors")) {
+		t.Errorf("WAN inside a tunnel's remote network: %d %q", st, fieldErr(body, "wan_address"))
+	}
+	if h.box.saveCount() != 1 {
+		t.Error("saved despite errors")
 	}
 }

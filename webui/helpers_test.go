@@ -26,19 +26,21 @@ func cheapHash(pw string) (string, error) {
 }
 
 type harness struct {
-	t   *testing.T
-	box *fakeBox
-	srv *Server
-	ts  *httptest.Server
-	c   *http.Client
-	now time.Time
+	t    testing.TB
+	logs *strings.Builder // everything the server logged
+	box  *fakeBox
+	srv  *Server
+	ts   *httptest.Server
+	c    *http.Client
+	now  time.Time
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	t.Helper()
 	box := newFakeBox()
-	h := &harness{t: t, box: box, now: box.now}
-	s, err := New(Options{Box: box, Version: "test", Now: func() time.Time { return h.now }, Hash: cheapHash, Logf: t.Logf})
+	h := &harness{t: t, box: box, now: box.now, logs: &strings.Builder{}}
+	logf := func(format string, args ...any) { fmt.Fprintf(h.logs, format+"\n", args...) }
+	s, err := New(Options{Box: box, Version: "test", Now: func() time.Time { return h.now }, Hash: cheapHash, Logf: logf})
 	if err != nil {
 		t.Fatal(err)
 	}
