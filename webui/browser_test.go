@@ -66,7 +66,7 @@ func TestBrowserFirstBoot(t *testing.T) {
 		chromedp.Flag("no-default-browser-check", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.Flag("ignore-certificate-errors", true), // the box's own self-signed certificate
-		chromedp.UserDataDir(profile), // a fresh profile each run
+		chromedp.UserDataDir(profile),                    // a fresh profile each run
 		chromedp.WindowSize(1100, 900),
 	}
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
