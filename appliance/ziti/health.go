@@ -92,7 +92,14 @@ func (c Check) reason() string {
 			}
 			continue
 		}
-		return strings.TrimSpace(string(raw))
+		// The ping check's error is an object: {"message": "..."}.
+		var obj struct {
+			Message string `json:"message"`
+		}
+		if json.Unmarshal(raw, &obj) == nil && obj.Message != "" {
+			return obj.Message
+		}
+		return strings.Join(strings.Fields(string(raw)), " ")
 	}
 	return ""
 }

@@ -23,6 +23,8 @@ func TestParseHealth(t *testing.T) {
 		{"health-connected.json", true, ""},
 		{"health-lost.json", false, "not connected to the controller since 2026-11-23T04:11:00Z: no control channel to controller"},
 		{"health-starting.json", false, "no answer yet"},
+		// What v1.7.2 said here with its controller stopped.
+		{"health-away.json", false, "not connected to the controller since 2026-11-23T04:16:16Z: control channels are slow"},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			f, err := os.Open(filepath.Join("testdata", tc.file))

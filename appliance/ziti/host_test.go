@@ -66,6 +66,7 @@ type lab struct {
 	bin  string // ziti-router
 	div  string // the diverter symlink
 	logs []string
+	ctrl *proc // the quickstart
 }
 
 func newLab(t testing.TB) *lab {
@@ -203,7 +204,7 @@ func (l *lab) mustZiti(args ...string) string {
 
 func (l *lab) startController() {
 	l.t.Helper()
-	l.start("quickstart", l.cli, "edge", "quickstart", "--home", filepath.Join(l.dir, "qs"),
+	l.ctrl = l.start("quickstart", l.cli, "edge", "quickstart", "--home", filepath.Join(l.dir, "qs"),
 		"--ctrl-address", "127.0.0.1", "--router-address", "127.0.0.1")
 	deadline := time.Now().Add(90 * time.Second)
 	for {
@@ -262,6 +263,24 @@ func (l *lab) run(r *Router, name string) *proc {
 	}
 	path, args := r.Command()
 	return l.start(name, path, args...)
+}
+
+// waitLost polls Probe until the router says it is not connected, and
+// returns what it said.
+func waitLost(t testing.TB, r *Router, within time.Duration) error {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		err := r.Probe(ctx)
+		cancel()
+		if err != nil {
+			return err
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Fatalf("router still reports connected %v after its controller went away", within)
+	return nil
 }
 
 // waitConnected polls Probe until the router is connected.
@@ -372,6 +391,17 @@ func TestHostEnrollAndConnect(t *testing.T) {
 		t.Errorf("after a refused token the router's directory holds %v", got)
 	}
 	waitConnected(t, r, 10*time.Second)
+
+	// The controller goes away: the probe says so within a ping period
+	// or two. It comes back: the same router process reconnects.
+	stop(l.ctrl.cmd, l.ctrl.done)
+	t0 := time.Now()
+	lost := waitLost(t, r, 20*time.Second)
+	t.Logf("controller stopped: after %.1f s the probe says %q", time.Since(t0).Seconds(), lost)
+	l.startController()
+	t0 = time.Now()
+	waitConnected(t, r, 60*time.Second)
+	t.Logf("controller back: router connected again after %.1f s", time.Since(t0).Seconds())
 }
 
 // grepLines returns the lines of s holding any of words.
