@@ -12,6 +12,21 @@
 // matches). Log in with POST /api/login (password=...): the answer
 // carries the CSRF token, the cookie carries the session.
 //
+// Routes (each also under /api/):
+//
+//	GET  /setup, POST /setup (code)          first boot: the setup code gate
+//	GET|POST /setup/{password,interfaces,tunnel,router,review}
+//	GET  /apply, GET /progress?after=N       apply progress (ApplyEvent list)
+//	POST /psk                                a generated strong PSK (JSON)
+//	GET|POST /login, POST /logout
+//	GET  /overview, /ipsec, /logs?kind=&window=&since=&until=, /charts?window=&tunnel=
+//	GET  /tunnels, GET|POST /tunnels/new, /tunnels/{name}/edit
+//	GET|POST /tunnels/{name}/{reconnect,delete}   (POST needs confirm=yes)
+//	GET  /tunnels/{name}/remote, /tunnels/{name}/remote/{strongswan,libreswan,cisco-ios,fortigate,paloalto,pfsense}
+//	GET  /settings, POST /settings/{network,system,password,restore}, GET /settings/backup
+//	GET|POST /settings/{reboot,factory-reset,restart-charon}   (POST needs confirm=yes)
+//	GET  /metrics                            Prometheus text format, no login
+//
 // Secrets: a PSK is never written into a page, an API answer or a log once
 // entered. Edit forms leave the PSK field empty with "keep the stored key"
 // as placeholder; an empty field keeps the key. A key the box generates is
@@ -122,7 +137,6 @@ func staticCache(h http.Handler) http.Handler {
 
 var funcs = template.FuncMap{
 	"bytes":  humanBytes,
-	"ago":    func(t time.Time) string { return ago(time.Now(), t) },
 	"clock":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") },
 	"dur":    humanDuration,
 	"join":   strings.Join,
@@ -197,8 +211,12 @@ type page struct {
 	Flash    string
 	Form     url.Values // what the operator typed, to fill the form again (never secrets)
 	Data     any
+	Now      time.Time // the server's clock, for "5m ago"
 	fieldErr []apiError
 }
+
+// Ago says how long ago (or how far ahead) t is, by the server's clock.
+func (p *page) Ago(t time.Time) string { return ago(p.Now, t) }
 
 // Val returns a typed value to fill a form again. Secret fields are never
 // filled: an operator retypes them, or leaves them empty to keep the key.
@@ -272,6 +290,7 @@ func (s *Server) renderStatus(w http.ResponseWriter, r *http.Request, status int
 		return
 	}
 	p.Version = s.opt.Version
+	p.Now = s.now()
 	if p.Title == "" {
 		p.Title = strings.ToUpper(name[:1]) + name[1:]
 	}
