@@ -47,13 +47,25 @@ buildone() {
 		echo "$bin"
 		return
 	fi
-	mkdir -p "$out"
 	echo "building $bin from $pkg (cold: ~5 min)" >&2
-	(cd "$here" && "$GO" build -trimpath -ldflags "$ldflags" -o "$bin.tmp" "$pkg")
-	mv "$bin.tmp" "$bin"
+	tmp=$(mktemp "$bin.XXXXXX")
+	if ! (cd "$here" && "$GO" build -trimpath -ldflags "$ldflags" -o "$tmp" "$pkg"); then
+		rm -f "$tmp"
+		exit 1
+	fi
+	chmod 755 "$tmp"
+	mv "$tmp" "$bin"
 	echo "$want" >"$bin.stamp"
 	echo "$bin"
 }
+
+mkdir -p "$out"
+# One build at a time (make test and make image may both ask): the
+# second waits, then finds the binary up to date.
+if command -v flock >/dev/null 2>&1 && [ -z "${ZITI_BUILD_LOCKED:-}" ]; then
+	export ZITI_BUILD_LOCKED=1
+	exec flock "$out/.lock" "$0" "$@"
+fi
 
 case $what in
 router) buildone ziti-router . "$here/main.go" ;;
