@@ -26,7 +26,9 @@ type Box interface {
 	// it and starts applying it. Field errors mean nothing was saved; err is
 	// for a failure to write. Progress of the apply is read with Progress.
 	Save(ctx context.Context, c config.Config) (config.FieldErrors, error)
-	// Progress returns apply events with Seq > after, oldest first.
+	// Progress returns the events of the latest apply with Seq > after,
+	// oldest first. Seq grows across applies, so a page polling with the
+	// last Seq it saw never misses or repeats an event.
 	Progress(after int) []ApplyEvent
 	// Status is a snapshot of tunnels, router and the box itself.
 	Status() Status

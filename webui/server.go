@@ -349,7 +349,8 @@ func (s *Server) Handler() http.Handler {
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin")
-		h.Set("Strict-Transport-Security", "max-age=31536000")
+		// No HSTS: with a self-signed certificate that changes on factory
+		// reset, HSTS would stop the operator from accepting the new one.
 		if !strings.HasPrefix(r.URL.Path, "/static/") {
 			h.Set("Cache-Control", "no-store")
 		}
