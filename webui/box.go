@@ -38,7 +38,9 @@ type Box interface {
 	// reboot, factory reset). It returns once the action has started.
 	Do(ctx context.Context, a Action) error
 	// CheckSetupCode reports whether code is the one-time setup code shown
-	// on the console (constant-time; false once setup is done).
+	// on the console (constant-time; false once setup is done). code comes
+	// normalised (NormalizeSetupCode): compare it with the printed code
+	// normalised the same way.
 	CheckSetupCode(code string) bool
 }
 

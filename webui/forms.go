@@ -163,10 +163,15 @@ func (p passwordForm) problems() map[string]string {
 // with spaces or dashes between groups, and in either case.
 var setupCodeRE = regexp.MustCompile(`[^A-Za-z0-9]`)
 
-// decodeSetupCode normalises a typed setup code: no spaces or dashes,
-// upper case, at most 64 characters.
-func decodeSetupCode(v url.Values) string {
-	c := strings.ToUpper(setupCodeRE.ReplaceAllString(v.Get("code"), ""))
+// decodeSetupCode reads the typed setup code, normalised.
+func decodeSetupCode(v url.Values) string { return NormalizeSetupCode(v.Get("code")) }
+
+// NormalizeSetupCode drops everything but letters and digits and upper-
+// cases the rest, at most 64 characters: "1234-5678", "1234 5678" and
+// "12345678" are one code. Box.CheckSetupCode gets the typed code in
+// this form, so compare it with NormalizeSetupCode(the printed code).
+func NormalizeSetupCode(s string) string {
+	c := strings.ToUpper(setupCodeRE.ReplaceAllString(s, ""))
 	if len(c) > 64 {
 		c = c[:64]
 	}

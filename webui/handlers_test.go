@@ -443,3 +443,11 @@ func TestSettingsFieldErrors(t *testing.T) {
 		t.Error("saved despite errors")
 	}
 }
+
+func TestNormalizeSetupCode(t *testing.T) {
+	for in, want := range map[string]string{"1234-5678": "12345678", " 1234 5678\n": "12345678", "abcd-2345": "ABCD2345", "": ""} {
+		if got := NormalizeSetupCode(in); got != want {
+			t.Errorf("NormalizeSetupCode(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
