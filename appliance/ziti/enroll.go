@@ -82,6 +82,9 @@ func (r *Router) Enroll(ctx context.Context, jwt []byte) (*Enrollment, error) {
 	if err := os.MkdirAll(parent, 0o700); err != nil {
 		return nil, fmt.Errorf("enroll: %w", err)
 	}
+	if err := r.Tidy(); err != nil {
+		return nil, fmt.Errorf("enroll: %w", err)
+	}
 	tmp, err := os.MkdirTemp(parent, ".enroll-")
 	if err != nil {
 		return nil, fmt.Errorf("enroll: %w", err)
@@ -144,11 +147,48 @@ func (r *Router) Enroll(ctx context.Context, jwt []byte) (*Enrollment, error) {
 	return e, nil
 }
 
+// Tidy finishes or undoes what a power cut left halfway through an
+// enrollment: with no identity directory, a finished enrollment
+// directory (enrollment.json is written last) becomes the identity, else
+// the old identity set aside comes back. Leftover enrollment directories
+// (they hold a key and maybe a token) are removed. Enroll and Prepare call
+// it; init may call it once at boot.
+func (r *Router) Tidy() error {
+	p := r.Paths()
+	parent := filepath.Dir(p.Dir)
+	stale, err := filepath.Glob(filepath.Join(parent, ".enroll-*"))
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(p.Dir); errors.Is(err, fs.ErrNotExist) {
+		for _, d := range stale {
+			if _, err := os.Stat(p.in(d).Enrollment()); err == nil {
+				if err := os.Rename(d, p.Dir); err != nil {
+					return fmt.Errorf("tidy identity: %w", err)
+				}
+				break
+			}
+		}
+	}
+	if _, err := os.Stat(p.Dir); errors.Is(err, fs.ErrNotExist) {
+		if err := os.Rename(p.Dir+".old", p.Dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("tidy identity: %w", err)
+		}
+	}
+	for _, d := range append(stale, p.Dir+".old") {
+		if err := os.RemoveAll(d); err != nil {
+			return fmt.Errorf("tidy identity: %w", err)
+		}
+	}
+	return nil
+}
+
 // Unenroll removes the identity and the rendered config. The caller
 // stops the router first. Removing what is not there is no error.
 func (r *Router) Unenroll() error {
 	p := r.Paths()
-	for _, d := range []string{p.Dir, p.Dir + ".old"} {
+	stale, _ := filepath.Glob(filepath.Join(filepath.Dir(p.Dir), ".enroll-*"))
+	for _, d := range append([]string{p.Dir, p.Dir + ".old"}, stale...) {
 		if err := os.RemoveAll(d); err != nil {
 			return fmt.Errorf("unenroll: %w", err)
 		}

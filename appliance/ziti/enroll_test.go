@@ -229,3 +229,53 @@ func snapshot(t *testing.T, dir string) string {
 	}
 	return sb.String()
 }
+
+// TestTidy: what a power cut mid-enrollment leaves is put right.
+func TestTidy(t *testing.T) {
+	ctx := context.Background()
+	jwt := []byte(makeJWT(t, goodClaims()))
+	for _, tc := range []struct {
+		name  string
+		setup func(p Paths, parent string)
+		cert  string // what cert.pem must hold after Tidy; "" for none
+	}{
+		{"finished enrollment not yet moved", func(p Paths, parent string) {
+			os.Rename(p.Dir, p.Dir+".old")
+			os.Rename(filepath.Join(parent, "new"), filepath.Join(parent, ".enroll-123"))
+		}, "new"},
+		{"unfinished enrollment", func(p Paths, parent string) {
+			os.Rename(p.Dir, p.Dir+".old")
+			os.Remove(filepath.Join(parent, "new", "enrollment.json"))
+			os.Rename(filepath.Join(parent, "new"), filepath.Join(parent, ".enroll-123"))
+		}, "old"},
+		{"old left beside the new", func(p Paths, parent string) {
+			os.Rename(filepath.Join(parent, "new"), p.Dir+".old")
+		}, "old"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &fakeEnroll{cert: "new"}
+			rt, dir := newTestRouter(t, f)
+			p := rt.Paths()
+			// Make a "new" identity and set it aside, then the old one.
+			if _, err := rt.Enroll(ctx, jwt); err != nil {
+				t.Fatal(err)
+			}
+			os.Rename(p.Dir, filepath.Join(dir, "new"))
+			f.cert = "old"
+			if _, err := rt.Enroll(ctx, jwt); err != nil {
+				t.Fatal(err)
+			}
+			tc.setup(p, dir)
+			if err := rt.Tidy(); err != nil {
+				t.Fatal(err)
+			}
+			b, _ := os.ReadFile(p.Cert())
+			if !strings.HasPrefix(string(b), tc.cert) {
+				t.Errorf("cert = %q, want %s", b, tc.cert)
+			}
+			if got := entries(t, dir); strings.Join(got, " ") != "identity" {
+				t.Errorf("%s holds %v after Tidy", dir, got)
+			}
+		})
+	}
+}

@@ -22,6 +22,9 @@ import (
 // previous run left: the router does no cleanup with a diverter, and a
 // killed router cleans up nothing at all.
 func (r *Router) Prepare(ctx context.Context) error {
+	if err := r.Tidy(); err != nil {
+		return fmt.Errorf("prepare router: %w", err)
+	}
 	if err := r.WriteConfig(); err != nil {
 		return err
 	}
