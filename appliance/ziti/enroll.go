@@ -73,6 +73,7 @@ func (r *Router) Enroll(ctx context.Context, jwt []byte) (*Enrollment, error) {
 	if err != nil {
 		return nil, err
 	}
+	r.progress("token checked: edge router %s of controller %s", tok.Subject, tok.Issuer)
 	if r.Run == nil {
 		return nil, fmt.Errorf("enroll: no Runner to run %s with", r.binary())
 	}
@@ -106,6 +107,7 @@ func (r *Router) Enroll(ctx context.Context, jwt []byte) (*Enrollment, error) {
 		return nil, fmt.Errorf("enroll: write config: %w", err)
 	}
 
+	r.progress("making a key and asking the controller for certificates")
 	cmd := exec.Command(r.binary(), "enroll", ts.Paths.Config, "--jwt", tokenPath)
 	out, err := r.Run(ctx, cmd)
 	os.Remove(tokenPath)
@@ -144,6 +146,7 @@ func (r *Router) Enroll(ctx context.Context, jwt []byte) (*Enrollment, error) {
 		return nil, fmt.Errorf("enroll: %w", err)
 	}
 	os.RemoveAll(old)
+	r.progress("enrolled: identity stored in %s", final.Dir)
 	return e, nil
 }
 

@@ -92,9 +92,14 @@ func TestEnroll(t *testing.T) {
 	jwt := makeJWT(t, goodClaims())
 	upload := filepath.Join(t.TempDir(), "upload.jwt")
 	os.WriteFile(upload, []byte(jwt+"\n"), 0o600)
+	var steps []string
+	rt.Progress = func(s string) { steps = append(steps, s) }
 	e, err := rt.EnrollFile(ctx, upload)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(steps) != 3 || !strings.Contains(steps[0], "kZ3eU4fRa") || !strings.HasPrefix(steps[2], "enrolled") {
+		t.Errorf("progress = %q", steps)
 	}
 	if _, err := os.Stat(upload); !os.IsNotExist(err) {
 		t.Errorf("uploaded token still there after enrolling: %v", err)

@@ -2,6 +2,7 @@ package ziti
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os/exec"
 	"sync"
@@ -55,6 +56,9 @@ type Router struct {
 	NetNS netns.NsHandle
 	// Now is the clock tokens are checked against (time.Now when nil).
 	Now func() time.Time
+	// Progress, if set, hears each step of an enrollment in words, for
+	// the web UI and console to show while Enroll runs.
+	Progress func(step string)
 
 	mu       sync.Mutex
 	settings Settings
@@ -103,6 +107,12 @@ func (r *Router) binary() string {
 		return DefaultBinary
 	}
 	return r.Binary
+}
+
+func (r *Router) progress(format string, args ...any) {
+	if r.Progress != nil {
+		r.Progress(fmt.Sprintf(format, args...))
+	}
 }
 
 func (r *Router) now() time.Time {
