@@ -43,6 +43,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	router.Tidy() // finish an enrollment a power cut interrupted
 	if _, err := router.Enrolled(); err == nil {
 		unit.Start() // step 10: only once enrolled
 	}
@@ -56,6 +57,7 @@ func Example() {
 		return
 	}
 	ctx := context.Background()
+	router.Progress = func(step string) { log.Printf("enrollment: %s", step) } // or to the page
 	unit.Stop(ctx) // re-enrolling: the old identity stops working anyway
 	if e, err := router.Enroll(ctx, jwt); err != nil {
 		// ErrRefused (used token, unreachable controller) and the token
