@@ -115,7 +115,7 @@ const (
 // One box, provisioned by a tunneler.json with an admin password, lives
 // through its LAN taking a DHCP lease, the operator setting a static LAN
 // address from the serial console (applied live, kept across a reboot),
-// the debug entry, and resetting the admin password.
+// the debug entry, resetting the admin password, and a factory reset.
 func TestConsoleMenuLANAddressAndAdminReset(t *testing.T) {
 	requireTools(t)
 	testenv.RequireCommand(t, "ping")
@@ -193,6 +193,20 @@ func TestConsoleMenuLANAddressAndAdminReset(t *testing.T) {
 	menuDialog(t, vm, "11")
 	expect(t, vm, regexp.MustCompile(`No admin password is set`), 20*time.Second)
 
+	// Factory reset: the store is wiped and the box comes back as new,
+	// with nothing left on the ESP to import again.
+	menu(t, vm, "10", true)
+	expect(t, vm, regexp.MustCompile(`Config erased\. Rebooting into setup mode\.`), 20*time.Second)
+	expect(t, vm, regexp.MustCompile(`/perm unmounted cleanly`), shutdownTimeout)
+	banner = expectBanner(t, vm, "direct")
+	if !setupRe.MatchString(banner) || !strings.Contains(vm.Console.Tail(200), "config: none saved yet") {
+		t.Errorf("after a factory reset the box is not new:\n%s", vm.Console.Tail(80))
+	}
+	all := vm.Console.Output()
+	if strings.Contains(all[strings.LastIndex(all, "Config erased."):], "provisioning: imported") {
+		t.Errorf("tunneler.json was imported again after the factory reset")
+	}
+
 	menu(t, vm, "0", true)
 	if err := vm.Wait(shutdownTimeout); err != nil {
 		t.Fatal(err)
@@ -250,29 +264,33 @@ func TestESPVariablesFileAndPowerCutWhileSaving(t *testing.T) {
 		t.Errorf("tunneler.env is still on the ESP:\n%s", files)
 	}
 
-	vm2 := vmtest.Start(t, im, vmtest.Options{Firmware: vmtest.Direct, Disk: disk})
-	banner := expectBanner(t, vm2, "direct")
-	out2 := vm2.Console.Output()
-	m := regexp.MustCompile(`config: loaded config generation (\d+)([^\n]*)\(hostname (saveloop-[ab]), 1 tunnels\)`).FindStringSubmatch(out2)
-	if m == nil {
-		t.Fatalf("the box after the power cut does not say which config it loaded:\n%s", vm2.Console.Tail(80))
-	}
-	gen, _ := strconv.Atoi(m[1])
-	t.Logf("after the power cut: generation %d, %s%s", gen, m[3], m[2])
-	if gen < last {
-		t.Errorf("loaded generation %d, older than %d which was saved before the cut", gen, last)
-	}
-	if strings.Contains(m[2], "newer generations were unreadable") && !strings.Contains(banner, "PROBLEM:    config:") {
-		t.Errorf("the box fell back to an older generation without saying so in the banner:\n%s", banner)
-	}
-	if strings.Contains(out2, "no generation is readable") || strings.Contains(out2, "provisioning: imported") {
-		t.Errorf("the config was lost:\n%s", vm2.Console.Tail(60))
-	}
-	menu(t, vm2, "0", true)
-	if err := vm2.Wait(shutdownTimeout); err != nil {
-		t.Fatal(err)
-	}
-	vmtest.CheckPermClean(t, vm2.PermImage(t))
+	// The next boot runs as its own subtest, so its console log is kept
+	// apart from the first one's.
+	t.Run("next boot", func(t *testing.T) {
+		vm2 := vmtest.Start(t, im, vmtest.Options{Firmware: vmtest.Direct, Disk: disk})
+		banner := expectBanner(t, vm2, "direct")
+		out2 := vm2.Console.Output()
+		m := regexp.MustCompile(`config: loaded config generation (\d+)([^\n]*)\(hostname (saveloop-[ab]), 1 tunnels\)`).FindStringSubmatch(out2)
+		if m == nil {
+			t.Fatalf("the box after the power cut does not say which config it loaded:\n%s", vm2.Console.Tail(80))
+		}
+		gen, _ := strconv.Atoi(m[1])
+		t.Logf("after the power cut: generation %d, %s%s", gen, m[3], m[2])
+		if gen < last {
+			t.Errorf("loaded generation %d, older than %d which was saved before the cut", gen, last)
+		}
+		if strings.Contains(m[2], "newer generations were unreadable") && !strings.Contains(banner, "PROBLEM:    config:") {
+			t.Errorf("the box fell back to an older generation without saying so in the banner:\n%s", banner)
+		}
+		if strings.Contains(out2, "no generation is readable") || strings.Contains(out2, "provisioning: imported") {
+			t.Errorf("the config was lost:\n%s", vm2.Console.Tail(60))
+		}
+		menu(t, vm2, "0", true)
+		if err := vm2.Wait(shutdownTimeout); err != nil {
+			t.Fatal(err)
+		}
+		vmtest.CheckPermClean(t, vm2.PermImage(t))
+	})
 }
 
 // An invalid variables file is not imported: it stays on the ESP renamed,
