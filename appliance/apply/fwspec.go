@@ -5,17 +5,13 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/tunneler/tunneler/appliance/config"
 	"github.com/tunneler/tunneler/appliance/firewall"
 	"github.com/tunneler/tunneler/appliance/netconf"
+	"github.com/tunneler/tunneler/appliance/xfrm"
 )
-
-// XfrmName is the xfrm interface of a route-mode tunnel ("xfrm" + if_id,
-// the xfrm package's InterfaceName convention).
-func XfrmName(ifID uint32) string { return "xfrm" + strconv.FormatUint(uint64(ifID), 10) }
 
 // FirewallSpec is the box's whole ruleset for c, given the NICs netconf has
 // bound to roles (st) and the peers' addresses (see ResolvePeers). A role
@@ -53,7 +49,7 @@ func FirewallSpec(c config.Config, st netconf.Status, peers []netip.Addr) firewa
 	}
 	for _, t := range c.Tunnels {
 		if t.Mode == config.ModeRoute {
-			spec.RouteInterfaces = append(spec.RouteInterfaces, firewall.RouteIface{Name: XfrmName(t.IfID)})
+			spec.RouteInterfaces = append(spec.RouteInterfaces, firewall.RouteIface{Name: xfrm.InterfaceName(t.IfID)})
 			continue
 		}
 		for _, n := range t.RemoteNetworks {
