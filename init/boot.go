@@ -116,13 +116,17 @@ func boot() {
 	// all waiting (PID 1 reaps orphans with wait4(-1)).
 	b.startSupervision()
 
-	// 8. Network, then XFRM policies (appliance/xfrm) and the full firewall.
+	// The running slot's extras (charon, the router) at /usr.
+	b.mountSlot()
+
+	// 8. Network and the full firewall; XFRM policies (appliance/xfrm)
+	// go in with charon after the banner (startIPsec).
 	b.startNetwork()
-	// 9. charon, connections and secrets over VICI (appliance/ipsec).
+	// 9. charon, connections and secrets over VICI (appliance/ipsec): startIPsec.
 	// 10. The ziti router once enrolled (appliance/ziti).
 
 	b.printBanner()
-	go b.loadLateModules()
+	go b.startIPsec()
 	if cmdlineValue(b.cmdline, "tunneler.debug", "") == "saveloop" {
 		b.debugSaveLoop()
 	}
