@@ -9,15 +9,23 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 GO      ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 export PATH := $(dir $(GO)):$(PATH)
 
-.PHONY: all deps image run run-uefi run-bios test unit bench fuzz clean
+.PHONY: all deps image ziti-cli run run-uefi run-bios test unit bench fuzz clean
 
 all: image
 
 deps:
 	@scripts/install-deps
 
+# The ziti router goes into the slot's extras; its build is cached (seconds
+# when nothing changed, ~5 min cold). flock: one image build at a time.
 image: deps
-	$(GO) run ./image/mkimage -board $(BOARD) -build $(BUILD) -version $(VERSION)
+	mkdir -p $(BUILD)
+	flock $(BUILD)/.image.lock sh -c 'image/ziti/build.sh router >/dev/null && \
+		$(GO) run ./image/mkimage -board $(BOARD) -build $(BUILD) -version $(VERSION)'
+
+# The full ziti CLI: host tests run `ziti edge quickstart` with it.
+ziti-cli:
+	image/ziti/build.sh cli
 
 # Direct kernel boot with the serial console on this terminal (ctrl-a x quits).
 run: image
@@ -31,7 +39,7 @@ run-bios: image
 
 # Every tier: unit, kernel (root, namespaces) and system (qemu). A tier that
 # cannot run fails instead of skipping (TUNNELER_REQUIRE_ALL).
-test: image
+test: image ziti-cli
 	@if [ "$$(id -u)" != 0 ]; then echo "make test needs root (network namespaces, nftables, qemu taps): run sudo make test" >&2; exit 1; fi
 	TUNNELER_REQUIRE_ALL=1 TUNNELER_BUILD=$(abspath $(BUILD)) TUNNELER_BOARD=$(BOARD) \
 		$(GO) test -count=1 -timeout 50m ./...
@@ -41,7 +49,7 @@ unit:
 	$(GO) test ./...
 
 # Benchmarks write their figures to $(BUILD)/bench/figures.txt.
-bench: image
+bench: image ziti-cli
 	@if [ "$$(id -u)" != 0 ]; then echo "make bench needs root (namespaces, nftables, qemu taps): run sudo make bench" >&2; exit 1; fi
 	mkdir -p $(BUILD)/bench
 	set -o pipefail; TUNNELER_REQUIRE_ALL=1 TUNNELER_BUILD=$(abspath $(BUILD)) TUNNELER_BOARD=$(BOARD) \
