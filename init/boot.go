@@ -61,7 +61,8 @@ type box struct {
 	reaper    *supervise.Reaper
 	sup       *supervise.Supervisor
 	heartbeat watchdog.Heartbeat
-	started   float64 // uptime when /init started
+	started   float64    // uptime when /init started
+	router    *boxRouter // nil without /perm or a supervisor (init/router.go)
 }
 
 // boot runs DESIGN.md's boot sequence, then supervises until shutdown.
@@ -122,11 +123,15 @@ func boot() {
 	// 8. Network and the full firewall; XFRM policies (appliance/xfrm)
 	// go in with charon after the banner (startIPsec).
 	b.startNetwork()
+	b.setupRouter() // added to the supervisor; started after the policies
 	// 9. charon, connections and secrets over VICI (appliance/ipsec): startIPsec.
 	// 10. The ziti router once enrolled (appliance/ziti).
 
 	b.printBanner()
-	go b.startIPsec()
+	go func() {
+		b.startIPsec()
+		b.startRouter() // 10: after the XFRM policies, so nothing leaks
+	}()
 	if cmdlineValue(b.cmdline, "tunneler.debug", "") == "saveloop" {
 		b.debugSaveLoop()
 	}
@@ -303,6 +308,7 @@ func (b *box) printBanner() {
 		info.Perm = "NOT MOUNTED: settings will not be kept"
 	}
 	info.MemUsedKiB, info.MemTotKiB = memory()
+	info.Router = b.bannerRouter()
 	b.cons.Printf("%s", console.Banner(info))
 }
 

@@ -189,7 +189,7 @@ func (b *box) menu() *console.Menu {
 		PowerOff: func(reason string) { b.requests.Ask(power.PowerOff, reason) },
 		Logf:     func(format string, args ...any) { b.log.Info(fmt.Sprintf(format, args...)) },
 	}
-	return &console.Menu{Title: "Tunneler " + version + " — console menu", Items: ops.Items(formatPerm)}
+	return &console.Menu{Title: "Tunneler " + version + " — console menu", Items: ops.Items(append([]console.Item{formatPerm}, ops.RouterItems(b.routerMenu())...)...)}
 }
 
 func (b *box) netStatus() (netconf.Status, error) {

@@ -31,6 +31,9 @@ type BannerInfo struct {
 	InitSecs   float64 // /init to banner
 	MemUsedKiB int64
 	MemTotKiB  int64
+	// Router is one line on the OpenZiti router (connected to its
+	// controller or not); "" leaves the line out.
+	Router string
 }
 
 // Banner renders the banner: who the box is, how to reach it, and what to
@@ -59,6 +62,9 @@ func Banner(b BannerInfo) string {
 		fmt.Fprintf(&sb, "   %-8s %-4s %-17s %-4s %s\n", i.Name, role, i.MAC, state, addrs)
 	}
 	fmt.Fprintf(&sb, " Storage:    %s\n", b.Perm)
+	if b.Router != "" {
+		fmt.Fprintf(&sb, " Router:     %s\n", b.Router)
+	}
 	switch {
 	case b.Boots == 1:
 		fmt.Fprintf(&sb, " Boot 1: first boot\n")
