@@ -34,6 +34,10 @@ type BannerInfo struct {
 	// Router is one line on the OpenZiti router (connected to its
 	// controller or not); "" leaves the line out.
 	Router string
+	// WebUIFingerprint is the SHA-256 of the web UI's certificate, made on
+	// the box at first boot: the operator checks the browser's warning
+	// against it. Empty when the web UI has no certificate.
+	WebUIFingerprint string
 }
 
 // Banner renders the banner: who the box is, how to reach it, and what to
@@ -78,6 +82,9 @@ func Banner(b BannerInfo) string {
 	}
 	fmt.Fprintf(&sb, " boot: kernel %.2fs, init %.2fs to banner\n", b.KernelSecs, b.InitSecs)
 	fmt.Fprintf(&sb, " memory: %d MiB in use of %d MiB\n", b.MemUsedKiB/1024, b.MemTotKiB/1024)
+	if b.WebUIFingerprint != "" {
+		fmt.Fprintf(&sb, " Web UI certificate SHA-256:\n   %s\n", b.WebUIFingerprint)
+	}
 	fmt.Fprintf(&sb, "%s\n", line)
 	if b.SetupMode {
 		fmt.Fprintf(&sb, " SETUP MODE. Setup code: %s\n", b.SetupCode)
