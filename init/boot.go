@@ -63,6 +63,8 @@ type box struct {
 	heartbeat watchdog.Heartbeat
 	started   float64    // uptime when /init started
 	router    *boxRouter // nil without /perm or a supervisor (init/router.go)
+	web       webCert    // the web UI's certificate (init/webui.go)
+	ipsecCtl  ipsecCtl   // charon and policies, for changes after boot (init/ipsecchange.go)
 }
 
 // boot runs DESIGN.md's boot sequence, then supervises until shutdown.
@@ -143,6 +145,7 @@ func boot() {
 
 	// 11. Web UI (webui), the console menu, and the watchdog fed only while
 	// the supervision loop below is alive.
+	b.serveWebUI()
 	b.serveMenus()
 	b.armWatchdog()
 
@@ -309,6 +312,7 @@ func (b *box) printBanner() {
 	}
 	info.MemUsedKiB, info.MemTotKiB = memory()
 	info.Router = b.bannerRouter()
+	info.WebUIFingerprint = b.webFingerprint()
 	b.cons.Printf("%s", console.Banner(info))
 }
 

@@ -158,7 +158,9 @@ func (b *box) startNetwork() {
 func (b *box) applyChange(c config.Config) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	return b.applier.Apply(ctx, c)
+	err := b.applier.Apply(ctx, c)
+	b.applyIPsec(c) // XFRM policies and charon follow the tunnels
+	return err
 }
 
 func (b *box) menu() *console.Menu {

@@ -107,11 +107,13 @@ func (b *box) startIPsec() {
 	b.loadLateModules()
 	cfg := b.cfg.WithDefaults()
 	if len(cfg.Tunnels) == 0 {
+		b.keepIPsec(nil) // a config saved later starts charon (applyIPsec)
 		return
 	}
 	b.addInsideAddress(cfg.Router.InsideAddress.Addr)
 	st := b.installPolicies(cfg)
 	b.startCharon(st, cfg)
+	b.keepIPsec(st)
 }
 
 // addInsideAddress puts the bridge's inside address on lo (scope host): the
