@@ -190,6 +190,8 @@ func (b *box) menu() *console.Menu {
 		Reboot:   func(reason string) { b.requests.Ask(power.Reboot, reason) },
 		PowerOff: func(reason string) { b.requests.Ask(power.PowerOff, reason) },
 		Logf:     func(format string, args ...any) { b.log.Info(fmt.Sprintf(format, args...)) },
+		// Test hook behind the debug entry's admin password.
+		KillCharon: b.killCharon,
 	}
 	return &console.Menu{Title: "Tunneler " + version + " — console menu", Items: ops.Items(append([]console.Item{formatPerm}, ops.RouterItems(b.routerMenu())...)...)}
 }

@@ -111,6 +111,7 @@ func (b *box) startIPsec() {
 		return
 	}
 	b.addInsideAddress(cfg.Router.InsideAddress.Addr)
+	b.startTCPEcho(cfg.Router.InsideAddress.Addr)
 	st := b.installPolicies(cfg)
 	b.startCharon(st, cfg)
 	b.keepIPsec(st)

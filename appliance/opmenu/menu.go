@@ -50,6 +50,10 @@ type Box struct {
 	Logf func(format string, args ...any)
 	// Ping pings an address; Ping (this package) by default.
 	Ping func(ctx context.Context, target netip.Addr, count int, w io.Writer) error
+	// KillCharon is a test hook offered behind the debug entry's password:
+	// it SIGKILLs charon so a system test can show the supervisor brings
+	// the tunnels back and no cleartext leaks meanwhile. nil hides it.
+	KillCharon func() (pid int, err error)
 	// WrongPasswordDelay slows down guessing at the debug entry (2s).
 	WrongPasswordDelay time.Duration
 
@@ -395,5 +399,19 @@ func (b *Box) debugShell(s *console.Session) error {
 	b.logf("console menu: debug shell: admin password accepted; no shell is installed")
 	s.Printf("Password accepted, but this image has no shell installed (by design).\n")
 	s.Printf("Use the entries of this menu or the web UI.\n")
+	if b.KillCharon != nil {
+		ans, ok := s.Ask("Test hook: type kill-charon to kill charon with SIGKILL, or Enter to go back: ")
+		if !ok {
+			return io.EOF
+		}
+		if strings.TrimSpace(ans) == "kill-charon" {
+			pid, err := b.KillCharon()
+			if err != nil {
+				return fmt.Errorf("kill charon: %w", err)
+			}
+			b.logf("console menu: test hook: charon (pid %d) killed with SIGKILL", pid)
+			s.Printf("charon (pid %d) killed with SIGKILL; the supervisor restarts it.\n", pid)
+		}
+	}
 	return nil
 }
