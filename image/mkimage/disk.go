@@ -37,8 +37,11 @@ func (b *builder) buildESP() error {
 	esp := filepath.Join(b.out, "esp.img")
 	src := filepath.Join(b.kernelTree, "boot", "vmlinuz-"+b.kernelVersion)
 	if !same(src, vmlinuz) {
-		if err := copyFile(src, vmlinuz, 0o644); err != nil {
+		if err := copyFile(src, vmlinuz+".new", 0o644); err != nil {
 			return fmt.Errorf("copy kernel: %w", err)
+		}
+		if err := os.Rename(vmlinuz+".new", vmlinuz); err != nil {
+			return err
 		}
 	}
 	extras := filepath.Join(b.out, "extras.sqfs")

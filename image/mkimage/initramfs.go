@@ -81,7 +81,12 @@ func (b *builder) buildInitramfs() error {
 		if err := sh(uroot, args...); err != nil {
 			return err
 		}
-		if err := sh("zstd", "-q", "-f", "-19", "-T0", cpio, "-o", initrd); err != nil {
+		// Write beside and rename: a VM booting the old initrd while this
+		// runs must never read a half-written file.
+		if err := sh("zstd", "-q", "-f", "-19", "-T0", cpio, "-o", initrd+".new"); err != nil {
+			return err
+		}
+		if err := os.Rename(initrd+".new", initrd); err != nil {
 			return err
 		}
 		return os.Remove(cpio)

@@ -1,0 +1,99 @@
+package systest
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tunneler/tunneler/scripts/testenv"
+	"github.com/tunneler/tunneler/scripts/vmtest"
+)
+
+// nmap scans the box from a lab host and returns the grepable report.
+func nmap(t *testing.T, h *vmtest.Host, args ...string) string {
+	t.Helper()
+	full := append([]string{"-n", "-Pn", "--max-retries", "1", "--min-rate", "8000", "-oG", "-"}, args...)
+	out, err := h.Command("nmap", append(full, boxWAN)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("nmap %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+var portRe = regexp.MustCompile(`(\d+)/(open|closed|open\|filtered|unfiltered)/(tcp|udp|[a-z0-9-]*)`)
+
+// answering lists the ports nmap saw answer (open, or closed: a RST or an
+// ICMP unreachable is an answer too). open|filtered means silence.
+func answering(report string) []string {
+	var out []string
+	for _, m := range portRe.FindAllStringSubmatch(report, -1) {
+		if m[2] == "open" || m[2] == "closed" || m[2] == "unfiltered" {
+			out = append(out, m[1]+"/"+m[3]+" "+m[2])
+		}
+	}
+	return out
+}
+
+// The WAN side is a constrained entry point: from an address that is not a
+// configured peer nothing answers, TCP or UDP, not even a reset; from the
+// peer's address only IKE answers; the web UI is unreachable from WAN.
+// The box has its usual two NICs: with a single NIC the web UI shares the
+// WAN behind its login (DESIGN.md), limited by admin.allowed_networks.
+func TestWANPortScan(t *testing.T) {
+	requireTools(t)
+	testenv.RequireCommand(t, "nmap")
+	im := vmtest.LoadImage(t)
+	lab := vmtest.NewLab(t)
+	site := vmtest.RemoteSiteOptions{Name: "scan1", WANAddr: "192.0.2.2/24", BoxAddr: boxWAN,
+		SiteNet: "10.9.0.0/24", PSK: sitePSK}
+	rs := vmtest.NewRemoteSite(t, lab, "wan", site)
+	stranger := lab.AddHost(t, "wan", "stranger", "192.0.2.99/24")
+	cfg := strings.Replace(boxConfig(t, site), `"interfaces": [`,
+		`"interfaces": [
+    {"role": "lan", "mac": "52:54:00:00:0b:01", "mode": "static", "address": "192.168.50.1/24"},`, 1)
+	disk := diskWithESPFile(t, im, "tunneler.json", cfg)
+	vm := vmtest.Start(t, im, vmtest.Options{Firmware: vmtest.Direct, Disk: disk, MemoryMiB: 768,
+		Lab: lab, NICs: []vmtest.NIC{{Bridge: "wan", MAC: boxWANMAC}, {Bridge: "lan", MAC: "52:54:00:00:0b:01"}}})
+	expectBanner(t, vm, "direct")
+	expect(t, vm, regexp.MustCompile(`tunnel name=scan1 status=green`), 90*time.Second)
+
+	t.Run("stranger TCP", func(t *testing.T) {
+		if a := answering(nmap(t, stranger, "-sS", "-p-")); len(a) > 0 {
+			t.Errorf("TCP ports answer a stranger on the WAN: %v", a)
+		}
+	})
+	t.Run("stranger UDP", func(t *testing.T) {
+		if a := answering(nmap(t, stranger, "-sU", "-p-")); len(a) > 0 {
+			t.Errorf("UDP ports answer a stranger on the WAN: %v", a)
+		}
+	})
+	t.Run("peer", func(t *testing.T) {
+		tcp := answering(nmap(t, rs.Peer, "-sS", "-p-"))
+		if len(tcp) > 0 {
+			t.Errorf("TCP ports answer the peer: %v (want none: the web UI must not listen toward the peer)", tcp)
+		}
+		udp := answering(nmap(t, rs.Peer, "-sU", "-p-"))
+		// IKE answers only what it can parse; ask 500 at an unhurried pace
+		// so a slow (emulated) box is not mistaken for a silent one.
+		ike := rs.Peer.Command("nmap", "-n", "-Pn", "-sU", "-p", "500", "-oG", "-", boxWAN)
+		if out, err := ike.CombinedOutput(); err == nil {
+			udp = append(udp, answering(string(out))...)
+		}
+		for _, a := range udp {
+			if !strings.HasPrefix(a, "500/") && !strings.HasPrefix(a, "4500/") {
+				t.Errorf("UDP port %s answers the peer; only IKE (500, 4500) may", a)
+			}
+		}
+		if !strings.Contains(strings.Join(udp, " "), "500/udp open") {
+			t.Errorf("IKE on UDP 500 does not answer the configured peer: %v", udp)
+		}
+	})
+	t.Run("web UI from WAN", func(t *testing.T) {
+		for _, h := range []*vmtest.Host{stranger, rs.Peer} {
+			if a := answering(nmap(t, h, "-sS", "-p", "80,443,8443,9100")); len(a) > 0 {
+				t.Errorf("web ports answer %s on the WAN: %v", h.Name, a)
+			}
+		}
+	})
+}
