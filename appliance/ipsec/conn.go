@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/strongswan/govici/vici"
@@ -191,7 +192,7 @@ func childMessage(t config.Tunnel, reqid uint32) (*vici.Message, error) {
 	}
 	c.Set("local_ts", lts)
 	c.Set("remote_ts", rts)
-	c.Set("esp_proposals", slices.Clone(t.ESPProposals))
+	c.Set("esp_proposals", espProposals(t.ESPProposals))
 	c.Set("mode", "tunnel")
 	// The box owns XFRM policies (package xfrm); charon only installs SAs,
 	// under this fixed reqid, which the policies' templates name.
@@ -274,4 +275,34 @@ func dump(m *vici.Message) string {
 	}
 	walk(m, "")
 	return string(b)
+}
+
+// espProposals makes PFS optional on ESP proposals that name a DH group,
+// by adding strongSwan's "modpnone" after it: the box still offers and
+// prefers the group (its own rekeys, which come first by the lifetimes,
+// get fresh keys), but a remote device whose rekey carries no KE payload
+// (stock strongSwan's, Cisco's and pfSense's defaults) is no longer
+// refused with NO_PROPOSAL_CHOSEN, which left its CHILD_SA unrekeyed
+// until it expired.
+func espProposals(ps []string) []string {
+	out := make([]string, 0, len(ps))
+	for _, p := range ps {
+		if hasDHGroup(p) && !strings.Contains(p, "modpnone") {
+			p += "-modpnone"
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// hasDHGroup reports whether a proposal names a key exchange (DH) group.
+func hasDHGroup(p string) bool {
+	for _, part := range strings.Split(strings.ToLower(p), "-") {
+		for _, g := range []string{"modp", "ecp", "x25519", "x448", "curve25519", "curve448"} {
+			if strings.HasPrefix(part, g) {
+				return true
+			}
+		}
+	}
+	return false
 }

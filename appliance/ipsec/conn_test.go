@@ -55,7 +55,7 @@ func TestConnDefaults(t *testing.T) {
     site-a {
       local_ts = ["100.64.0.0/10"]
       remote_ts = ["10.1.0.0/16"]
-      esp_proposals = ["aes256gcm16-ecp384" "aes256gcm16-x25519" "aes256-sha256-modp2048"]
+      esp_proposals = ["aes256gcm16-ecp384-modpnone" "aes256gcm16-x25519-modpnone" "aes256-sha256-modp2048-modpnone"]
       mode = tunnel
       policies = no
       reqid = 70000
@@ -226,5 +226,20 @@ func TestReqIDs(t *testing.T) {
 	less := ReqIDs(ts[:1])
 	if more["a"] != ids["a"] || less["a"] != ids["a"] || more["c"] != ids["c"] {
 		t.Errorf("reqids moved: %v %v %v", ids, more, less)
+	}
+}
+
+func TestESPProposalsMakePFSOptional(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"aes256gcm16-ecp384", "aes256gcm16-ecp384-modpnone"},
+		{"aes256gcm16-x25519", "aes256gcm16-x25519-modpnone"},
+		{"aes256-sha256-modp2048", "aes256-sha256-modp2048-modpnone"},
+		{"aes128gcm16", "aes128gcm16"},                       // no PFS asked for: as is
+		{"aes256-sha256-modpnone", "aes256-sha256-modpnone"}, // already optional
+		{"aes256-sha256-ecp256-modpnone", "aes256-sha256-ecp256-modpnone"},
+	} {
+		if got := espProposals([]string{tc.in}); len(got) != 1 || got[0] != tc.want {
+			t.Errorf("espProposals(%q) = %q, want %q", tc.in, got, tc.want)
+		}
 	}
 }
