@@ -10,11 +10,17 @@ import (
 	"github.com/tunneler/tunneler/scripts/vmtest"
 )
 
-// nmap scans the box from a lab host and returns the grepable report.
+// nmap scans the box's WAN address from a lab host and returns the
+// grepable report.
 func nmap(t *testing.T, h *vmtest.Host, args ...string) string {
 	t.Helper()
-	full := append([]string{"-n", "-Pn", "--max-retries", "1", "--min-rate", "8000", "-oG", "-"}, args...)
-	out, err := h.Command("nmap", append(full, boxWAN)...).CombinedOutput()
+	return nmapAt(t, h, boxWAN, "8000", args...)
+}
+
+func nmapAt(t *testing.T, h *vmtest.Host, target, rate string, args ...string) string {
+	t.Helper()
+	full := append([]string{"-n", "-Pn", "--max-retries", "1", "--min-rate", rate, "-oG", "-"}, args...)
+	out, err := h.Command("nmap", append(full, target)...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("nmap %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
@@ -87,6 +93,27 @@ func TestWANPortScan(t *testing.T) {
 		}
 		if !strings.Contains(strings.Join(udp, " "), "500/udp open") {
 			t.Errorf("IKE on UDP 500 does not answer the configured peer: %v", udp)
+		}
+	})
+	// Decrypted traffic from the remote site reaches only the router's
+	// intercepts (none before enrollment), the DNS resolver and ICMP echo
+	// on the inside address: port 53 may answer (closed, no resolver yet),
+	// nothing else may.
+	t.Run("through the tunnel", func(t *testing.T) {
+		tcp := answering(nmapAt(t, rs.Inside, "100.64.0.1", "2000", "-sS", "-p-"))
+		udp := answering(nmapAt(t, rs.Inside, "100.64.0.1", "2000", "-sU", "-p", "1-1024"))
+		// DNS must answer (open, or closed while no resolver runs): it
+		// shows the scan really crossed the tunnel both ways.
+		if !strings.Contains(strings.Join(tcp, " "), "53/tcp") {
+			t.Errorf("DNS on the inside address did not answer through the tunnel (%v): the scan proves nothing", tcp)
+		}
+		for _, a := range append(tcp, udp...) {
+			if !strings.HasPrefix(a, "53/") {
+				t.Errorf("%s answers through the tunnel; only DNS (53) and the router's intercepts may", a)
+			}
+		}
+		if out, err := rs.Inside.Command("ping", "-n", "-c", "2", "-W", "3", "100.64.0.1").CombinedOutput(); err != nil {
+			t.Errorf("ICMP echo to the inside address through the tunnel: %v\n%s", err, out)
 		}
 	})
 	t.Run("web UI from WAN", func(t *testing.T) {
