@@ -101,12 +101,31 @@ func (zr *boxRouter) report() {
 			continue
 		}
 		last = now
-		if st.Healthy && st.Pid > 0 {
+		switch {
+		case st.Healthy && st.Pid > 0:
 			zr.b.log.Info("router: " + now + rssNote(st.Pid))
-		} else {
+		case st.State == supervise.Backoff:
+			// Why it ended, in its own words (its full log is on /perm).
+			zr.b.log.Warn("router: "+now, "last_output", zr.lastOutput(st.LastExitAt.Add(-2*time.Second)))
+		default:
 			zr.b.log.Info("router: " + now)
 		}
 	}
+}
+
+// lastOutput is the router's last line of output since t, shortened.
+func (zr *boxRouter) lastOutput(t time.Time) string {
+	lines := zr.unit.Lines(t)
+	for i := len(lines) - 1; i >= 0; i-- {
+		if l := lines[i]; l.Stream != "supervise" && strings.TrimSpace(l.Text) != "" {
+			text := strings.TrimSpace(l.Text)
+			if len(text) > 400 {
+				text = text[:400] + "..."
+			}
+			return text
+		}
+	}
+	return ""
 }
 
 // routerLine says in words what the router is doing.

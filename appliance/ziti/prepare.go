@@ -64,7 +64,7 @@ func (r *Router) WriteConfig() error {
 	return nil
 }
 
-// addLoopback adds p (inside address/range bits) to lo with scope host,
+// addLoopback brings lo up and adds p (inside address/range bits) to it with scope host,
 // exactly as the router itself would (tunnel/router.AddLocalAddress), so
 // the router's own attempt finds it there.
 func (r *Router) addLoopback(p netip.Prefix) error {
@@ -76,6 +76,14 @@ func (r *Router) addLoopback(p netip.Prefix) error {
 	lo, err := h.LinkByName("lo")
 	if err != nil {
 		return fmt.Errorf("find lo: %w", err)
+	}
+	// Nothing else on the box brings lo up, and the router's edge and
+	// health listeners bind 127.0.0.1, which the kernel puts on lo only
+	// when it goes up.
+	if lo.Attrs().Flags&net.FlagUp == 0 {
+		if err := h.LinkSetUp(lo); err != nil {
+			return fmt.Errorf("set lo up: %w", err)
+		}
 	}
 	want := &netlink.Addr{IPNet: &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), 32)}, Scope: int(netlink.SCOPE_HOST)}
 	if err := h.AddrAdd(lo, want); err != nil && !errors.Is(err, syscall.EEXIST) {
