@@ -2,7 +2,7 @@ package config
 
 // CurrentVersion is the document version this firmware writes. Older
 // versions are migrated forward on Decode (see migrate.go).
-const CurrentVersion = 2
+const CurrentVersion = 3
 
 // Config is everything the box does, in one document. The zero value of
 // an optional field means "use the default" (see WithDefaults).
@@ -12,7 +12,11 @@ type Config struct {
 	Interfaces []Interface `json:"interfaces,omitempty"`
 	Admin      Admin       `json:"admin"`
 	Tunnels    []Tunnel    `json:"tunnels,omitempty"`
-	Router     Router      `json:"router"`
+	// Profiles and Sites (version 3) describe sites with several remotes
+	// and failover; see sites.go. Plain tunnels stay as they are.
+	Profiles []Profile `json:"profiles,omitempty"`
+	Sites    []Site    `json:"sites,omitempty"`
+	Router   Router    `json:"router"`
 }
 
 // System holds settings of the box as a whole.

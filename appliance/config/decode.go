@@ -55,6 +55,8 @@ func Decode(data []byte) (Config, error) {
 			return Config{}, err
 		}
 		return migrateV1(v1), nil
+	case 2:
+		return decodeV2(data)
 	case CurrentVersion:
 		var c Config
 		if err := decodeStrict(data, &c); err != nil {

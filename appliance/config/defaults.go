@@ -84,6 +84,9 @@ func (c Config) WithDefaults() Config {
 	for i := range c.Tunnels {
 		c.Tunnels[i] = c.Tunnels[i].withDefaults(local)
 	}
+	for i := range c.Sites {
+		c.Sites[i] = c.Sites[i].withDefaults(local, r.InsideAddress)
+	}
 	return c
 }
 
@@ -160,6 +163,23 @@ func (c Config) clone() Config {
 			m := *t.MOBIKE
 			t.MOBIKE = &m
 		}
+	}
+	c.Profiles = slices.Clone(c.Profiles)
+	for i := range c.Profiles {
+		p := &c.Profiles[i]
+		p.IKEProposals = slices.Clone(p.IKEProposals)
+		p.ESPProposals = slices.Clone(p.ESPProposals)
+		if p.MOBIKE != nil {
+			m := *p.MOBIKE
+			p.MOBIKE = &m
+		}
+	}
+	c.Sites = slices.Clone(c.Sites)
+	for i := range c.Sites {
+		s := &c.Sites[i]
+		s.LocalNetworks = slices.Clone(s.LocalNetworks)
+		s.RemoteNetworks = slices.Clone(s.RemoteNetworks)
+		s.Remotes = slices.Clone(s.Remotes)
 	}
 	return c
 }

@@ -22,6 +22,11 @@ func ImportJSON(r io.Reader) (Config, error) {
 			c.Tunnels[i].PSK = Secret{}
 		}
 	}
+	for i := range c.Profiles {
+		if c.Profiles[i].PSK.IsHidden() {
+			c.Profiles[i].PSK = Secret{}
+		}
+	}
 	if errs := c.Validate(); len(errs) > 0 {
 		return c, fmt.Errorf("import tunneler.json: %w", errs)
 	}

@@ -41,4 +41,19 @@ func enforceLimits(p *problems, c *Config) {
 		t.IKEProposals = t.IKEProposals[:cut(fld(base, "ike_proposals"), len(t.IKEProposals), maxProposals)]
 		t.ESPProposals = t.ESPProposals[:cut(fld(base, "esp_proposals"), len(t.ESPProposals), maxProposals)]
 	}
+	c.Profiles = c.Profiles[:cut("profiles", len(c.Profiles), maxProfiles)]
+	for i := range c.Profiles {
+		pr := &c.Profiles[i]
+		base := idx("profiles", i)
+		pr.IKEProposals = pr.IKEProposals[:cut(fld(base, "ike_proposals"), len(pr.IKEProposals), maxProposals)]
+		pr.ESPProposals = pr.ESPProposals[:cut(fld(base, "esp_proposals"), len(pr.ESPProposals), maxProposals)]
+	}
+	c.Sites = c.Sites[:cut("sites", len(c.Sites), maxSites)]
+	for i := range c.Sites {
+		s := &c.Sites[i]
+		base := idx("sites", i)
+		s.LocalNetworks = s.LocalNetworks[:cut(fld(base, "local_networks"), len(s.LocalNetworks), maxNetworks)]
+		s.RemoteNetworks = s.RemoteNetworks[:cut(fld(base, "remote_networks"), len(s.RemoteNetworks), maxNetworks)]
+		s.Remotes = s.Remotes[:cut(fld(base, "remotes"), len(s.Remotes), MaxRemotes)]
+	}
 }

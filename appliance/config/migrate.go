@@ -117,3 +117,22 @@ func splitList(s string) []string {
 	}
 	return out
 }
+
+// decodeV2 reads a version 2 document. Version 3 only added profiles and
+// sites beside the tunnels, so a v2 document is a v3 one without them:
+// its tunnels stay tunnels (every caller of Config.Tunnels keeps working)
+// and only the version changes.
+func decodeV2(data []byte) (Config, error) {
+	var c Config
+	if err := decodeStrict(data, &c); err != nil {
+		return Config{}, err
+	}
+	switch {
+	case c.Profiles != nil:
+		return Config{}, &DecodeError{Field: "profiles", Message: "needs a version 3 document; set \"version\": 3"}
+	case c.Sites != nil:
+		return Config{}, &DecodeError{Field: "sites", Message: "needs a version 3 document; set \"version\": 3"}
+	}
+	c.Version = CurrentVersion
+	return c, nil
+}

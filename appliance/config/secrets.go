@@ -35,6 +35,15 @@ func (c Config) KeepSecrets(stored Config) Config {
 			}
 		}
 	}
+	for i := range c.Profiles {
+		pr := &c.Profiles[i]
+		if !pr.PSK.IsHidden() {
+			continue
+		}
+		if old, ok := stored.Profile(pr.Name); ok {
+			pr.PSK = old.PSK
+		}
+	}
 	return c
 }
 
@@ -47,6 +56,7 @@ type secretsFile struct {
 	Config            string            `json:"config_sha256"`
 	AdminPasswordHash string            `json:"admin_password_hash,omitempty"`
 	TunnelPSKs        map[string]string `json:"tunnel_psks,omitempty"`
+	ProfilePSKs       map[string]string `json:"profile_psks,omitempty"`
 }
 
 // splitSecrets returns c with its secrets replaced by placeholders, and
@@ -72,6 +82,16 @@ func splitSecrets(c Config) (Config, secretsFile) {
 		}
 		s.TunnelPSKs[t.Name] = hide(&t.PSK)
 	}
+	for i := range c.Profiles {
+		pr := &c.Profiles[i]
+		if pr.PSK.IsZero() {
+			continue
+		}
+		if s.ProfilePSKs == nil {
+			s.ProfilePSKs = map[string]string{}
+		}
+		s.ProfilePSKs[pr.Name] = hide(&pr.PSK)
+	}
 	return c, s
 }
 
@@ -85,6 +105,12 @@ func joinSecrets(c Config, s secretsFile) Config {
 		t := &c.Tunnels[i]
 		if v, ok := s.TunnelPSKs[t.Name]; ok && t.PSK.IsHidden() {
 			t.PSK = NewSecret(v)
+		}
+	}
+	for i := range c.Profiles {
+		pr := &c.Profiles[i]
+		if v, ok := s.ProfilePSKs[pr.Name]; ok && pr.PSK.IsHidden() {
+			pr.PSK = NewSecret(v)
 		}
 	}
 	return c

@@ -29,6 +29,8 @@ func (c Config) Validate() FieldErrors {
 	validateAdmin(&p, c.Admin)
 	insideOK := validateRouter(&p, c.Router, box)
 	validateTunnels(&p, c.Tunnels, c.Router, insideOK, box)
+	validateProfiles(&p, c.Profiles, c.Tunnels)
+	validateSites(&p, c, insideOK, box)
 	return p.list
 }
 

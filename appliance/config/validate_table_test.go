@@ -29,9 +29,9 @@ var badDocuments = []struct {
 	},
 	{
 		name:   "version from the future",
-		mutate: func(c *Config) { c.Version = 3 },
+		mutate: func(c *Config) { c.Version = 4 },
 		want: FieldErrors{
-			{"version", "is 3; this firmware reads version 2 documents (older ones are migrated on import)"},
+			{"version", "is 4; this firmware reads version 3 documents (older ones are migrated on import)"},
 		},
 	},
 	{

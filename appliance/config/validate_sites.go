@@ -1,0 +1,267 @@
+package config
+
+import (
+	"net"
+	"net/netip"
+	"strconv"
+	"time"
+)
+
+func validateProfiles(p *problems, ps []Profile, ts []Tunnel) {
+	nameAt := map[string]int{}
+	pskAt := map[string]int{}
+	for i, pr := range ps {
+		base := idx("profiles", i)
+		switch {
+		case pr.Name == "":
+			p.add(fld(base, "name"), "is missing; give the profile a short name like fortigate-hq")
+		case !validName(pr.Name):
+			p.add(fld(base, "name"), "%q is not a valid name: use lower-case letters, digits and '-', start with a letter, at most 63 characters", pr.Name)
+		default:
+			if j, dup := nameAt[pr.Name]; dup {
+				p.add(fld(base, "name"), "%q is already the name of profiles[%d]; names must be unique", pr.Name, j)
+			} else {
+				nameAt[pr.Name] = i
+			}
+		}
+		v := pr.IKEVersion
+		switch v {
+		case "":
+			v = IKEv2
+		case IKEv1, IKEv2:
+		default:
+			p.add(fld(base, "ike_version"), "%q is not an IKE version; it must be ikev2 or ikev1", pr.IKEVersion)
+		}
+		validateID(p, fld(base, "local_id"), pr.LocalID)
+		validateID(p, fld(base, "remote_id"), pr.RemoteID)
+		// Remotes sharing a profile share its key on purpose; two profiles
+		// with one key, or a profile reusing a tunnel's key, are a mistake.
+		n := len(p.list)
+		validatePSK(p, fld(base, "psk"), pr.PSK, map[string]int{}, i)
+		if len(p.list) == n && !pr.PSK.IsZero() && !pr.PSK.IsHidden() {
+			k := pr.PSK.Reveal()
+			if j, dup := pskAt[k]; dup {
+				p.add(fld(base, "psk"), "is the same key as profiles[%d]; use a different key per remote device", j)
+			} else if j := tunnelWithPSK(ts, k); j >= 0 {
+				p.add(fld(base, "psk"), "is the same key as tunnels[%d]; use a different key per remote device", j)
+			} else {
+				pskAt[k] = i
+			}
+		}
+		if _, ok := presets[pr.Preset]; !ok {
+			p.add(fld(base, "preset"), "%q is not a known preset; use one of %s", pr.Preset, presetNames())
+		}
+		validateProposals(p, fld(base, "ike_proposals"), pr.IKEProposals, true, v)
+		validateProposals(p, fld(base, "esp_proposals"), pr.ESPProposals, false, v)
+		optDuration := func(name string, d Duration, min, max time.Duration) bool {
+			return !d.IsZero() && checkDuration(p, fld(base, name), d, min, max)
+		}
+		optDuration("ike_lifetime", pr.IKELifetime, 10*time.Minute, 24*time.Hour)
+		optDuration("child_lifetime", pr.ChildLifetime, 2*time.Minute, 24*time.Hour)
+		delayOK := optDuration("dpd_delay", pr.DPDDelay, 5*time.Second, 10*time.Minute)
+		if optDuration("dpd_timeout", pr.DPDTimeout, 10*time.Second, time.Hour) && delayOK && pr.DPDTimeout.D <= pr.DPDDelay.D {
+			p.add(fld(base, "dpd_timeout"), "%s must be longer than dpd_delay (%s)", pr.DPDTimeout, pr.DPDDelay)
+		}
+		switch pr.Initiation {
+		case "", Initiator:
+		case Responder:
+			// A standby that only responds cannot be brought up by the
+			// box; failover then waits on the remote device.
+		default:
+			p.add(fld(base, "initiation"), "%q must be initiator or responder", pr.Initiation)
+		}
+		if v == IKEv1 && pr.MOBIKE != nil && *pr.MOBIKE {
+			p.add(fld(base, "mobike"), "needs IKEv2; turn it off for an IKEv1 profile")
+		}
+	}
+}
+
+func tunnelWithPSK(ts []Tunnel, k string) int {
+	for j, t := range ts {
+		if !t.PSK.IsHidden() && !t.PSK.IsZero() && t.PSK.Reveal() == k {
+			return j
+		}
+	}
+	return -1
+}
+
+// validateSites checks sites on a document with defaults applied.
+func validateSites(p *problems, c Config, insideOK bool, box []boxNet) {
+	tunnelAt := map[string]int{}
+	var taken []claimed // remote networks of tunnels and earlier sites
+	for i, t := range c.Tunnels {
+		tunnelAt[t.Name] = i
+		for j, n := range t.RemoteNetworks {
+			if n.IsValid() && n.Bits() > 0 {
+				taken = append(taken, claimed{n.Masked(), idx(fld(idx("tunnels", i), "remote_networks"), j)})
+			}
+		}
+	}
+	nameAt := map[string]int{}
+	peerAt := map[string]string{}
+	for i, s := range c.Sites {
+		base := idx("sites", i)
+		switch {
+		case s.Name == "":
+			p.add(fld(base, "name"), "is missing; give the site a short name like hq")
+		case !validName(s.Name) || len(s.Name) > 60:
+			p.add(fld(base, "name"), "%q is not a valid site name: use lower-case letters, digits and '-', start with a letter, at most 60 characters", s.Name)
+		default:
+			if j, dup := nameAt[s.Name]; dup {
+				p.add(fld(base, "name"), "%q is already the name of sites[%d]; names must be unique", s.Name, j)
+				break
+			}
+			nameAt[s.Name] = i
+			for r := range s.Remotes {
+				if j, hit := tunnelAt[RemoteTunnelName(s.Name, r)]; hit {
+					p.add(fld(base, "name"), "%q would name its remote %d %q, already the name of tunnels[%d]", s.Name, r+1, RemoteTunnelName(s.Name, r), j)
+					break
+				}
+			}
+		}
+
+		var locals []claimed
+		for j, n := range s.LocalNetworks {
+			f := idx(fld(base, "local_networks"), j)
+			if n, ok := checkNetwork(p, f, n); ok {
+				if b, hit := overlapsBox(n, box); hit {
+					p.add(f, "%s overlaps %s", n, b.desc)
+					continue
+				}
+				locals = append(locals, claimed{n, f})
+			}
+		}
+		if len(locals) == len(s.LocalNetworks) && insideOK {
+			if _, hit := firstContaining(c.Router.InsideAddress.Addr, locals); !hit {
+				p.add(fld(base, "local_networks"), "none contains the router's inside address %s, so the router's traffic would not enter this site's tunnels", c.Router.InsideAddress)
+			}
+		}
+		if len(s.RemoteNetworks) == 0 {
+			p.add(fld(base, "remote_networks"), "is empty; list at least one network behind the remote site, like 10.1.0.0/16")
+		}
+		var remotes []claimed
+		for j, n := range s.RemoteNetworks {
+			f := idx(fld(base, "remote_networks"), j)
+			n, ok := checkNetwork(p, f, n)
+			if !ok {
+				continue
+			}
+			if n.Bits() == 0 {
+				p.add(f, "%s would send the box's own traffic into the site's tunnels", n)
+				continue
+			}
+			if c2, hit := firstOverlap(n, locals); hit {
+				p.add(f, "%s overlaps the local network %s (%s); the two sides of a tunnel must not overlap", n, c2.prefix, c2.field)
+				continue
+			}
+			if c2, hit := firstOverlap(n, remotes); hit {
+				p.add(f, "%s overlaps %s (%s) of the same site", n, c2.prefix, c2.field)
+				continue
+			}
+			if c2, hit := firstOverlap(n, taken); hit {
+				p.add(f, "%s overlaps %s (%s); the box could not tell which tunnel to use", n, c2.prefix, c2.field)
+				continue
+			}
+			if rng := c.Router.InterceptRange.Prefix; rng.IsValid() && rng.Overlaps(n) {
+				p.add(f, "%s overlaps the router's intercept range %s", n, rng)
+				continue
+			}
+			if b, hit := overlapsBox(n, box); hit {
+				p.add(f, "%s overlaps %s", n, b.desc)
+				continue
+			}
+			remotes = append(remotes, claimed{n, f})
+		}
+		taken = append(taken, remotes...)
+
+		if len(s.Remotes) == 0 {
+			p.add(fld(base, "remotes"), "is empty; list 1 to %d remote VPN devices, most preferred first", MaxRemotes)
+		}
+		for j, r := range s.Remotes {
+			rb := idx(fld(base, "remotes"), j)
+			n := len(p.list)
+			validatePeer(p, fld(rb, "peer_address"), r.PeerAddress)
+			if len(p.list) == n {
+				if where, dup := peerAt[r.PeerAddress]; dup {
+					p.add(fld(rb, "peer_address"), "%s is already the peer of %s; each remote is a different device or link", r.PeerAddress, where)
+				} else {
+					peerAt[r.PeerAddress] = rb
+				}
+			}
+			switch _, ok := c.Profile(r.Profile); {
+			case r.Profile == "":
+				p.add(fld(rb, "profile"), "is missing; name one of the profiles")
+			case !ok:
+				p.add(fld(rb, "profile"), "%q is not the name of a profile", r.Profile)
+			}
+			if !r.LocalAddress.IsZero() {
+				switch {
+				case !r.LocalAddress.IsValid():
+					p.add(fld(rb, "local_address"), "%q is not an IP address (leave it out to use the WAN address)", r.LocalAddress.String())
+				case unicastProblem(r.LocalAddress.Addr) != "":
+					p.add(fld(rb, "local_address"), "%s %s", r.LocalAddress, unicastProblem(r.LocalAddress.Addr))
+				}
+			}
+			if r.MonitorTarget != "" {
+				validateTarget(p, fld(rb, "monitor_target"), s.Monitor.Type, r.MonitorTarget, remotes)
+			}
+		}
+		checkDuration(p, fld(base, "hold_down"), s.HoldDown, time.Second, time.Hour)
+		checkDuration(p, fld(base, "restart_grace"), s.RestartGrace, 100*time.Millisecond, time.Minute)
+		validateMonitor(p, fld(base, "monitor"), s.Monitor, remotes)
+	}
+	for _, t := range c.Tunnels {
+		if where, dup := peerAt[t.PeerAddress]; dup {
+			p.add(fld(where, "peer_address"), "%s is already the peer of tunnel %q", t.PeerAddress, t.Name)
+		}
+	}
+}
+
+func validateMonitor(p *problems, base string, m Monitor, remotes []claimed) {
+	switch m.Type {
+	case "", MonitorICMP, MonitorTCP:
+	default:
+		p.add(fld(base, "type"), "%q is not a monitor type; it must be icmp or tcp", m.Type)
+		return
+	}
+	if m.Target != "" {
+		validateTarget(p, fld(base, "target"), m.Type, m.Target, remotes)
+	}
+	switch {
+	case !m.Source.IsValid():
+		p.add(fld(base, "source"), "%q is not an IP address", m.Source.String())
+	case unicastProblem(m.Source.Addr) != "":
+		p.add(fld(base, "source"), "%s %s", m.Source, unicastProblem(m.Source.Addr))
+	}
+	iv := checkDuration(p, fld(base, "interval"), m.Interval, 200*time.Millisecond, 10*time.Minute)
+	if checkDuration(p, fld(base, "timeout"), m.Timeout, 100*time.Millisecond, time.Minute) && iv && m.Timeout.D > m.Interval.D {
+		p.add(fld(base, "timeout"), "%s is longer than the interval (%s); a probe must end before the next one starts", m.Timeout, m.Interval)
+	}
+	if m.Retries < 1 || m.Retries > 20 {
+		p.add(fld(base, "retries"), "%d is outside the range 1 to 20", m.Retries)
+	}
+}
+
+// validateTarget checks a monitor target: an address (icmp) or
+// address:port (tcp) inside the site's remote networks, so the probe can
+// only succeed through the tunnel.
+func validateTarget(p *problems, field string, typ MonitorType, target string, remotes []claimed) {
+	host := target
+	if typ == MonitorTCP {
+		h, port, err := net.SplitHostPort(target)
+		n, perr := strconv.Atoi(port)
+		if err != nil || perr != nil || n < 1 || n > 65535 {
+			p.add(field, "%q is not address:port (like 10.1.0.10:443), which a tcp monitor needs", target)
+			return
+		}
+		host = h
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		p.add(field, "%q is not an IP address", host)
+		return
+	}
+	if _, hit := firstContaining(a, remotes); !hit && len(remotes) > 0 {
+		p.add(field, "%s is not in the site's remote networks, so the probe would not go through the tunnel", a)
+	}
+}
