@@ -461,14 +461,20 @@ func TestTwoSitesIsolationRekeysAndCharonKill(t *testing.T) {
 func TestRouteModeTunnel(t *testing.T) {
 	requireTools(t)
 	site := vmtest.RemoteSiteOptions{Name: "vti1", WANAddr: "192.0.2.2/24", BoxAddr: boxWAN, SiteNet: "10.9.0.0/24", PSK: sitePSK}
-	vm, sites, _ := bootBoxWithSites(t, boxTunnel{site: site, extra: `"mode": "route", "if_id": 7`})
+	vm, sites, lab := bootBoxWithSites(t, boxTunnel{site: site, extra: `"mode": "route", "if_id": 7`})
 	rs := sites[0]
 	expectBanner(t, vm, "direct")
 	waitStatus(t, vm, 0, "vti1", "green", 90*time.Second)
+	// The replies only find the tunnel through the route into the xfrm
+	// interface (the policies carry its if_id): none may leave in clear.
+	wan := startCapture(t, lab.NS, "wan", "net 10.9.0.0/24 or net 100.64.0.0/10")
 	pingUntil(t, rs.Inside, insideAddr, 20*time.Second)
 	pingUntil(t, rs.Inside, insideAddr, 10*time.Second, "-s", "4000")
 	d := tcpTransfer(t, rs.Inside, 1<<20)
 	t.Logf("route mode: 1 MiB echoed over TCP across the tunnel in %s", d.Round(time.Millisecond))
+	if got := wan.stop(t); got != "" {
+		t.Errorf("cleartext on the WAN in route mode:\n%s", got)
+	}
 	if sas := rs.Swanctl(t, "--list-sas"); !strings.Contains(sas, "INSTALLED") {
 		t.Errorf("the remote site lists no installed CHILD_SA:\n%s", sas)
 	}
@@ -480,15 +486,17 @@ func TestRouteModeTunnel(t *testing.T) {
 func TestTunnelFailureReasons(t *testing.T) {
 	requireTools(t)
 	badpsk := vmtest.RemoteSiteOptions{Name: "badpsk", WANAddr: "192.0.2.2/24", BoxAddr: boxWAN, SiteNet: "10.9.0.0/24", PSK: sitePSK}
-	badike := vmtest.RemoteSiteOptions{Name: "badike", WANAddr: "192.0.2.3/24", BoxAddr: boxWAN, SiteNet: "10.10.0.0/24", PSK: sitePSK,
+	badike := vmtest.RemoteSiteOptions{Name: "badike", WANAddr: "192.0.2.3/24", BoxAddr: boxWAN, SiteNet: "10.10.0.0/24", PSK: sitePSK + "ike",
 		Proposals: "aes128-sha1-modp1024"}
-	badesp := vmtest.RemoteSiteOptions{Name: "badesp", WANAddr: "192.0.2.4/24", BoxAddr: boxWAN, SiteNet: "10.11.0.0/24", PSK: sitePSK,
+	badesp := vmtest.RemoteSiteOptions{Name: "badesp", WANAddr: "192.0.2.4/24", BoxAddr: boxWAN, SiteNet: "10.11.0.0/24", PSK: sitePSK + "esp",
 		ESP: "aes128-sha1"}
 	vm, _, _ := bootBoxWithSites(t,
 		boxTunnel{site: badpsk, psk: "Wrong" + sitePSK},
 		boxTunnel{site: badike},
 		boxTunnel{site: badesp})
-	expectBanner(t, vm, "direct")
+	if banner := expectBanner(t, vm, "direct"); strings.Contains(banner, "NOT imported") {
+		t.Fatalf("the box refused the config:\n%s", vm.Console.Tail(40))
+	}
 	want := map[string]*regexp.Regexp{
 		"badpsk": regexp.MustCompile(`authentication failed: the pre-shared key`),
 		"badike": regexp.MustCompile(`IKE \(phase 1\) proposals do not match`),
