@@ -85,6 +85,10 @@ func (b *box) serveWebUI() {
 		},
 		SystemLog: b.logs.Lines,
 		Router:    b.webRouterStatus,
+
+		EnrollRouter:   b.enrollRouter, // the Router page (webui.RouterAdmin)
+		UnenrollRouter: b.unenrollRouter,
+
 		SetupCode: b.currentSetupCode,
 		SetupDone: b.leaveSetupMode,
 		Reboot:    func(reason string) { b.requests.Ask(power.Reboot, reason) },

@@ -49,6 +49,10 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /settings/{action}", s.authed(s.systemConfirm))
 	m.HandleFunc("POST /settings/{action}", s.authed(s.systemAction))
 	m.HandleFunc("POST /charon/restart", s.authed(s.restartCharon))
+
+	m.HandleFunc("GET /router", s.authed(s.routerPage))
+	m.HandleFunc("POST /router/enroll", s.authed(s.routerEnroll))
+	m.HandleFunc("POST /router/unenroll", s.authed(s.routerUnenroll))
 }
 
 // inSetup reports whether the box has no admin yet.

@@ -97,6 +97,8 @@ type Server struct {
 	mux      *http.ServeMux
 	static   http.Handler
 	mu       sync.Mutex // guards lastSample
+	// routerLast is the last enrollment's steps, for the Router page.
+	routerLast routerLast
 }
 
 // New returns a Server for o.

@@ -48,6 +48,10 @@ type Deps struct {
 	SystemLog func() []string
 	// Router reports the router's state; nil means "not enrolled".
 	Router func() webui.RouterStatus
+	// EnrollRouter and UnenrollRouter drive the router's enrollment
+	// (webui.RouterAdmin); nil when the box has no router.
+	EnrollRouter   func(ctx context.Context, jwt []byte, progress func(string)) error
+	UnenrollRouter func(ctx context.Context) error
 	// SetupCode is the one-time code on the console, "" when not in setup
 	// mode. SetupDone is called once a config with an admin password is
 	// saved, so the console stops offering the code.
