@@ -535,4 +535,15 @@ func TestTunnelFailureReasons(t *testing.T) {
 			time.Sleep(200 * time.Millisecond)
 		}
 	}
+	// The reason stays while charon keeps retrying, not replaced by a
+	// generic "connecting" for good.
+	time.Sleep(30 * time.Second)
+	out := vm.Console.Output()
+	for name, re := range want {
+		if c, r := lastStatus(out, name); c == "green" || (!re.MatchString(r) && !strings.Contains(r, "connecting")) {
+			t.Errorf("tunnel %s 30 s later: %s %q; want its reason to stay", name, c, r)
+		} else {
+			t.Logf("%s 30 s later: %s: %s", name, c, r)
+		}
+	}
 }
