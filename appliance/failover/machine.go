@@ -150,8 +150,8 @@ func (m *Machine) Events() []Event {
 // RemoteState is one remote's state for status pages.
 type RemoteState struct {
 	Active, Healthy, Suspect bool
-	HealthySince            time.Time
-	HoldDown                time.Duration
+	HealthySince             time.Time
+	HoldDown                 time.Duration
 }
 
 // Remotes returns each remote's state.

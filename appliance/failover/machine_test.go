@@ -22,8 +22,10 @@ func up(t float64, r int) step { return step{t, &Input{Kind: TunnelUp, Remote: r
 func upSince(t float64, r int, since float64) step {
 	return step{t, &Input{Kind: TunnelUp, Remote: r - 1, Since: at(since)}}
 }
-func down(t float64, r int) step { return step{t, &Input{Kind: TunnelDown, Remote: r - 1, Reason: "DPD"}} }
-func mup(t float64, r int) step  { return step{t, &Input{Kind: MonitorUp, Remote: r - 1}} }
+func down(t float64, r int) step {
+	return step{t, &Input{Kind: TunnelDown, Remote: r - 1, Reason: "DPD"}}
+}
+func mup(t float64, r int) step { return step{t, &Input{Kind: MonitorUp, Remote: r - 1}} }
 func mdown(t float64, r int) step {
 	return step{t, &Input{Kind: MonitorDown, Remote: r - 1, Reason: "3 probes lost"}}
 }

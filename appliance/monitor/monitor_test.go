@@ -66,7 +66,7 @@ func (f *fakeProber) Probe(ctx context.Context) error {
 	return nil
 }
 func (f *fakeProber) String() string { return "fake" }
-func (f *fakeProber) set(fail bool) { f.mu.Lock(); f.fail = fail; f.mu.Unlock() }
+func (f *fakeProber) set(fail bool)  { f.mu.Lock(); f.fail = fail; f.mu.Unlock() }
 
 func TestRun(t *testing.T) {
 	p := &fakeProber{}
