@@ -3,11 +3,14 @@ package systest
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/netip"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -354,16 +357,17 @@ func expiredToken() string {
 	return head + "." + body + "." + enc.EncodeToString([]byte("sig"))
 }
 
-// One box, one quickstart, one remote site: the router is enrolled from the
-// serial console (bad tokens first: each is refused in plain words and
-// changes nothing), a host behind the remote site reaches an overlay
+// One box, one quickstart, one remote site: bad tokens pasted on the serial
+// console are refused in plain words and change nothing; the router is
+// enrolled through the web UI (its JSON API, from the WAN side: the box has
+// one NIC); a host behind the remote site reaches an overlay
 // service by name through the box's DNS and intercept, an overlay client
 // reaches a server behind the remote site through a service the box's
 // router hosts (its source is the inside address), the router comes back
 // from SIGKILL with intercepts working within 15 s, a controller that goes
 // away and comes back shows in the log and status and is recovered from
-// without a reboot, and a reused token is refused leaving the router
-// connected.
+// without a reboot, and a reused token is refused (console and web UI)
+// leaving the router connected.
 func TestRouterBridgesRemoteSiteAndOverlay(t *testing.T) {
 	bx := startRouterBox(t)
 	ov, rs := bx.ov, bx.site
@@ -392,11 +396,19 @@ func TestRouterBridgesRemoteSiteAndOverlay(t *testing.T) {
 
 	bx.expect(t, `tunnel name=zsite status=green`, 90*time.Second)
 
-	// The real token.
+	// The real token, through the web UI (the single NIC is management
+	// too), from the quickstart's host on the WAN side.
+	web := newBoxWeb(t, ov.host)
 	start := time.Now()
-	bx.enroll(t, jwt)
-	bx.expect(t, `enrollment: making a key`, 30*time.Second)
-	bx.expect(t, `Router enrolled in`, 90*time.Second)
+	steps, err := web.enroll(jwt)
+	if err != nil {
+		t.Fatalf("enrollment through the web UI: %v", err)
+	}
+	t.Logf("web UI enrollment steps: %q", steps)
+	if !strings.Contains(strings.Join(steps, "\n"), "making a key") {
+		t.Errorf("the web UI's answer lacks the enrollment's steps: %q", steps)
+	}
+	bx.expect(t, `web UI: router enrollment requested`, 10*time.Second)
 	m := bx.expect(t, connectedRe, 90*time.Second)
 	t.Logf("FIGURE: %.1f s from submitting the JWT to connected; router resident %s kB", time.Since(start).Seconds(), m[2])
 	if _, err := os.Stat(filepath.Join(ov.dir, boxRouter+".jwt")); err != nil {
@@ -436,6 +448,9 @@ func TestRouterBridgesRemoteSiteAndOverlay(t *testing.T) {
 	bx.expect(t, `router: running, NOT connected to its controller`, 60*time.Second)
 	bx.menu(t, "14")
 	bx.expect(t, `Router: running, NOT connected`, 10*time.Second)
+	if st := web.routerStatus(); !strings.Contains(st, "NOT connected") {
+		t.Errorf("the web UI's router status while the controller is away: %s", st)
+	}
 	ov.startController()
 	back := time.Now()
 	bx.expect(t, `router: connected to its controller`, 90*time.Second)
@@ -444,9 +459,16 @@ func TestRouterBridgesRemoteSiteAndOverlay(t *testing.T) {
 		t.Fatalf("intercepts not working after the controller came back: %v", err)
 	}
 
-	// A reused token: refused in plain words, the router stays connected.
+	// A reused token: refused in plain words (console and web UI), the
+	// router stays connected.
 	bx.enroll(t, jwt)
 	bx.expect(t, `Enrollment FAILED: [^\n]*used already`, 60*time.Second)
+	if _, err := web.enroll(jwt); err == nil || !strings.Contains(err.Error(), "used already") {
+		t.Errorf("reused token through the web UI: %v; want a refusal saying it was used already", err)
+	}
+	if st := web.routerStatus(); !strings.Contains(st, "connected to its controller") || strings.Contains(st, "NOT") {
+		t.Errorf("the web UI's router status after a refused token: %s", st)
+	}
 	bx.menu(t, "14")
 	bx.expect(t, `Router: connected to its controller`, 10*time.Second)
 	if _, err := waitFetch(rs.Inside, "web.ziti.test", overlayReply, 15*time.Second); err != nil {
@@ -455,6 +477,85 @@ func TestRouterBridgesRemoteSiteAndOverlay(t *testing.T) {
 	if out := bx.vm.Console.Output(); strings.Contains(out, jwt[len(jwt)-40:]) {
 		t.Errorf("the JWT appears on the serial console")
 	}
+}
+
+// boxWeb is an API session with the box's web UI.
+type boxWeb struct {
+	t    testing.TB
+	c    *http.Client
+	base string
+	csrf string
+}
+
+func newBoxWeb(t testing.TB, h *vmtest.Host) *boxWeb {
+	t.Helper()
+	c := h.HTTPClient()
+	c.Timeout = 3 * time.Minute // an enrollment under TCG takes tens of seconds
+	c.Jar, _ = cookiejar.New(nil)
+	w := &boxWeb{t: t, c: c, base: "https://" + boxWAN}
+	var err error
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(time.Second) {
+		var resp *http.Response
+		resp, err = c.PostForm(w.base+"/api/login", url.Values{"password": {adminPass}})
+		if err != nil {
+			continue
+		}
+		var ans struct {
+			CSRF string `json:"csrf"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&ans)
+		resp.Body.Close()
+		if err == nil && resp.StatusCode == 200 && ans.CSRF != "" {
+			w.csrf = ans.CSRF
+			return w
+		}
+		err = fmt.Errorf("login: %s %v", resp.Status, err)
+	}
+	t.Fatalf("web UI login from the WAN host: %v", err)
+	return nil
+}
+
+// enroll posts the token as the Router page's form would, and returns
+// the steps the box reported, or the box's refusal as an error.
+func (w *boxWeb) enroll(jwt string) ([]string, error) {
+	req, _ := http.NewRequest("POST", w.base+"/api/router/enroll", strings.NewReader(url.Values{"jwt": {jwt}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-CSRF-Token", w.csrf)
+	resp, err := w.c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var ans struct {
+		OK     bool     `json:"ok"`
+		Steps  []string `json:"steps"`
+		Errors []struct {
+			Message string `json:"message"`
+		} `json:"errors"`
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if err := json.Unmarshal(body, &ans); err != nil {
+		return nil, fmt.Errorf("%s: %s", resp.Status, body)
+	}
+	if resp.StatusCode != 200 || !ans.OK {
+		var msgs []string
+		for _, e := range ans.Errors {
+			msgs = append(msgs, e.Message)
+		}
+		return ans.Steps, fmt.Errorf("%s: %s", resp.Status, strings.Join(msgs, "; "))
+	}
+	return ans.Steps, nil
+}
+
+// routerStatus is the Router page's data as JSON.
+func (w *boxWeb) routerStatus() string {
+	resp, err := w.c.Get(w.base + "/api/router")
+	if err != nil {
+		return err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.Status + " " + string(b)
 }
 
 // startProxy runs `ziti tunnel proxy site:18080` with the client identity
