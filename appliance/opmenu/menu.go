@@ -190,11 +190,9 @@ func StatusLines(c config.Config, seq int) []string {
 		}
 		out = append(out, fmt.Sprintf("Tunnel %s: %s to %s, %s mode, remote %s", t.Name, t.IKEVersion, t.PeerAddress, t.Mode, strings.Join(nets, ", ")))
 	}
-	router := "not enrolled"
-	if d.Router.Enrolled {
-		router = "enrolled"
-	}
-	out = append(out, fmt.Sprintf("Router: %s; intercepts %s, inside address %s", router, d.Router.InterceptRange, d.Router.InsideAddress))
+	// Whether the router is enrolled and connected is on the banner's
+	// Router line: the identity on /perm says so, not this document.
+	out = append(out, fmt.Sprintf("Router settings: intercepts %s, inside address %s", d.Router.InterceptRange, d.Router.InsideAddress))
 	return out
 }
 
