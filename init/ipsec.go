@@ -66,6 +66,14 @@ func (b *box) startCharon(st *ipsecState, cfg config.Config) {
 	}
 	r, err := ipsec.NewRunner(b.sup, ipsec.RunnerOptions{
 		Client: ipsec.Options{Logf: func(format string, args ...any) { b.log.Info("ipsec: " + fmt.Sprintf(format, args...)) }},
+		// A charon that was killed leaves its SAs in the kernel; the next
+		// one starts from none, behind the policies (fail closed).
+		BeforeStart: func(context.Context) error {
+			if err := netlink.XfrmStateFlush(0); err != nil {
+				return fmt.Errorf("flush the SAs of the previous charon: %w", err)
+			}
+			return nil
+		},
 	})
 	if err != nil {
 		b.problem("ipsec: %v", err)

@@ -22,6 +22,12 @@ type RunnerOptions struct {
 	Client     Options
 	// Env is added to charon's environment (STRONGSWAN_CONF is set here).
 	Env []string
+	// BeforeStart runs before each start of charon, after its files are
+	// prepared. The box removes there the SAs a killed charon left in the
+	// kernel: the new charon knows nothing of them (no rekey, no delete,
+	// no counters), and until it negotiates new ones the box's policies
+	// drop the traffic, as they do at boot.
+	BeforeStart func(ctx context.Context) error
 }
 
 // Runner is charon under the supervisor plus the VICI client that keeps it
@@ -57,7 +63,13 @@ func NewRunner(sup *supervise.Supervisor, o RunnerOptions) (*Runner, error) {
 		Path: o.CharonPath,
 		Env:  env,
 		Prepare: func(ctx context.Context) error {
-			return prepare(o.ConfPath, conf, o.PidFile, o.Conf.Socket)
+			if err := prepare(o.ConfPath, conf, o.PidFile, o.Conf.Socket); err != nil {
+				return err
+			}
+			if o.BeforeStart != nil {
+				return o.BeforeStart(ctx)
+			}
+			return nil
 		},
 		Probe: func(ctx context.Context) error {
 			var d net.Dialer
