@@ -1,0 +1,112 @@
+package systest
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tunneler/tunneler/webui"
+)
+
+// BenchmarkSetupToTunnelUp measures, on the booted image, the seconds from
+// submitting the setup wizard's last step (the JSON API, as the browser's
+// form does) to the apply progress saying the tunnel is up with a remote
+// site's stock strongSwan.
+func BenchmarkSetupToTunnelUp(b *testing.B) {
+	var total float64
+	for i := 0; i < b.N; i++ {
+		w := newWebLab(b)
+		w.waitWebUI(b)
+		csrf := w.apiSetup(b)
+		start := time.Now()
+		w.post(b, csrf, "/api/setup/review", nil)
+		w.waitApplied(b)
+		total += time.Since(start).Seconds()
+		w.vm.Kill()
+	}
+	b.ReportMetric(total/float64(b.N), "s-setup-submit-to-tunnel-up")
+}
+
+// post sends a form to the JSON API with the session's CSRF token.
+func (w *webLab) post(t testing.TB, csrf, path string, v url.Values) map[string]any {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, w.base+path, strings.NewReader(v.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	if csrf != "" {
+		req.Header.Set("X-CSRF-Token", csrf)
+	}
+	resp, err := w.client.Do(req)
+	if err != nil {
+		t.Fatalf("POST %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	var ans map[string]any
+	json.NewDecoder(resp.Body).Decode(&ans)
+	if resp.StatusCode != 200 && !(path == "/api/setup" && v.Get("x") == "1") {
+		t.Fatalf("POST %s: %s %v", path, resp.Status, ans)
+	}
+	return ans
+}
+
+// apiSetup walks the wizard up to the review step through the JSON API.
+func (w *webLab) apiSetup(t testing.TB) string {
+	t.Helper()
+	ans := w.post(t, "", "/api/setup", url.Values{"code": {w.code}})
+	csrf, _ := ans["csrf"].(string)
+	w.post(t, csrf, "/api/setup/password", url.Values{"password": {webAdminPass}, "confirm": {webAdminPass}})
+	w.post(t, csrf, "/api/setup/interfaces", url.Values{"wan_mode": {"static"}, "wan_address": {boxWAN + "/24"},
+		"wan_gateway": {"192.0.2.1"}, "lan_mode": {"static"}, "lan_address": {boxLAN + "/24"}})
+	w.post(t, csrf, "/api/setup/tunnel", url.Values{"name": {"site1"}, "peer_address": {"192.0.2.2"},
+		"psk": {webPSK}, "remote_networks": {"10.9.0.0/24"}})
+	w.post(t, csrf, "/api/setup/router", nil)
+	return csrf
+}
+
+// waitApplied polls the apply progress until its last event.
+func (w *webLab) waitApplied(t testing.TB) webui.ApplyEvent {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Minute)
+	after := 0
+	for time.Now().Before(deadline) {
+		req, _ := http.NewRequest(http.MethodGet, w.base+"/api/progress?after="+itoa(int64(after)), nil)
+		req.Header.Set("Accept", "application/json")
+		resp, err := w.client.Do(req)
+		if err == nil {
+			var evs []webui.ApplyEvent
+			json.NewDecoder(resp.Body).Decode(&evs)
+			resp.Body.Close()
+			for _, e := range evs {
+				after = max(after, e.Seq)
+				if e.Done {
+					if e.State != "ok" {
+						t.Fatalf("apply ended: %s: %s", e.Step, e.Message)
+					}
+					return e
+				}
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("apply not done after 3 minutes\n%s", w.vm.Console.Tail(30))
+	return webui.ApplyEvent{}
+}
+
+// TestWebUISetupAPI runs first boot through the JSON API (what automation
+// would do) to a tunnel up, then the key and WAN checks.
+func TestWebUISetupAPI(t *testing.T) {
+	requireTools(t)
+	w := newWebLab(t)
+	w.waitWebUI(t)
+	ans := w.post(t, "", "/api/setup", url.Values{"code": {"0000-0000"}, "x": {"1"}})
+	t.Logf("wrong code answer: %v", ans)
+	csrf := w.apiSetup(t)
+	w.post(t, csrf, "/api/setup/review", nil)
+	e := w.waitApplied(t)
+	t.Logf("apply: %s: %s", e.Step, e.Message)
+	w.checkNoKey(t)
+	w.checkWANGetsNothing(t)
+}
