@@ -237,5 +237,8 @@ func (b *box) webRouterStatus() webui.RouterStatus {
 	case rs.Connected:
 		st.State = "running"
 	}
+	if st.Detail == st.State {
+		st.Detail = "" // the page would say "not enrolled: not enrolled"
+	}
 	return st
 }
