@@ -1,6 +1,8 @@
 package config
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -185,5 +187,26 @@ func TestProfileSecretsStayOutOfTheDocument(t *testing.T) {
 	kept := pub.KeepSecrets(c)
 	if kept.Profiles[1].PSK.Reveal() != c.Profiles[1].PSK.Reveal() {
 		t.Error("KeepSecrets lost the profile PSK")
+	}
+}
+
+func TestStoreKeepsSitesAndHidesProfilePSKs(t *testing.T) {
+	s := newStore(t)
+	c := validSiteConfig()
+	c.Sites[0].HoldDown = MustDuration("45s")
+	n := mustSave(t, s, c)
+	doc, err := os.ReadFile(filepath.Join(s.Dir, docName(n)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(doc), strongPSK3) {
+		t.Errorf("profile PSK in the main document:\n%s", doc)
+	}
+	got, _, err := s.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(c, got, cmp.Comparer(func(a, b Secret) bool { return a.Reveal() == b.Reveal() && a.IsHidden() == b.IsHidden() })); diff != "" {
+		t.Errorf("round trip (-want +got):\n%s", diff)
 	}
 }

@@ -75,7 +75,8 @@ type Options struct {
 	Restarter Restarter
 	Clock     Clock
 	// OnEvent gets every decision with its time (alarms, logs, bench).
-	// It is called from the runner's goroutine and must not block long.
+	// It may be called from several goroutines (a failed restart reports
+	// from its own) and must not block long.
 	OnEvent func(Event)
 }
 
