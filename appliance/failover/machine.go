@@ -62,6 +62,10 @@ const (
 	Failback   EventKind = "failback"
 	SiteDown   EventKind = "site-down"
 	SiteUp     EventKind = "site-up"
+	// Activated is reported by the Runner once the Activator returned:
+	// the policies point at the new remote from then on. Failover to
+	// Activated is the time the box itself adds to a failover gap.
+	Activated EventKind = "activated"
 )
 
 // Event is a decision with its time: the failover gap in the bench is the

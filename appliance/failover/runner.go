@@ -288,12 +288,16 @@ func (r *Runner) perform(acts []Action) {
 	for _, a := range acts {
 		switch a.Kind {
 		case Activate:
+			start := r.clock.Now()
 			if err := r.act.Activate(r.Site, a.Remote); err != nil {
 				r.event(Event{Time: r.clock.Now(), Site: r.Site, Kind: "activate-failed", Remote: a.Remote, From: -1, Reason: err.Error()})
 				r.mu.Lock()
 				r.pending = &a
 				r.mu.Unlock()
+				continue
 			}
+			now := r.clock.Now()
+			r.event(Event{Time: now, Site: r.Site, Kind: Activated, Remote: a.Remote, From: -1, Reason: fmt.Sprintf("policies moved in %s", now.Sub(start).Round(time.Microsecond))})
 		case Restart:
 			// Off the loop: a restart waits for the DELETE to go out, and
 			// must not delay a failover decided meanwhile.

@@ -109,6 +109,17 @@ func TestRunnerFailoverAndFailback(t *testing.T) {
 	if d := time.Since(back); d < 90*time.Millisecond {
 		t.Errorf("failback after %s, before the 100ms hold-down", d)
 	}
+	// The Activated event follows the Activator's return; wait for it so
+	// the manual restart's event comes after.
+	for i := 0; ; i++ {
+		evMu.Lock()
+		n := len(events)
+		evMu.Unlock()
+		if n >= 8 || i > 300 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	if err := r.RestartRemote(1); err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +137,7 @@ func TestRunnerFailoverAndFailback(t *testing.T) {
 		}
 		kinds = append(kinds, e.Kind)
 	}
-	want := []EventKind{RemoteDown, Restarted, Failover, "activate-failed", RemoteUp, Failback, Restarted}
+	want := []EventKind{RemoteDown, Restarted, Failover, "activate-failed", Activated, RemoteUp, Failback, Activated, Restarted}
 	if len(kinds) != len(want) {
 		t.Fatalf("events %v, want %v", kinds, want)
 	}
