@@ -98,11 +98,14 @@ const (
 	maxSites              = 32
 	maxProfiles           = 32
 	DefaultHoldDown       = 30 * time.Second
-	DefaultRestartGrace   = 2 * time.Second
+	DefaultRestartGrace   = time.Second
 	DefaultMonitorRetries = 3
 	// 128T defaults to 120 s; the box aims at a failover within seconds.
+	// The worst-case loss before a failover is about
+	// interval*retries + timeout + restart_grace (+ the policy move, ~ms):
+	// with interval 1s, the defaults give 3s + 0.5s + 1s = 4.5s.
 	DefaultMonitorInterval = 2 * time.Second
-	DefaultMonitorTimeout  = time.Second
+	DefaultMonitorTimeout  = 500 * time.Millisecond
 )
 
 // RemoteTunnelName is the charon connection (and XFRM tunnel) name of a
