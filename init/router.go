@@ -11,9 +11,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tunneler/tunneler/appliance/config"
 	"github.com/tunneler/tunneler/appliance/opmenu"
 	"github.com/tunneler/tunneler/appliance/supervise"
 	"github.com/tunneler/tunneler/appliance/ziti"
+	"github.com/vishvananda/netlink"
 )
 
 // routerUnit is the supervised service's name (and its log file's).
@@ -81,10 +83,32 @@ func (b *box) startRouter() {
 		b.log.Info("router: not enrolled; enroll it from the console menu or the web UI")
 		return
 	}
+	if b.policiesMissing() {
+		// Fail closed: without them, what the router sends toward a
+		// remote network would take the default route, in clear.
+		b.problem("router: NOT started: the IPsec policies for the tunnels are not in the kernel (see above)")
+		return
+	}
 	b.log.Info("router: starting", "router_id", e.RouterID, "controllers", strings.Join(e.Controllers, " "))
 	if err := zr.unit.Start(); err != nil {
 		b.problem("router: start: %v", err)
 	}
+}
+
+// policiesMissing reports whether the config has policy-mode tunnels but
+// the kernel holds no XFRM policy at all (installing them failed).
+func (b *box) policiesMissing() bool {
+	need := false
+	for _, t := range b.cfg.WithDefaults().Tunnels {
+		if t.Mode != config.ModeRoute && len(t.RemoteNetworks) > 0 {
+			need = true
+		}
+	}
+	if !need {
+		return false
+	}
+	pols, err := netlink.XfrmPolicyList(netlink.FAMILY_V4)
+	return err != nil || len(pols) == 0
 }
 
 // report logs every change of the router's connection to its controller,
