@@ -103,7 +103,10 @@ type Settings struct {
 	RestartGrace time.Duration
 	// Monitored says the site has a monitor: the active remote is healthy
 	// only once the monitor has seen it answer since its activation.
-	Monitored bool
+	// Unmonitored lists remotes without one (a per-remote target only on
+	// some remotes); their health comes from charon alone.
+	Monitored   bool
+	Unmonitored []bool
 }
 
 // maxFlapShift caps the hold-down growth at 16x.
@@ -183,7 +186,7 @@ func (m *Machine) healthy(i int) bool {
 	if !r.tunnelUp || r.suspect {
 		return false
 	}
-	if i == m.active && m.s.Monitored {
+	if i == m.active && m.s.Monitored && !(i < len(m.s.Unmonitored) && m.s.Unmonitored[i]) {
 		return r.monitor == 1
 	}
 	return true

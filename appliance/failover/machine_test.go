@@ -182,3 +182,14 @@ func TestNext(t *testing.T) {
 		t.Errorf("Remotes() = %+v", rs)
 	}
 }
+
+func TestUnmonitoredRemote(t *testing.T) {
+	// Only remote 2 has a monitor target: remote 1's health is charon's.
+	s := Settings{Site: "hq", Remotes: 2, HoldDown: 30 * time.Second, RestartGrace: time.Second, Monitored: true, Unmonitored: []bool{true, false}}
+	got := run(s, []step{up(0, 1), up(0, 2), tick(5), down(10, 1), tick(11), up(20, 1), tick(50)})
+	want := []string{"10s remote-down r1", "10s restart r1", "10s ACT restart r1", "11s failover r2 (from r1)", "11s ACT activate r2",
+		"20s remote-up r1", "50s failback r1 (from r2)", "50s ACT activate r1"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}

@@ -96,21 +96,18 @@ func NewRunner(s config.Site, o Options) *Runner {
 	r.m = NewMachine(Settings{
 		Site: s.Name, Remotes: len(s.Remotes),
 		HoldDown: s.HoldDown.D, RestartGrace: s.RestartGrace.D,
-		Monitored: monitored(s),
+		Monitored: true, Unmonitored: unmonitored(s),
 	})
 	return r
 }
 
-func monitored(s config.Site) bool {
-	if s.Monitor.Target != "" {
-		return true
+// unmonitored lists the remotes with no monitor target (site-wide or their own).
+func unmonitored(s config.Site) []bool {
+	out := make([]bool, len(s.Remotes))
+	for i, r := range s.Remotes {
+		out[i] = s.Monitor.Target == "" && r.MonitorTarget == ""
 	}
-	for _, r := range s.Remotes {
-		if r.MonitorTarget == "" {
-			return false
-		}
-	}
-	return len(s.Remotes) > 0
+	return out
 }
 
 // remoteOf maps a tunnel name to a remote index.
