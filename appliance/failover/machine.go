@@ -72,12 +72,12 @@ const (
 // time between the RemoteDown (or the cut) and the Failover event and the
 // first packet through.
 type Event struct {
-	Time   time.Time
-	Site   string
-	Kind   EventKind
-	Remote int // the remote concerned (for Failover/Failback: the new one)
-	From   int // Failover/Failback: the previous remote; -1 otherwise
-	Reason string
+	Time   time.Time `json:"time"`
+	Site   string    `json:"site"`
+	Kind   EventKind `json:"kind"`
+	Remote int       `json:"remote"` // 0-based; for Failover/Failback the new one
+	From   int       `json:"from"`   // Failover/Failback: the previous remote; -1 otherwise
+	Reason string    `json:"reason,omitempty"`
 }
 
 func (e Event) String() string {
@@ -156,9 +156,11 @@ func (m *Machine) Events() []Event {
 
 // RemoteState is one remote's state for status pages.
 type RemoteState struct {
-	Active, Healthy, Suspect bool
-	HealthySince             time.Time
-	HoldDown                 time.Duration
+	Active       bool          `json:"active"`
+	Healthy      bool          `json:"healthy"`
+	Suspect      bool          `json:"suspect"` // failed; waits for a fresh SA
+	HealthySince time.Time     `json:"healthy_since,omitzero"`
+	HoldDown     time.Duration `json:"hold_down_ns"` // current, after flap doubling
 }
 
 // Remotes returns each remote's state.

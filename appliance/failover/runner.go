@@ -200,10 +200,10 @@ func (r *Runner) Changed() <-chan struct{} {
 
 // Status is the site's state for status pages.
 type Status struct {
-	Site    string
-	Active  int
-	Down    bool
-	Remotes []RemoteState
+	Site    string        `json:"site"`
+	Active  int           `json:"active"` // 0-based index into Remotes
+	Down    bool          `json:"down"`
+	Remotes []RemoteState `json:"remotes"`
 }
 
 func (r *Runner) Status() Status {
