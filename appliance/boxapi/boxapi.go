@@ -81,8 +81,9 @@ type Box struct {
 	applyN int        // generation of the running apply; older ones stop watching
 
 	evMu   sync.Mutex
-	events []webui.ApplyEvent
-	seq    int
+	events []webui.ApplyEvent // the latest apply's only
+	evGen  int                // which apply events belongs to
+	seq    int                // grows across applies
 
 	cpu cpuMeter
 }
@@ -168,7 +169,10 @@ func (b *Box) Save(ctx context.Context, c config.Config) (config.FieldErrors, er
 	}
 	b.applyN++
 	n := b.applyN
-	b.event("config", "ok", fmt.Sprintf("saved (generation %d)", seq), false)
+	b.evMu.Lock()
+	b.events, b.evGen = nil, n
+	b.evMu.Unlock()
+	b.event(n, "config", "ok", fmt.Sprintf("saved (generation %d)", seq), false)
 	go b.apply(n, c)
 	return nil, nil
 }
@@ -181,21 +185,21 @@ func (b *Box) apply(n int, c config.Config) {
 		defer b.saveMu.Unlock()
 		return b.applyN == n
 	}
-	b.event("network", "running", "applying interfaces, firewall and IPsec policies", false)
+	b.event(n, "network", "running", "applying interfaces, firewall and IPsec policies", false)
 	if b.d.Apply != nil {
 		if err := b.d.Apply(c); err != nil {
-			b.event("network", "failed", err.Error(), false)
+			b.event(n, "network", "failed", err.Error(), false)
 		} else {
-			b.event("network", "ok", "interfaces, firewall and IPsec policies applied", false)
+			b.event(n, "network", "ok", "interfaces, firewall and IPsec policies applied", false)
 		}
 	}
 	tunnels := c.WithDefaults().Tunnels
 	if len(tunnels) == 0 {
-		b.event("tunnels", "ok", "applied; no tunnel is configured", true)
+		b.event(n, "tunnels", "ok", "applied; no tunnel is configured", true)
 		return
 	}
 	for _, t := range tunnels {
-		b.event("tunnel "+t.Name, "running", "connecting to "+t.PeerAddress, false)
+		b.event(n, "tunnel "+t.Name, "running", "connecting to "+t.PeerAddress, false)
 	}
 	deadline := b.d.Now().Add(b.d.TunnelTimeout)
 	said := map[string]string{}
@@ -221,7 +225,7 @@ func (b *Box) apply(n int, c config.Config) {
 				up++
 				if said[t.Name] != "up" {
 					said[t.Name] = "up"
-					b.event("tunnel "+t.Name, "ok", "up: IKE SA and CHILD SA established", false)
+					b.event(n, "tunnel "+t.Name, "ok", "up: IKE SA and CHILD SA established", false)
 				}
 			default:
 				reason := "charon has not loaded the tunnel yet"
@@ -233,7 +237,7 @@ func (b *Box) apply(n int, c config.Config) {
 				}
 				if said[t.Name] != reason {
 					said[t.Name] = reason
-					b.event("tunnel "+t.Name, "running", reason, false)
+					b.event(n, "tunnel "+t.Name, "running", reason, false)
 				}
 			}
 		}
@@ -242,11 +246,11 @@ func (b *Box) apply(n int, c config.Config) {
 			if len(tunnels) == 1 {
 				msg = "tunnel " + tunnels[0].Name + " is up"
 			}
-			b.event("tunnels", "ok", msg, true)
+			b.event(n, "tunnels", "ok", msg, true)
 			return
 		}
 		if b.d.Now().After(deadline) {
-			b.event("tunnels", "failed", "not up after "+b.d.TunnelTimeout.String()+": "+firstDown, true)
+			b.event(n, "tunnels", "failed", "not up after "+b.d.TunnelTimeout.String()+": "+firstDown, true)
 			return
 		}
 		time.Sleep(250 * time.Millisecond)
@@ -256,9 +260,13 @@ func (b *Box) apply(n int, c config.Config) {
 // maxEvents bounds the progress kept across applies.
 const maxEvents = 200
 
-func (b *Box) event(step, state, msg string, done bool) {
+// event records a step of apply n; a newer apply's page never sees it.
+func (b *Box) event(n int, step, state, msg string, done bool) {
 	b.evMu.Lock()
 	defer b.evMu.Unlock()
+	if n != b.evGen {
+		return
+	}
 	b.seq++
 	b.events = append(b.events, webui.ApplyEvent{Seq: b.seq, Time: b.d.Now(), Step: step, State: state, Message: msg, Done: done})
 	if len(b.events) > maxEvents {
@@ -266,7 +274,7 @@ func (b *Box) event(step, state, msg string, done bool) {
 	}
 }
 
-// Progress returns the apply events after Seq after.
+// Progress returns the latest apply's events after Seq after.
 func (b *Box) Progress(after int) []webui.ApplyEvent {
 	b.evMu.Lock()
 	defer b.evMu.Unlock()

@@ -145,3 +145,22 @@ func TestCPUTimes(t *testing.T) {
 		t.Errorf("busy %d all %d", busy, all)
 	}
 }
+
+// The apply page polls from Seq 0: it must see only the latest apply, so
+// an earlier apply's last event cannot end the new one's progress.
+func TestProgressShowsLatestApplyOnly(t *testing.T) {
+	b := New(Deps{Store: &memStore{}, TunnelTimeout: time.Second})
+	c := testConfig()
+	c.Tunnels = nil
+	b.Save(context.Background(), c)
+	time.Sleep(200 * time.Millisecond)
+	first := b.Progress(0)
+	if len(first) == 0 || !first[len(first)-1].Done {
+		t.Fatalf("first apply: %+v", first)
+	}
+	b.Save(context.Background(), c)
+	second := b.Progress(0)
+	if len(second) == 0 || second[0].Seq <= first[len(first)-1].Seq || second[0].Step != "config" {
+		t.Errorf("second apply's progress starts with %+v", second)
+	}
+}
