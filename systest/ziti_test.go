@@ -266,6 +266,7 @@ type routerBox struct {
 	vm   *vmtest.VM
 	site *vmtest.RemoteSite
 	ov   *overlay
+	lab  *vmtest.Lab
 }
 
 func startRouterBox(t testing.TB) *routerBox {
@@ -309,7 +310,7 @@ func startRouterBox(t testing.TB) *routerBox {
 			t.Logf("remote site's charon:\n%s", tail(rs.Log(), 40))
 		}
 	})
-	return &routerBox{vm: vm, site: rs, ov: ov}
+	return &routerBox{vm: vm, site: rs, ov: ov, lab: lab}
 }
 
 func mustRun(t testing.TB, name string, args ...string) {
@@ -384,6 +385,7 @@ func TestRouterBridgesRemoteSiteAndOverlay(t *testing.T) {
 	ov.service("site", "client", boxRouter,
 		[2]string{"host.v1", `{"protocol":"tcp","address":"10.9.0.2","port":80}`})
 
+	wanPackets := bx.capture(t)
 	if banner := expectBanner(t, bx.vm, "direct"); !regexp.MustCompile(`Router: +not enrolled`).MatchString(banner) {
 		t.Errorf("the banner does not say the router is not enrolled:\n%s", banner)
 	}
@@ -477,6 +479,69 @@ func TestRouterBridgesRemoteSiteAndOverlay(t *testing.T) {
 	if out := bx.vm.Console.Output(); strings.Contains(out, jwt[len(jwt)-40:]) {
 		t.Errorf("the JWT appears on the serial console")
 	}
+
+	// Nothing the box sent on its WAN was a DNS query (the router's
+	// resolver self-test goes by resolv.conf, empty here), and nothing
+	// went anywhere but the remote site's device and the controller.
+	pkts := wanPackets()
+	var dns, elsewhere []string
+	for _, l := range pkts {
+		switch {
+		case l == "":
+		case strings.Contains(l, ".53:") || strings.Contains(l, ".domain:"):
+			dns = append(dns, l)
+		case !strings.Contains(l, "> 192.0.2.2.") && !strings.Contains(l, "> "+qsAddr+"."):
+			elsewhere = append(elsewhere, l)
+		}
+	}
+	if len(dns) > 0 {
+		t.Errorf("the box sent %d DNS packets on its WAN:\n%s", len(dns), strings.Join(dns, "\n"))
+	}
+	if len(elsewhere) > 0 {
+		t.Errorf("the box sent %d packets on its WAN to neither the peer nor the controller:\n%s", len(elsewhere), tail(strings.Join(elsewhere, "\n"), 20))
+	}
+	t.Logf("WAN: %d packets from the box, none DNS, all to the peer or the controller", len(pkts))
+}
+
+// capture records every IPv4 packet the box sends on its WAN tap (a
+// bridge's own interface does not see frames between its ports). The
+// returned function stops it and returns the packets as tcpdump's lines.
+func (bx *routerBox) capture(t testing.TB) func() []string {
+	t.Helper()
+	testenv.RequireCommand(t, "tcpdump")
+	out := bx.lab.NS.Run(t, "ip", "-o", "link", "show", "master", "wan")
+	var taps []string
+	for _, f := range strings.Fields(out) {
+		if n := strings.TrimSuffix(f, ":"); strings.HasPrefix(n, "tap") && n != f {
+			taps = append(taps, n)
+		}
+	}
+	if len(taps) != 1 {
+		t.Fatalf("want the box's one tap on the wan bridge, found %v in:\n%s", taps, out)
+	}
+	path := filepath.Join(t.TempDir(), "wan.txt")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := bx.lab.NS.Command("tcpdump", "-i", taps[0], "-n", "-l", "-U", "-Q", "in", "ip and src host "+boxWAN)
+	cmd.Stdout = f
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	stop := func() []string {
+		if !stopped {
+			stopped = true
+			cmd.Process.Signal(syscall.SIGTERM)
+			cmd.Wait()
+			f.Close()
+		}
+		b, _ := os.ReadFile(path)
+		return strings.Split(strings.TrimSpace(string(b)), "\n")
+	}
+	t.Cleanup(func() { stop() })
+	return stop
 }
 
 // boxWeb is an API session with the box's web UI.
