@@ -147,7 +147,14 @@ func TestConsoleMenuLANAddressAndAdminReset(t *testing.T) {
 	}
 
 	// DHCP on LAN: the lease is logged and shows in the status.
-	lease := expect(t, vm, regexp.MustCompile(`\(lan\): dhcp: lease (192\.168\.50\.1\d\d)`), 60*time.Second)[1]
+	// The lease may come before the banner or after it.
+	leaseRe := regexp.MustCompile(`\(lan\): dhcp: lease (192\.168\.50\.1\d\d)`)
+	var lease string
+	if m := leaseRe.FindStringSubmatch(vm.Console.Output()); m != nil {
+		lease = m[1]
+	} else {
+		lease = expect(t, vm, leaseRe, 60*time.Second)[1]
+	}
 	menu(t, vm, "1", false)
 	expect(t, vm, regexp.MustCompile(`lan\s+`+lanMAC+`\s+up\s+`+regexp.QuoteMeta(lease)+`/24`), 20*time.Second)
 	pingFrom(t, site, lease)
@@ -173,6 +180,9 @@ func TestConsoleMenuLANAddressAndAdminReset(t *testing.T) {
 	// shell is installed.
 	menuDialog(t, vm, "11", "Admin password:", "operator-pass-1")
 	expect(t, vm, regexp.MustCompile(`Password accepted, but this image has no shell installed`), 30*time.Second)
+	// It then offers the test hooks; Enter goes back to the menu.
+	expect(t, vm, regexp.MustCompile(`or Enter to go back:`), 20*time.Second)
+	vm.Console.SendLine("")
 
 	menu(t, vm, "9", true)
 	expect(t, vm, regexp.MustCompile(`/perm unmounted cleanly`), shutdownTimeout)
