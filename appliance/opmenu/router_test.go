@@ -32,7 +32,9 @@ func TestRouterItems(t *testing.T) {
 	var enrolledWith []string
 	killed := 0
 	r := &Router{
-		Status:   func() string { return map[bool]string{false: "not enrolled", true: "connected to its controller"}[enrolled] },
+		Status: func() string {
+			return map[bool]string{false: "not enrolled", true: "connected to its controller"}[enrolled]
+		},
 		Enrolled: func() bool { return enrolled },
 		Check: func(jwt []byte) error {
 			if !strings.HasPrefix(string(jwt), "eyJ") {

@@ -58,7 +58,7 @@ func Example() {
 	}
 	ctx := context.Background()
 	router.Progress = func(step string) { log.Printf("enrollment: %s", step) } // or to the page
-	unit.Stop(ctx) // re-enrolling: the old identity stops working anyway
+	unit.Stop(ctx)                                                             // re-enrolling: the old identity stops working anyway
 	if e, err := router.Enroll(ctx, jwt); err != nil {
 		// ErrRefused (used token, unreachable controller) and the token
 		// errors leave the box as it was: restart the old identity.

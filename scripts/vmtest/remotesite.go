@@ -19,8 +19,8 @@ import (
 // site's own network. This host's kernel has no ESP, so the device's charon
 // uses kernel-libipsec, which always encapsulates ESP in UDP 4500.
 type RemoteSite struct {
-	Peer   *Host       // the VPN device, on the WAN bridge
-	Inside *Host       // a host behind the device, on the site's network
+	Peer   *Host // the VPN device, on the WAN bridge
+	Inside *Host // a host behind the device, on the site's network
 	Opts   RemoteSiteOptions
 	dir    string
 	charon *exec.Cmd
