@@ -139,4 +139,23 @@ func TestWebUISetupAPI(t *testing.T) {
 		resp.Body.Close()
 		t.Errorf("the old LAN address %s still answers: %s", boxLAN, resp.Status)
 	}
+	w.base = "https://" + newLAN
+	csrf = w.login(t) // the session cookie belongs to the old address
+
+	// CSRF: a state change without the session's token is refused.
+	if status, ans := w.postStatus(t, "", "/api/tunnels/site1/reconnect", url.Values{"confirm": {"yes"}}); status != http.StatusForbidden {
+		t.Errorf("reconnect without the CSRF token: %d %v; want 403", status, ans)
+	}
+	if status, ans := w.postStatus(t, csrf, "/api/tunnels/site1/reconnect", url.Values{"confirm": {"yes"}}); status != 200 {
+		t.Errorf("reconnect with the CSRF token: %d %v", status, ans)
+	}
+	// Rate limiting: wrong passwords soon get 429, even the right one then.
+	limited := false
+	for i := 0; i < 6 && !limited; i++ {
+		status, _ := w.postStatus(t, "", "/api/login", url.Values{"password": {"wrong password"}})
+		limited = status == http.StatusTooManyRequests
+	}
+	if status, _ := w.postStatus(t, "", "/api/login", url.Values{"password": {webAdminPass}}); !limited || status != http.StatusTooManyRequests {
+		t.Errorf("no rate limit on wrong logins (right password right after: %d)", status)
+	}
 }
