@@ -263,7 +263,7 @@ func TestESPVariablesFileAndPowerCutWhileSaving(t *testing.T) {
 	// Let the loop run a while, then cut the power at an odd moment.
 	var last int
 	for i := 0; i < 3; i++ {
-		m := expect(t, vm, regexp.MustCompile(`saveloop: saved config generation (\d+)`), 60*time.Second)
+		m := expect(t, vm, regexp.MustCompile(`saveloop: saved config generation (\d+)\D`), 60*time.Second)
 		last, _ = strconv.Atoi(m[1])
 	}
 	time.Sleep(time.Duration(time.Now().UnixNano()%400) * time.Millisecond)

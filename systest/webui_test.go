@@ -60,7 +60,7 @@ func newWebLab(t testing.TB) *webLab {
 	w.wan.Run(t, "ip", "route", "add", "192.168.77.0/24", "via", boxWAN)
 	w.vm = vmtest.Start(t, im, vmtest.Options{Firmware: vmtest.Direct, MemoryMiB: 768, Lab: lab,
 		NICs: []vmtest.NIC{{Bridge: "wan", MAC: boxWANMAC}, {Bridge: "lan", MAC: boxLANMAC}}})
-	m, err := w.vm.Console.Expect(regexp.MustCompile(`(?s)Web UI certificate SHA-256:\s+([0-9A-F:]{95}).*?Setup code: (\S+)`), bootTimeout)
+	m, err := w.vm.Console.Expect(regexp.MustCompile(`(?s)Web UI certificate SHA-256:\s+([0-9A-F:]{95}).*?Setup code: (\d{4}-\d{4})`), bootTimeout)
 	if err != nil {
 		t.Fatalf("no fingerprint and setup code on the banner: %v\n%s", err, w.vm.Console.Tail(40))
 	}

@@ -54,6 +54,9 @@ func (c *Console) read(out io.Reader) {
 
 // Expect waits until the console prints something matching re after the
 // last match, and returns the match's submatches (whole match first).
+// Output arrives in pieces: a pattern that ends in an open-ended group
+// (\S+, \d+) can match half a word, so end such patterns with what must
+// follow (a space, \D, a fixed length).
 func (c *Console) Expect(re *regexp.Regexp, timeout time.Duration) ([]string, error) {
 	deadline := time.Now().Add(timeout)
 	timer := time.AfterFunc(timeout, func() {
