@@ -7,7 +7,8 @@ import (
 	"crypto/rand"
 	"fmt"
 	"os"
-	"path/filepath"
+
+	"github.com/tunneler/tunneler/appliance/atomicfile"
 )
 
 const seedSize = 512
@@ -32,26 +33,8 @@ func Save(seedPath string) error {
 	if _, err := rand.Read(seed); err != nil {
 		return fmt.Errorf("read random seed: %w", err)
 	}
-	tmp := seedPath + ".new"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
+	if err := atomicfile.Write(seedPath, seed, 0o600); err != nil {
 		return fmt.Errorf("save random seed: %w", err)
-	}
-	if _, err := f.Write(seed); err != nil {
-		f.Close()
-		return fmt.Errorf("save random seed: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("save random seed: %w", err)
-	}
-	f.Close()
-	if err := os.Rename(tmp, seedPath); err != nil {
-		return fmt.Errorf("save random seed: %w", err)
-	}
-	if d, err := os.Open(filepath.Dir(seedPath)); err == nil {
-		d.Sync()
-		d.Close()
 	}
 	return nil
 }
