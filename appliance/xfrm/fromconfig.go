@@ -17,6 +17,13 @@ type Resolver func(host string) (netip.Addr, error)
 // previous policies with KeepUnresolved so a DNS hiccup never removes them.
 func FromConfig(cfg config.Config, reqids map[string]uint32, resolve Resolver) (Desired, error) {
 	d := Desired{InsideAddress: cfg.Router.InsideAddress.Addr}
+	// The remotes of a site (config.Expand puts the active one in Tunnels).
+	remotes := map[string]bool{}
+	for _, s := range cfg.Sites {
+		for i := range s.Remotes {
+			remotes[config.RemoteTunnelName(s.Name, i)] = true
+		}
+	}
 	var errs []error
 	for _, t := range cfg.Tunnels {
 		peer, err := netip.ParseAddr(t.PeerAddress)
@@ -37,6 +44,8 @@ func FromConfig(cfg config.Config, reqids map[string]uint32, resolve Resolver) (
 			Peer:  peer,
 			Route: t.Mode == config.ModeRoute,
 			IfID:  t.IfID,
+			// A site's remote networks may answer through a standby remote.
+			AnyInbound: remotes[t.Name] && t.Mode != config.ModeRoute,
 		}
 		for _, p := range t.LocalNetworks {
 			x.LocalNets = append(x.LocalNets, p.Prefix)

@@ -46,3 +46,28 @@ func TestFromConfig(t *testing.T) {
 		t.Errorf("KeepUnresolved: %+v", kept.Tunnels)
 	}
 }
+
+// Only the remotes of a site accept inbound through any SA; plain
+// tunnels keep their own reqid on in and fwd.
+func TestFromConfigSiteAnyInbound(t *testing.T) {
+	cfg := config.Config{
+		Tunnels: []config.Tunnel{{Name: "pol", PeerAddress: "198.51.100.9", RemoteNetworks: []config.Prefix{config.PrefixFrom(pfx("10.1.0.0/16"))}}},
+		Sites: []config.Site{{Name: "hq", RemoteNetworks: []config.Prefix{config.PrefixFrom(pfx("10.9.0.0/24"))},
+			Remotes: []config.Remote{{PeerAddress: "192.0.2.2", Profile: "p"}, {PeerAddress: "192.0.2.3", Profile: "p"}}}},
+		Profiles: []config.Profile{{Name: "p"}},
+	}
+	exp := cfg.Expand(map[string]int{"hq": 1})
+	d, err := FromConfig(exp, map[string]uint32{"pol": 1, "hq-r1": 2, "hq-r2": 3}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Tunnels) != 2 {
+		t.Fatalf("tunnels: %+v", d.Tunnels)
+	}
+	if d.Tunnels[0].AnyInbound {
+		t.Errorf("plain tunnel %s accepts any inbound SA", d.Tunnels[0].Name)
+	}
+	if r := d.Tunnels[1]; r.Name != "hq-r2" || !r.AnyInbound || r.ReqID != 3 || r.Peer != addr("192.0.2.3") {
+		t.Errorf("active remote: %+v", r)
+	}
+}

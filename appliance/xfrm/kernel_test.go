@@ -215,3 +215,32 @@ func vethNames(prefix string) (wan, site string) {
 	n := os.Getpid() % 1000000
 	return fmt.Sprintf("%sw%d", prefix, n), fmt.Sprintf("%ss%d", prefix, n)
 }
+
+// The kernel takes the wildcard in/fwd templates of a site's remote and
+// hands them back so that a second Apply changes nothing (no endless
+// re-install at every config apply or failover).
+func TestKernelAnyInboundIdempotent(t *testing.T) {
+	testenv.RequireRoot(t)
+	_, _, h := boxAndPeer(t)
+	m := New(h)
+	m.SkipInterfaces = true
+	d := Desired{
+		InsideAddress: netip.MustParseAddr("100.64.0.1"),
+		Tunnels: []Tunnel{{
+			Name: "hq-r2", ReqID: 9, AnyInbound: true,
+			Peer:       netip.MustParseAddr("192.0.2.2"),
+			LocalNets:  []netip.Prefix{netip.MustParsePrefix("100.64.0.0/10")},
+			RemoteNets: []netip.Prefix{netip.MustParsePrefix("10.9.0.0/24")},
+		}},
+	}
+	if _, err := m.Apply(d); err != nil {
+		t.Fatalf("apply: %v", err)
+	}
+	res, err := m.Apply(d)
+	if err != nil {
+		t.Fatalf("second apply: %v", err)
+	}
+	if len(res.Added) != 0 || len(res.Deleted) != 0 {
+		t.Errorf("second apply changed policies: %+v", res)
+	}
+}

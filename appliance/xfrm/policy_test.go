@@ -145,3 +145,27 @@ func TestRoundTripWildcardV6(t *testing.T) {
 		t.Errorf("round trip: %v -> %v (ok %v)", p, back, ok)
 	}
 }
+
+// A site's remote: out keeps the active remote's reqid and peer; in and
+// fwd accept any tunnel SA, so replies through a standby remote pass.
+func TestPoliciesAnyInbound(t *testing.T) {
+	tun := policyTunnel()
+	tun.RemoteNets = tun.RemoteNets[:1]
+	tun.AnyInbound = true
+	got, err := Policies([]Tunnel{tun})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, p := range got {
+		lines = append(lines, p.String())
+	}
+	want := []string{
+		"dir out 100.64.0.0/10 -> 10.1.0.0/16 tmpl 192.0.2.1 -> 198.51.100.9 reqid 7 prio 1230",
+		"dir in 10.1.0.0/16 -> 100.64.0.0/10 tmpl 0.0.0.0 -> 192.0.2.1 reqid 0 prio 1230",
+		"dir fwd 10.1.0.0/16 -> 100.64.0.0/10 tmpl 0.0.0.0 -> 192.0.2.1 reqid 0 prio 1230",
+	}
+	if diff := cmp.Diff(sortedStrings(want), sortedStrings(lines)); diff != "" {
+		t.Errorf("policies (-want +got):\n%s", diff)
+	}
+}
