@@ -268,3 +268,24 @@ func TestApplierInstallsFirewallEvenWhenNetworkFails(t *testing.T) {
 		t.Errorf("firewall not installed after a network failure")
 	}
 }
+
+// A site admits IKE from every remote (standbys keep their SAs up) and
+// lists its remote networks once, whichever remote is active.
+func TestSitePeersAndNetworks(t *testing.T) {
+	c := config.Config{
+		Sites: []config.Site{{Name: "hq", RemoteNetworks: []config.Prefix{config.PrefixFrom(netip.MustParsePrefix("10.9.0.0/24"))},
+			Remotes: []config.Remote{{PeerAddress: "192.0.2.2", Profile: "p"}, {PeerAddress: "192.0.2.3", Profile: "p"}}}},
+		Profiles: []config.Profile{{Name: "p"}},
+	}
+	peers, errs := ResolvePeers(context.Background(), nil, c)
+	if len(errs) != 0 {
+		t.Fatal(errs)
+	}
+	if d := cmp.Diff(addrs("192.0.2.2", "192.0.2.3"), peers, cmpOpts); d != "" {
+		t.Errorf("peers (-want +got)\n%s", d)
+	}
+	spec := FirewallSpec(c, netconf.Status{}, peers)
+	if d := cmp.Diff([]netip.Prefix{netip.MustParsePrefix("10.9.0.0/24")}, spec.RemoteNetworks, cmpOpts); d != "" {
+		t.Errorf("remote networks (-want +got)\n%s", d)
+	}
+}

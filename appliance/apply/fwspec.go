@@ -47,7 +47,9 @@ func FirewallSpec(c config.Config, st netconf.Status, peers []netip.Addr) firewa
 	if r := c.Router.InterceptRange; r.IsValid() {
 		spec.InterceptRange = r.Masked()
 	}
-	for _, t := range c.Tunnels {
+	// Expand adds each site's remote networks once (the active remote's
+	// tunnel; every remote of a site serves the same networks).
+	for _, t := range c.Expand(nil).Tunnels {
 		if t.Mode == config.ModeRoute {
 			spec.RouteInterfaces = append(spec.RouteInterfaces, firewall.RouteIface{Name: xfrm.InterfaceName(t.IfID)})
 			continue
@@ -81,14 +83,15 @@ type Resolver interface {
 // ResolveTimeout bounds the lookup of one peer name.
 const ResolveTimeout = 3 * time.Second
 
-// ResolvePeers returns the addresses of every tunnel's peer: literal
+// ResolvePeers returns the addresses of every tunnel's peer, and of every
+// remote of every site (standbys keep their IKE SAs up): literal
 // addresses as they are, DNS names through r. A name that does not resolve
 // (no DNS yet at boot) is reported and left out: its peer cannot reach IKE
 // until a later apply resolves it, which fails closed.
 func ResolvePeers(ctx context.Context, r Resolver, c config.Config) ([]netip.Addr, []error) {
 	var addrs []netip.Addr
 	var errs []error
-	for _, t := range c.Tunnels {
+	for _, t := range c.AllTunnels() {
 		if a, err := netip.ParseAddr(t.PeerAddress); err == nil {
 			addrs = append(addrs, a)
 			continue
