@@ -4,60 +4,49 @@ import (
 	"fmt"
 	"net"
 	"strings"
-	"sync"
-	"time"
+
+	"github.com/tunneler/tunneler/appliance/remotelog"
 )
 
 // Syslog sends changes to a remote syslog server as RFC 5424 messages
-// over UDP (RFC 5426), one datagram each. Facility daemon (3).
+// through remotelog's sender (one UDP datagram each, or TCP with octet
+// counting for a tcp:// target). Facility daemon (3).
 type Syslog struct {
 	Hostname string
-	mu       sync.Mutex
-	conn     net.Conn
 	addr     string
+	s        *remotelog.Sender
 }
 
-// NewSyslog sends to hostport (host or host:port; UDP 514 without a port,
-// as config.System.RemoteSyslog says). Nothing is sent until the first
-// change, so a name that does not resolve yet is tried again then.
+// NewSyslog sends to hostport (as config.System.RemoteSyslog says: host,
+// host:port, udp:// or tcp://; UDP 514 by default). Nothing is sent until
+// the first change, so a name that does not resolve yet is tried again
+// then.
 func NewSyslog(hostport, hostname string) *Syslog {
-	if _, _, err := net.SplitHostPort(hostport); err != nil {
-		hostport = net.JoinHostPort(strings.Trim(hostport, "[]"), "514")
+	t, err := remotelog.ParseTarget(hostport)
+	if err != nil {
+		// Validate refuses such a target; sending reports it.
+		t = remotelog.Target{Network: "udp", Addr: net.JoinHostPort(strings.Trim(hostport, "[]"), remotelog.DefaultPort)}
 	}
 	if hostname == "" {
 		hostname = "-"
 	}
-	return &Syslog{Hostname: hostname, addr: hostport}
+	return &Syslog{Hostname: hostname, addr: t.Addr, s: remotelog.NewSender(t, hostname)}
 }
 
-const (
-	facilityDaemon = 3
-	// sdID uses the private enterprise number RFC 5612 reserves for
-	// documentation until the project has its own.
-	sdID = "alarm@32473"
-)
+// sdID uses the private enterprise number RFC 5612 reserves for
+// documentation until the project has its own.
+const sdID = "alarm@32473"
 
 // Format renders one RFC 5424 message.
 func Format(c Change, hostname string) string {
-	pri := facilityDaemon*8 + int(c.Severity)
-	msgid := strings.ToUpper(string(c.Kind))
-	return fmt.Sprintf("<%d>1 %s %s tunneler - %s [%s key=\"%s\" state=\"%s\"] %s",
-		pri, c.Time.UTC().Format("2006-01-02T15:04:05.000000Z"), header(hostname), msgid,
-		sdID, sdEscape(c.Key), c.Kind, c.Reason)
-}
-
-// header keeps a header field printable ASCII without spaces.
-func header(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if r > 32 && r < 127 {
-			b.WriteRune(r)
-		}
-	}
-	if b.Len() == 0 {
-		return "-"
-	}
-	return b.String()
+	return remotelog.Format(remotelog.Message{
+		Time:     c.Time,
+		Severity: remotelog.Severity(c.Severity),
+		App:      "tunneler",
+		MsgID:    strings.ToUpper(string(c.Kind)),
+		SD:       fmt.Sprintf("[%s key=\"%s\" state=\"%s\"]", sdID, sdEscape(c.Key), c.Kind),
+		Text:     c.Reason,
+	}, hostname)
 }
 
 func sdEscape(s string) string {
@@ -67,31 +56,8 @@ func sdEscape(s string) string {
 // Send sends one change; errors are returned for logging, never retried
 // (UDP syslog is best effort by design).
 func (s *Syslog) Send(c Change) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.conn == nil {
-		conn, err := net.DialTimeout("udp", s.addr, 2*time.Second)
-		if err != nil {
-			return fmt.Errorf("remote syslog %s: %w", s.addr, err)
-		}
-		s.conn = conn
-	}
-	if _, err := s.conn.Write([]byte(Format(c, s.Hostname))); err != nil {
-		s.conn.Close()
-		s.conn = nil // re-resolve next time
-		return fmt.Errorf("remote syslog %s: %w", s.addr, err)
-	}
-	return nil
+	return s.s.SendRaw(Format(c, s.Hostname))
 }
 
 // Close closes the socket.
-func (s *Syslog) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.conn == nil {
-		return nil
-	}
-	err := s.conn.Close()
-	s.conn = nil
-	return err
-}
+func (s *Syslog) Close() error { return s.s.Close() }

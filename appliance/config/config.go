@@ -27,8 +27,10 @@ type System struct {
 	// NTPServers are host names or addresses; the clock must be sane for
 	// certificates, charon's lifetimes and the router's enrollment token.
 	NTPServers []string `json:"ntp_servers,omitempty"`
-	// RemoteSyslog is host or host:port (UDP 514 when no port is given);
-	// empty sends logs nowhere but the console and the web UI.
+	// RemoteSyslog is host or host:port (UDP, port 514 when none is
+	// given), or udp://host[:port] or tcp://host[:port]; init forwards its
+	// own, charon's and the router's log lines there (appliance/remotelog).
+	// Empty sends logs nowhere but the console and the web UI.
 	RemoteSyslog string `json:"remote_syslog,omitempty"`
 }
 

@@ -55,7 +55,15 @@ func validateSystem(p *problems, s System) {
 		}
 	}
 	if s.RemoteSyslog != "" {
-		if msg := hostPortProblem(s.RemoteSyslog); msg != "" {
+		hp := s.RemoteSyslog
+		if scheme, rest, ok := strings.Cut(hp, "://"); ok {
+			if scheme != "udp" && scheme != "tcp" {
+				p.add("system.remote_syslog", "%q: start with udp:// or tcp://, or give host:port alone for UDP", s.RemoteSyslog)
+				return
+			}
+			hp = rest
+		}
+		if msg := hostPortProblem(hp); msg != "" {
 			p.add("system.remote_syslog", "%s", msg)
 		}
 	}

@@ -70,6 +70,20 @@ var badDocuments = []struct {
 		},
 	},
 	{
+		name:   "syslog scheme not udp or tcp",
+		mutate: func(c *Config) { c.System.RemoteSyslog = "https://logs.example.com" },
+		want: FieldErrors{
+			{"system.remote_syslog", "\"https://logs.example.com\": start with udp:// or tcp://, or give host:port alone for UDP"},
+		},
+	},
+	{
+		name:   "syslog over tcp with a bad port",
+		mutate: func(c *Config) { c.System.RemoteSyslog = "tcp://logs.example.com:0" },
+		want: FieldErrors{
+			{"system.remote_syslog", "port \"0\" is not a number from 1 to 65535"},
+		},
+	},
+	{
 		name:   "syslog not a host",
 		mutate: func(c *Config) { c.System.RemoteSyslog = "-bad-:514" },
 		want: FieldErrors{
