@@ -161,6 +161,10 @@ type RemoteState struct {
 	Suspect      bool          `json:"suspect"` // failed; waits for a fresh SA
 	HealthySince time.Time     `json:"healthy_since,omitzero"`
 	HoldDown     time.Duration `json:"hold_down_ns"` // current, after flap doubling
+	// Monitor is what the site's monitor last said of this remote: "up",
+	// "down", or "" when it has not probed it (only the active remote is
+	// probed) or the remote has no monitor target.
+	Monitor string `json:"monitor,omitempty"`
 }
 
 // Remotes returns each remote's state.
@@ -168,6 +172,12 @@ func (m *Machine) Remotes() []RemoteState {
 	out := make([]RemoteState, len(m.r))
 	for i := range m.r {
 		out[i] = RemoteState{Active: i == m.active, Healthy: m.healthy(i), Suspect: m.r[i].suspect, HealthySince: m.r[i].healthySince, HoldDown: m.holdDown(i)}
+		switch m.r[i].monitor {
+		case 1:
+			out[i].Monitor = "up"
+		case -1:
+			out[i].Monitor = "down"
+		}
 	}
 	return out
 }
