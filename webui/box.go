@@ -70,6 +70,40 @@ type Status struct {
 	Tunnels []TunnelStatus `json:"tunnels"`
 	Router  RouterStatus   `json:"router"`
 	System  SystemStatus   `json:"system"`
+	// Firewall holds the firewall's counters per rule, drops first;
+	// FirewallError says why they could not be read.
+	Firewall      []FirewallCounter `json:"firewall"`
+	FirewallError string            `json:"firewall_error,omitempty"`
+	// Problems are what the box found wrong at boot (the console banner's
+	// PROBLEM lines), e.g. a provisioning file that was not imported.
+	Problems []BootProblem `json:"problems,omitempty"`
+}
+
+// Actions of a firewall rule.
+const (
+	FirewallDrop   = "drop"
+	FirewallAccept = "accept"
+)
+
+// FirewallCounter is what one firewall rule has counted since boot.
+type FirewallCounter struct {
+	Rule    string `json:"rule"`   // the counter's name, e.g. "in_drop"
+	Action  string `json:"action"` // FirewallDrop, FirewallAccept, "clamp" or ""
+	What    string `json:"what"`   // what the rule matches, in plain words
+	Packets uint64 `json:"packets"`
+	Bytes   uint64 `json:"bytes"`
+}
+
+// BootProblem is one thing the box found wrong at boot. It names files,
+// fields and reasons, never a secret's value.
+type BootProblem struct {
+	Area string `json:"area"` // "provisioning", "/perm", "config", "firewall", ...
+	Text string `json:"text"` // the problem in plain words
+	// Details are one line each, e.g. every problem of a provisioning
+	// file, each naming its line and variable or field.
+	Details []string `json:"details,omitempty"`
+	File    string   `json:"file,omitempty"`    // a provisioning file: its name on the boot partition
+	KeptAs  string   `json:"kept_as,omitempty"` // the name the rejected file was renamed to
 }
 
 // TunnelStatus is one tunnel's state.

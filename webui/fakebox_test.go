@@ -23,6 +23,10 @@ type fakeBox struct {
 	actions []Action
 	lines   []LogLine
 	now     time.Time
+	// problems and firewall are handed out by Status as they are.
+	problems []BootProblem
+	firewall []FirewallCounter
+	fwErr    string
 }
 
 func newFakeBox() *fakeBox {
@@ -100,7 +104,8 @@ func (f *fakeBox) Status() Status {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	st := Status{Time: f.now, Router: RouterStatus{State: "not enrolled"},
-		System: SystemStatus{Hostname: "tunneler", Version: "test", Uptime: 3 * time.Hour, CPUPercent: 7, MemUsed: 300 << 20, MemTotal: 2 << 30}}
+		System:   SystemStatus{Hostname: "tunneler", Version: "test", Uptime: 3 * time.Hour, CPUPercent: 7, MemUsed: 300 << 20, MemTotal: 2 << 30},
+		Problems: f.problems, Firewall: f.firewall, FirewallError: f.fwErr}
 	for i, t := range f.cfg.Tunnels {
 		ts := TunnelStatus{Name: t.Name, PeerAddress: t.PeerAddress, Colour: Green, LastHeartbeat: f.now.Add(-10 * time.Second),
 			BytesIn: 123456, BytesOut: 654321,

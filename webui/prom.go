@@ -58,6 +58,18 @@ func (s *Server) prometheus(w http.ResponseWriter, r *http.Request) {
 	}
 	metric("tunneler_router_up", "gauge", "1 when the OpenZiti router is running and healthy.")
 	fmt.Fprintf(&b, "tunneler_router_up %d\n", b2i(st.Router.State == "running"))
+	// The firewall's counters per rule (firewall.RuleCounters): packets
+	// the WAN refused show as rule="in_drop",action="drop".
+	metric("tunneler_firewall_packets_total", "counter", "Packets counted by the firewall rule since boot.")
+	for _, c := range st.Firewall {
+		fmt.Fprintf(&b, "tunneler_firewall_packets_total{rule=%s,action=%s} %d\n", q(c.Rule), q(c.Action), c.Packets)
+	}
+	metric("tunneler_firewall_bytes_total", "counter", "Bytes counted by the firewall rule since boot.")
+	for _, c := range st.Firewall {
+		fmt.Fprintf(&b, "tunneler_firewall_bytes_total{rule=%s,action=%s} %d\n", q(c.Rule), q(c.Action), c.Bytes)
+	}
+	metric("tunneler_boot_problems", "gauge", "Problems found at boot (the console banner's PROBLEM lines; the overview says what they are).")
+	fmt.Fprintf(&b, "tunneler_boot_problems %d\n", len(st.Problems))
 	metric("tunneler_cpu_percent", "gauge", "CPU use of the box, all cores, 0-100.")
 	fmt.Fprintf(&b, "tunneler_cpu_percent %g\n", st.System.CPUPercent)
 	metric("tunneler_memory_used_bytes", "gauge", "Memory in use.")

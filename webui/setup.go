@@ -109,7 +109,8 @@ func (s *Server) setupPage(sess *session, step string) *page {
 			p.Form.Set("name", "site1")
 		}
 	}
-	p.Data = setupData{Step: step, Draft: d, Presets: config.PresetNames(), HasPSK: len(d.Tunnels) > 0 && !d.Tunnels[0].PSK.IsZero()}
+	p.Data = setupData{Step: step, Draft: d, Presets: config.PresetNames(), HasPSK: len(d.Tunnels) > 0 && !d.Tunnels[0].PSK.IsZero(),
+		Problems: s.box.Status().Problems}
 	return p
 }
 
@@ -121,6 +122,9 @@ type setupData struct {
 	Presets      []string      `json:"presets"`
 	HasPSK       bool          `json:"has_psk"`
 	GeneratedPSK string        `json:"generated_psk,omitempty"`
+	// Problems the box found at boot, e.g. a provisioning file it could
+	// not import: the reason it is in setup mode at all.
+	Problems []BootProblem `json:"problems,omitempty"`
 }
 
 func (s *Server) setupStepGet(w http.ResponseWriter, r *http.Request, sess *session) {
