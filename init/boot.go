@@ -25,6 +25,7 @@ import (
 	"github.com/tunneler/tunneler/appliance/netconf"
 	"github.com/tunneler/tunneler/appliance/perm"
 	"github.com/tunneler/tunneler/appliance/power"
+	"github.com/tunneler/tunneler/appliance/remotelog"
 	"github.com/tunneler/tunneler/appliance/supervise"
 	"github.com/tunneler/tunneler/appliance/watchdog"
 	"github.com/u-root/u-root/pkg/rtc"
@@ -65,6 +66,10 @@ type box struct {
 	router    *boxRouter // nil without /perm or a supervisor (init/router.go)
 	web       webCert    // the web UI's certificate (init/webui.go)
 	ipsecCtl  ipsecCtl   // charon and policies, for changes after boot (init/ipsecchange.go)
+
+	// syslog forwards logs to a remote server, off until the config
+	// names one (init/syslog.go).
+	syslog *remotelog.Forwarder
 }
 
 // boot runs DESIGN.md's boot sequence, then supervises until shutdown.
@@ -81,7 +86,8 @@ func boot() {
 	b.cons = cons
 	// The ring keeps init's lines for the menu's "view logs".
 	b.logs = console.NewLogRing(logLines)
-	b.log = slog.New(slog.NewTextHandler(io.MultiWriter(cons, b.logs), &slog.HandlerOptions{ReplaceAttr: shortTime}))
+	b.syslog = remotelog.NewForwarder()
+	b.log = slog.New(slog.NewTextHandler(io.MultiWriter(cons, b.logs, syslogWriter{b.syslog}), &slog.HandlerOptions{ReplaceAttr: shortTime}))
 	if err != nil {
 		b.log.Error("consoles", "err", err)
 	}
@@ -114,6 +120,8 @@ func boot() {
 	// 7. Provisioning from the ESP on first boot; the config, or setup mode
 	// with a one-time code.
 	b.loadConfig()
+	b.configureSyslog(b.cfg)
+	go b.forwardServiceLogs()
 
 	// From here on every child is started through the reaper, which owns
 	// all waiting (PID 1 reaps orphans with wait4(-1)).

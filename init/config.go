@@ -160,6 +160,7 @@ func (b *box) applyChange(c config.Config) error {
 	defer cancel()
 	err := b.applier.Apply(ctx, c)
 	b.applyIPsec(c) // XFRM policies and charon follow the tunnels
+	b.configureSyslog(c)
 	return err
 }
 
