@@ -66,6 +66,7 @@ type box struct {
 	router    *boxRouter // nil without /perm or a supervisor (init/router.go)
 	web       webCert    // the web UI's certificate (init/webui.go)
 	ipsecCtl  ipsecCtl   // charon and policies, for changes after boot (init/ipsecchange.go)
+	sites     siteCtl    // failover of sites with several remotes, alarms (init/failover.go)
 
 	// syslog forwards logs to a remote server, off until the config
 	// names one (init/syslog.go).

@@ -18,7 +18,12 @@ import (
 type ipsecState struct {
 	policies *xfrm.Manager
 	runner   *ipsec.Runner
-	reqids   map[string]uint32
+	reqids   map[string]uint32 // of cfg.AllTunnels(): charon's and the policies'
+	// cfg is the config applied last (defaults applied); active maps each
+	// site to the remote that carries it (init/failover.go). Policies are
+	// always those of cfg.Expand(active), under ipsecCtl.mu once running.
+	cfg    config.Config
+	active map[string]int
 }
 
 // installPolicies is boot step 8's IPsec half: the box's XFRM policies go
@@ -30,12 +35,21 @@ func (b *box) installPolicies(cfg config.Config) *ipsecState {
 		b.problem("ipsec: netlink: %v", err)
 		return nil
 	}
-	st := &ipsecState{policies: xfrm.New(h), reqids: ipsec.ReqIDs(cfg.Tunnels)}
+	st := &ipsecState{policies: xfrm.New(h), reqids: ipsec.ReqIDs(cfg.AllTunnels()), active: map[string]int{}}
 	st.apply(b, cfg)
 	return st
 }
 
+// apply installs cfg's policies, each site on its active remote.
 func (st *ipsecState) apply(b *box, cfg config.Config) {
+	st.cfg = cfg
+	if err := st.install(b); err != nil {
+		b.problem("ipsec policies: %v", err)
+	}
+}
+
+// install makes the kernel's policies those of st.cfg.Expand(st.active).
+func (st *ipsecState) install(b *box) error {
 	resolve := func(host string) (netip.Addr, error) {
 		addrs, err := net.DefaultResolver.LookupNetIP(context.Background(), "ip4", host)
 		if err != nil {
@@ -46,15 +60,15 @@ func (st *ipsecState) apply(b *box, cfg config.Config) {
 		}
 		return addrs[0], nil
 	}
-	desired, err := xfrm.FromConfig(cfg, st.reqids, resolve)
+	desired, err := xfrm.FromConfig(st.cfg.Expand(st.active), st.reqids, resolve)
 	if err != nil {
 		b.log.Warn("ipsec policies", "err", err)
 	}
 	if _, err := st.policies.Apply(desired); err != nil {
-		b.problem("ipsec policies: %v", err)
-		return
+		return err
 	}
 	b.log.Info("ipsec policies installed", "tunnels", len(desired.Tunnels))
+	return nil
 }
 
 // startCharon is boot step 9: charon under the supervisor, and the VICI
@@ -80,7 +94,8 @@ func (b *box) startCharon(st *ipsecState, cfg config.Config) {
 		return
 	}
 	st.runner = r
-	if err := r.Client.Apply(cfg.Tunnels); err != nil {
+	// Every remote of every site too: standbys keep their SAs up.
+	if err := r.Client.Apply(cfg.AllTunnels()); err != nil {
 		b.problem("ipsec: %v", err)
 	}
 	if err := r.Unit.Start(); err != nil {
@@ -104,6 +119,7 @@ func (b *box) reportTunnels(c *ipsec.Client) {
 			last[t.Name] = now
 			b.log.Info("tunnel", "name", t.Name, "status", t.Colour, "reason", t.Reason)
 		}
+		b.observeTunnels(c.Status()) // DPD, deletes, new SAs: to the sites' failover
 	}
 }
 
@@ -114,7 +130,8 @@ func (b *box) reportTunnels(c *ipsec.Client) {
 func (b *box) startIPsec() {
 	b.loadLateModules()
 	cfg := b.cfg.WithDefaults()
-	if len(cfg.Tunnels) == 0 {
+	if len(cfg.AllTunnels()) == 0 {
+		b.attachAlarmSyslog(cfg)
 		b.keepIPsec(nil) // a config saved later starts charon (applyIPsec)
 		return
 	}
@@ -122,6 +139,7 @@ func (b *box) startIPsec() {
 	b.startTCPEcho(cfg.Router.InsideAddress.Addr)
 	st := b.installPolicies(cfg)
 	b.startCharon(st, cfg)
+	b.startSites(st, cfg)
 	b.keepIPsec(st)
 }
 

@@ -60,23 +60,36 @@ func (b *box) applyIPsec(c config.Config) {
 	defer b.ipsecCtl.mu.Unlock()
 	cfg := c.WithDefaults()
 	st := b.ipsecCtl.st
+	all := cfg.AllTunnels()
 	if st == nil {
-		if len(cfg.Tunnels) == 0 {
+		if len(all) == 0 {
+			b.attachAlarmSyslog(cfg)
 			return
 		}
 		b.addInsideAddress(cfg.Router.InsideAddress.Addr)
 		st = b.installPolicies(cfg)
 		b.startCharon(st, cfg)
 		b.ipsecCtl.st = st
+		b.startSites(st, cfg)
 		return
 	}
-	st.reqids = ipsec.ReqIDs(cfg.Tunnels)
+	// New sites (or profiles) start on their preferred remotes; unchanged
+	// ones keep running, and stay on their active remote (st.active).
+	restart := b.sitesChanged(cfg) || st.runner == nil
+	if restart {
+		b.stopSites()
+		st.active = map[string]int{}
+	}
+	st.reqids = ipsec.ReqIDs(all)
 	st.apply(b, cfg)
 	if st.runner == nil {
 		b.startCharon(st, cfg)
-		return
-	}
-	if err := st.runner.Client.Apply(cfg.Tunnels); err != nil {
+	} else if err := st.runner.Client.Apply(all); err != nil {
 		b.log.Warn("ipsec: apply tunnels", "err", err)
+	}
+	if restart {
+		b.startSites(st, cfg)
+	} else {
+		b.attachAlarmSyslog(cfg)
 	}
 }

@@ -99,7 +99,7 @@ func (b *box) startRouter() {
 // the kernel holds no XFRM policy at all (installing them failed).
 func (b *box) policiesMissing() bool {
 	need := false
-	for _, t := range b.cfg.WithDefaults().Tunnels {
+	for _, t := range b.cfg.AllTunnels() { // sites' remotes too
 		if t.Mode != config.ModeRoute && len(t.RemoteNetworks) > 0 {
 			need = true
 		}
