@@ -16,7 +16,9 @@ import (
 	"time"
 
 	"github.com/tunneler/tunneler/appliance/config"
+	"github.com/tunneler/tunneler/appliance/firewall"
 	"github.com/tunneler/tunneler/appliance/ipsec"
+	"github.com/tunneler/tunneler/appliance/provision"
 	"github.com/tunneler/tunneler/appliance/supervise"
 	"github.com/tunneler/tunneler/webui"
 )
@@ -64,8 +66,16 @@ type Deps struct {
 	FactoryReset func() error
 	// RestartCharon restarts the IKE daemon (its client reloads it).
 	RestartCharon func(ctx context.Context) error
-	Version       string
-	Proc          string // "/proc" by default
+	// Firewall reads the firewall's counters per rule
+	// (firewall.RuleCounters); nil when the box has no firewall.
+	Firewall func() ([]firewall.RuleCounter, error)
+	// Problems returns what init found wrong at boot, one line each as
+	// the banner says them ("area: text"); Provisioning is this boot's
+	// import from the ESP (zero when no file was there).
+	Problems     func() []string
+	Provisioning provision.Result
+	Version      string
+	Proc         string // "/proc" by default
 	// TunnelTimeout bounds how long an apply waits for the tunnels to come
 	// up before it says why they are not (90s by default).
 	TunnelTimeout time.Duration
@@ -148,6 +158,12 @@ func (b *Box) AdminHash() string {
 // Save validates c with the stored secrets kept, saves it and starts
 // applying it.
 func (b *Box) Save(ctx context.Context, c config.Config) (config.FieldErrors, error) {
+	return b.save(ctx, c, nil)
+}
+
+// save is Save; with a router token the apply enrolls the router too
+// (SaveAndEnroll, router.go).
+func (b *Box) save(ctx context.Context, c config.Config, jwt []byte) (config.FieldErrors, error) {
 	b.saveMu.Lock()
 	defer b.saveMu.Unlock()
 	if b.d.Store == nil {
@@ -173,13 +189,13 @@ func (b *Box) Save(ctx context.Context, c config.Config) (config.FieldErrors, er
 	b.events, b.evGen = nil, n
 	b.evMu.Unlock()
 	b.event(n, "config", "ok", fmt.Sprintf("saved (generation %d)", seq), false)
-	go b.apply(n, c)
+	go b.apply(n, c, jwt)
 	return nil, nil
 }
 
 // apply runs the console's apply path, then follows the tunnels until all
 // are up or the timeout says why one is not. A newer save supersedes it.
-func (b *Box) apply(n int, c config.Config) {
+func (b *Box) apply(n int, c config.Config, jwt []byte) {
 	current := func() bool {
 		b.saveMu.Lock()
 		defer b.saveMu.Unlock()
@@ -193,9 +209,10 @@ func (b *Box) apply(n int, c config.Config) {
 			b.event(n, "network", "ok", "interfaces, firewall and IPsec policies applied", false)
 		}
 	}
+	enrolled := b.enrollAtApply(n, jwt) // nil without a token
 	tunnels := c.WithDefaults().Tunnels
 	if len(tunnels) == 0 {
-		b.event(n, "tunnels", "ok", "applied; no tunnel is configured", true)
+		b.finish(n, enrolled, "tunnels", "ok", "applied; no tunnel is configured")
 		return
 	}
 	for _, t := range tunnels {
@@ -246,11 +263,11 @@ func (b *Box) apply(n int, c config.Config) {
 			if len(tunnels) == 1 {
 				msg = "tunnel " + tunnels[0].Name + " is up"
 			}
-			b.event(n, "tunnels", "ok", msg, true)
+			b.finish(n, enrolled, "tunnels", "ok", msg)
 			return
 		}
 		if b.d.Now().After(deadline) {
-			b.event(n, "tunnels", "failed", "not up after "+b.d.TunnelTimeout.String()+": "+firstDown, true)
+			b.finish(n, enrolled, "tunnels", "failed", "not up after "+b.d.TunnelTimeout.String()+": "+firstDown)
 			return
 		}
 		time.Sleep(250 * time.Millisecond)

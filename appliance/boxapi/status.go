@@ -44,6 +44,18 @@ func (b *Box) Status() webui.Status {
 		st.Tunnels = append(st.Tunnels, ts)
 	}
 	st.System = b.system()
+	if b.d.Firewall != nil {
+		rcs, err := b.d.Firewall()
+		if err != nil {
+			st.FirewallError = err.Error()
+		}
+		st.Firewall = firewallCounters(rcs)
+	}
+	var lines []string
+	if b.d.Problems != nil {
+		lines = b.d.Problems()
+	}
+	st.Problems = bootProblems(lines, b.d.Provisioning)
 	return st
 }
 

@@ -1,0 +1,63 @@
+package boxapi
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/tunneler/tunneler/appliance/firewall"
+	"github.com/tunneler/tunneler/appliance/provision"
+	"github.com/tunneler/tunneler/webui"
+)
+
+// provisioningArea is the area of init's problem lines about the ESP's
+// provisioning file; the structured Deps.Provisioning replaces them.
+const provisioningArea = "provisioning"
+
+// bootProblems puts init's problem lines (the banner's PROBLEM lines) and
+// this boot's provisioning result in the web UI's words. Neither carries
+// a secret: provision's problems name lines, variables and fields only.
+func bootProblems(lines []string, prov provision.Result) []webui.BootProblem {
+	var out []webui.BootProblem
+	p, hasProv := provisioningProblem(prov)
+	if hasProv {
+		out = append(out, p)
+	}
+	for _, l := range lines {
+		area, _, ok := strings.Cut(l, ":")
+		if !ok {
+			area = ""
+		}
+		if hasProv && area == provisioningArea {
+			continue // said above, with each problem of the file
+		}
+		out = append(out, webui.BootProblem{Area: area, Text: l})
+	}
+	return out
+}
+
+// provisioningProblem reports a provisioning file that was not imported
+// (or was, but is still on the ESP); false when there is nothing to say.
+func provisioningProblem(r provision.Result) (webui.BootProblem, bool) {
+	if r.File == "" || r.Imported && r.Err == nil {
+		return webui.BootProblem{}, false
+	}
+	p := webui.BootProblem{Area: provisioningArea, File: r.File, KeptAs: r.KeptAs,
+		Text: fmt.Sprintf("The provisioning file %s on the boot partition was not imported", r.File)}
+	if r.Imported {
+		p.Text = fmt.Sprintf("The provisioning file %s was imported, but it is still on the boot partition", r.File)
+	}
+	p.Details = append(p.Details, r.Problems...)
+	if r.Err != nil {
+		p.Details = append(p.Details, r.Err.Error())
+	}
+	return p, true
+}
+
+// firewallCounters puts firewall.RuleCounters in the web UI's words.
+func firewallCounters(rcs []firewall.RuleCounter) []webui.FirewallCounter {
+	out := make([]webui.FirewallCounter, 0, len(rcs))
+	for _, rc := range rcs {
+		out = append(out, webui.FirewallCounter{Rule: rc.Name, Action: rc.Action, What: rc.What, Packets: rc.Packets, Bytes: rc.Bytes})
+	}
+	return out
+}
