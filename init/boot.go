@@ -25,6 +25,7 @@ import (
 	"github.com/tunneler/tunneler/appliance/netconf"
 	"github.com/tunneler/tunneler/appliance/perm"
 	"github.com/tunneler/tunneler/appliance/power"
+	"github.com/tunneler/tunneler/appliance/provision"
 	"github.com/tunneler/tunneler/appliance/remotelog"
 	"github.com/tunneler/tunneler/appliance/supervise"
 	"github.com/tunneler/tunneler/appliance/watchdog"
@@ -53,10 +54,11 @@ type box struct {
 	cfgSeq    int
 	applier   *apply.Applier
 	logs      *console.LogRing
-	mu        sync.Mutex // setupMode and setupCode: the menus change them
+	mu        sync.Mutex // setupMode, setupCode (the menus change them) and problems
 	setupMode bool
 	setupCode string
-	problems  []string
+	problems  []string         // guarded by mu: later steps and the web UI run concurrently
+	provision provision.Result // this boot's import from the ESP, for the web UI
 	requests  *power.Requests
 	net       *netconf.Manager
 	reaper    *supervise.Reaper
@@ -175,8 +177,18 @@ func (b *box) timed(what string, step func()) {
 
 func (b *box) problem(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
+	b.mu.Lock()
 	b.problems = append(b.problems, msg)
+	b.mu.Unlock()
 	b.log.Error(msg)
+}
+
+// problemLines is a copy of the problems so far, for the banner and the
+// web UI.
+func (b *box) problemLines() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.problems...)
 }
 
 func (b *box) loadModules() {
@@ -305,7 +317,7 @@ func (b *box) printBanner() {
 		PermOK:     b.perm.Mounted,
 		SetupMode:  code != "",
 		SetupCode:  code,
-		Problems:   b.problems,
+		Problems:   b.problemLines(),
 		KernelSecs: b.started,
 		InitSecs:   uptime() - b.started,
 	}

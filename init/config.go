@@ -56,6 +56,7 @@ func (b *box) provisionFromESP() {
 			b.log.Error(l)
 		}
 	}
+	b.provision = r
 	if r.File != "" && !r.Imported {
 		b.problem("provisioning: %s on the ESP was NOT imported (see the lines above; kept as %s)", r.File, r.KeptAs)
 	}

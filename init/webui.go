@@ -11,7 +11,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/nftables"
 	"github.com/tunneler/tunneler/appliance/boxapi"
+	"github.com/tunneler/tunneler/appliance/firewall"
 	"github.com/tunneler/tunneler/appliance/ipsec"
 	"github.com/tunneler/tunneler/appliance/netconf"
 	"github.com/tunneler/tunneler/appliance/opmenu"
@@ -110,8 +112,11 @@ func (b *box) serveWebUI() {
 			}
 			return b.sup.Unit("charon").Restart(ctx)
 		},
-		Version: version,
-		Logf:    func(format string, args ...any) { b.log.Info(fmt.Sprintf(format, args...)) },
+		Firewall:     readFirewallCounters,
+		Problems:     b.problemLines,
+		Provisioning: b.provision,
+		Version:      version,
+		Logf:         func(format string, args ...any) { b.log.Info(fmt.Sprintf(format, args...)) },
 	})
 	metricsDir := ""
 	if b.perm.Mounted {
@@ -241,4 +246,14 @@ func (b *box) webRouterStatus() webui.RouterStatus {
 		st.Detail = "" // the page would say "not enrolled: not enrolled"
 	}
 	return st
+}
+
+// readFirewallCounters is what the web UI, /metrics and the console
+// status show of the firewall: every rule's counter, read back each time.
+func readFirewallCounters() ([]firewall.RuleCounter, error) {
+	conn, err := nftables.New()
+	if err != nil {
+		return nil, fmt.Errorf("firewall counters: netlink: %w", err)
+	}
+	return firewall.RuleCounters(conn)
 }
