@@ -47,6 +47,7 @@ func provisioningProblem(r provision.Result) (webui.BootProblem, bool) {
 		p.Text = fmt.Sprintf("The provisioning file %s was imported, but it is still on the boot partition", r.File)
 	}
 	p.Details = append(p.Details, r.Problems...)
+	p.Details = append(p.Details, r.Warnings...) // what the box would have mapped or ignored
 	if r.Err != nil {
 		p.Details = append(p.Details, r.Err.Error())
 	}

@@ -17,7 +17,8 @@ import (
 
 func TestBootProblems(t *testing.T) {
 	rejected := provision.Result{File: "tunneler.env", KeptAs: "tunneler.env.invalid",
-		Problems: []string{"line 2: IPSEC_REMOTENET: bad", "line 3: IPSEC_PSK: too short"}}
+		Problems: []string{"line 2: IPSEC_REMOTENET: bad", "line 3: IPSEC_PSK: too short"},
+		Warnings: []string{"line 5: warning: IPSEC_IKEREAUTH: ignored"}}
 	for _, tc := range []struct {
 		name  string
 		lines []string
@@ -32,7 +33,7 @@ func TestBootProblems(t *testing.T) {
 			[]string{"provisioning: tunneler.env on the ESP was NOT imported (see the lines above; kept as tunneler.env.invalid)", "router: start: boom"},
 			rejected,
 			[]webui.BootProblem{{Area: "provisioning", Text: "The provisioning file tunneler.env on the boot partition was not imported",
-				Details: rejected.Problems, File: "tunneler.env", KeptAs: "tunneler.env.invalid"},
+				Details: append(rejected.Problems, rejected.Warnings...), File: "tunneler.env", KeptAs: "tunneler.env.invalid"},
 				{Area: "router", Text: "router: start: boom"}}},
 		{"imported but not removed", nil,
 			provision.Result{File: "tunneler.json", Imported: true, Err: errors.New("imported, but could not remove it")},
