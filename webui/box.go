@@ -77,6 +77,11 @@ type Status struct {
 	// Problems are what the box found wrong at boot (the console banner's
 	// PROBLEM lines), e.g. a provisioning file that was not imported.
 	Problems []BootProblem `json:"problems,omitempty"`
+	// Sites with several remotes, and the alarms raised when a remote or
+	// a site goes down (webui/sites.go).
+	Sites        []SiteStatus  `json:"sites,omitempty"`
+	Alarms       []Alarm       `json:"alarms"`
+	AlarmHistory []AlarmChange `json:"alarm_history,omitempty"`
 }
 
 // Actions of a firewall rule.

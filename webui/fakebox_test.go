@@ -27,6 +27,9 @@ type fakeBox struct {
 	problems []BootProblem
 	firewall []FirewallCounter
 	fwErr    string
+	// sites and alarms too (webui/sites.go).
+	sites  []SiteStatus
+	alarms []Alarm
 }
 
 func newFakeBox() *fakeBox {
@@ -105,7 +108,7 @@ func (f *fakeBox) Status() Status {
 	defer f.mu.Unlock()
 	st := Status{Time: f.now, Router: RouterStatus{State: "not enrolled"},
 		System:   SystemStatus{Hostname: "tunneler", Version: "test", Uptime: 3 * time.Hour, CPUPercent: 7, MemUsed: 300 << 20, MemTotal: 2 << 30},
-		Problems: f.problems, Firewall: f.firewall, FirewallError: f.fwErr}
+		Problems: f.problems, Firewall: f.firewall, FirewallError: f.fwErr, Sites: f.sites, Alarms: f.alarms}
 	for i, t := range f.cfg.Tunnels {
 		ts := TunnelStatus{Name: t.Name, PeerAddress: t.PeerAddress, Colour: Green, LastHeartbeat: f.now.Add(-10 * time.Second),
 			BytesIn: 123456, BytesOut: 654321,
