@@ -4,8 +4,11 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
+
+	"github.com/tunneler/tunneler/appliance/config"
 )
 
 // RouterAdmin is implemented by a Box that can enroll the OpenZiti router.
@@ -19,6 +22,18 @@ type RouterAdmin interface {
 	EnrollRouter(ctx context.Context, jwt []byte, progress func(step string)) error
 	// UnenrollRouter stops the router and removes its identity.
 	UnenrollRouter(ctx context.Context) error
+}
+
+// SetupEnroller is implemented by a Box that can enroll the router as a
+// step of the apply that follows a save: the setup wizard's router step.
+type SetupEnroller interface {
+	// CheckRouterToken says in plain words what is wrong with jwt (shape,
+	// kind, issuer, expiry), or nil.
+	CheckRouterToken(jwt []byte) error
+	// SaveAndEnroll is Save, and the apply that follows also enrolls the
+	// router with jwt the way EnrollRouter does, its steps in Progress;
+	// the apply's last event comes once both are done.
+	SaveAndEnroll(ctx context.Context, c config.Config, jwt []byte) (config.FieldErrors, error)
 }
 
 // maxTokenBytes bounds an uploaded or pasted token: real ones are ~1 KB.
@@ -63,8 +78,36 @@ func tokenFrom(r *http.Request) []byte {
 	if strings.TrimSpace(raw) == "" {
 		raw = r.FormValue("jwt")
 	}
+	return normalizeToken(raw)
+}
+
+// normalizeToken drops surrounding quotes and every space and line break
+// (a JWT has none; mail and terminals add them), at most maxTokenBytes.
+func normalizeToken(raw string) []byte {
+	if len(raw) > 4*maxTokenBytes {
+		raw = raw[:4*maxTokenBytes]
+	}
 	raw = strings.Trim(strings.TrimSpace(raw), `"'`)
-	return []byte(strings.Join(strings.Fields(raw), ""))
+	t := strings.Join(strings.Fields(raw), "")
+	if len(t) > maxTokenBytes {
+		t = t[:maxTokenBytes] // ParseToken says it is malformed
+	}
+	return []byte(t)
+}
+
+// routerForm is the setup wizard's router step: a token to enroll with
+// at apply, or Skip (enroll later on the Router page).
+type routerForm struct {
+	JWT  []byte
+	Skip bool
+}
+
+func decodeRouterForm(v url.Values) routerForm {
+	f := routerForm{Skip: v.Get("skip") != ""}
+	if !f.Skip {
+		f.JWT = normalizeToken(v.Get("jwt"))
+	}
+	return f
 }
 
 func (s *Server) routerEnroll(w http.ResponseWriter, r *http.Request, sess *session) {

@@ -224,7 +224,7 @@ func (p *page) Ago(t time.Time) string { return ago(p.Now, t) }
 // filled: an operator retypes them, or leaves them empty to keep the key.
 func (p *page) Val(k string) string {
 	switch k {
-	case "psk", "password", "confirm", "current", "code":
+	case "psk", "password", "confirm", "current", "code", "jwt":
 		return ""
 	}
 	return p.Form.Get(k)

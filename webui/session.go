@@ -35,6 +35,9 @@ type session struct {
 	// generated holds a PSK the box generated and showed once, so a
 	// wizard that goes back does not show it again.
 	step int
+	// routerJWT is the router's enrollment token from the wizard's router
+	// step, used at apply; dropped once the setup is saved.
+	routerJWT []byte
 }
 
 type sessions struct {

@@ -10,8 +10,8 @@ import (
 )
 
 // setupSteps are the wizard's steps after the setup code, in order.
-// "router" is the OpenZiti enrollment step the router issue fills; until
-// then it only explains and is skipped.
+// "router" takes the OpenZiti router's enrollment token, or is skipped
+// (setuprouter.go).
 var setupSteps = []string{"password", "interfaces", "tunnel", "router", "review"}
 
 // interface and tunnel form fields, for error mapping.
@@ -109,7 +109,9 @@ func (s *Server) setupPage(sess *session, step string) *page {
 			p.Form.Set("name", "site1")
 		}
 	}
+	_, canEnroll := s.box.(SetupEnroller)
 	p.Data = setupData{Step: step, Draft: d, Presets: config.PresetNames(), HasPSK: len(d.Tunnels) > 0 && !d.Tunnels[0].PSK.IsZero(),
+		RouterToken: len(sess.routerJWT) > 0, CanEnroll: canEnroll,
 		Problems: s.box.Status().Problems}
 	return p
 }
@@ -122,6 +124,10 @@ type setupData struct {
 	Presets      []string      `json:"presets"`
 	HasPSK       bool          `json:"has_psk"`
 	GeneratedPSK string        `json:"generated_psk,omitempty"`
+	// RouterToken: the router step was given a token (never shown again),
+	// enrolled at apply; CanEnroll: the box can enroll a router.
+	RouterToken bool `json:"router_token"`
+	CanEnroll   bool `json:"can_enroll"`
 	// Problems the box found at boot, e.g. a provisioning file it could
 	// not import: the reason it is in setup mode at all.
 	Problems []BootProblem `json:"problems,omitempty"`
@@ -209,8 +215,9 @@ func (s *Server) setupStepPost(w http.ResponseWriter, r *http.Request, sess *ses
 		}
 		sess.draft.Tunnels = trial.Tunnels
 	case "router":
-		// Placeholder: router enrollment (the router issue) goes here.
-		// Skipping leaves the router unenrolled; Settings will offer it.
+		if !s.setupRouterStep(w, r, sess, p) {
+			return
+		}
 	case "review":
 		s.finishSetup(w, r, sess, p)
 		return
@@ -232,7 +239,13 @@ func only(errs config.FieldErrors, prefix string) config.FieldErrors {
 // finishSetup saves the draft. On field errors nothing is saved and the
 // first step with a problem is shown with the errors next to its fields.
 func (s *Server) finishSetup(w http.ResponseWriter, r *http.Request, sess *session, p *page) {
-	errs, err := s.box.Save(r.Context(), sess.draft)
+	var errs config.FieldErrors
+	var err error
+	if se, ok := s.box.(SetupEnroller); ok && len(sess.routerJWT) > 0 {
+		errs, err = se.SaveAndEnroll(r.Context(), sess.draft, sess.routerJWT)
+	} else {
+		errs, err = s.box.Save(r.Context(), sess.draft)
+	}
 	if err != nil {
 		s.logf("webui: save first config: %v", err)
 		s.fail(w, r, http.StatusInternalServerError, "the box could not save the configuration: "+err.Error())
@@ -245,12 +258,19 @@ func (s *Server) finishSetup(w http.ResponseWriter, r *http.Request, sess *sessi
 			step = "interfaces"
 		case len(only(errs, "tunnels")) > 0:
 			step = "tunnel"
+		case len(only(errs, "router.jwt")) > 0:
+			step = "router" // the token expired since it was checked
+			sess.routerJWT = nil
 		}
 		p = s.setupPage(sess, step)
 		mapErrors(p, errs, map[string]string{"tunnels[0]": ""}, tunnelFields)
 		if step == "interfaces" {
 			p = s.setupPage(sess, step)
 			mapErrors(p, errs, interfacePrefixes(sess.draft.Interfaces), interfaceFields)
+		}
+		if step == "router" {
+			p = s.setupPage(sess, step)
+			mapErrors(p, errs, map[string]string{"router": ""}, fieldSet("jwt"))
 		}
 		s.render(w, r, "setup", p)
 		return
@@ -259,6 +279,7 @@ func (s *Server) finishSetup(w http.ResponseWriter, r *http.Request, sess *sessi
 	// login, and the draft (with its PSK) is dropped from memory.
 	sess.setup = false
 	sess.draft = config.Config{}
+	sess.routerJWT = nil
 	s.logf("webui: first configuration saved from %s", sourceKey(r))
 	done(w, r, "/apply", nil)
 }

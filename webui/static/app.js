@@ -48,7 +48,7 @@
     }
     function finish(ev) {
       finished = true;
-      state.textContent = ev.state === "ok" ? "Tunnel up. " + ev.message : "Not up: " + ev.message;
+      state.textContent = ev.state === "ok" ? "Tunnel up. " + ev.message : "Not done: " + ev.message;
       state.className = "state " + (ev.state === "ok" ? "up" : "down");
       state.id = "apply-state";
       state.setAttribute("data-done", ev.state);
