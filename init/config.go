@@ -182,6 +182,7 @@ func (b *box) menu() *console.Menu {
 		Apply:       b.applyChange,
 		NetStatus:   b.netStatus,
 		PrintStatus: func(w io.Writer) { b.printBanner() },
+		Firewall:    readFirewallCounters,
 		SetupCode:   b.currentSetupCode,
 		EnterSetupMode: func() string {
 			code := b.enterSetupMode()

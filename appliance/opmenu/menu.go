@@ -22,6 +22,7 @@ import (
 	"github.com/tunneler/tunneler/appliance/adminpw"
 	"github.com/tunneler/tunneler/appliance/config"
 	"github.com/tunneler/tunneler/appliance/console"
+	"github.com/tunneler/tunneler/appliance/firewall"
 	"github.com/tunneler/tunneler/appliance/netconf"
 )
 
@@ -36,6 +37,9 @@ type Box struct {
 	NetStatus func() (netconf.Status, error)
 	// PrintStatus prints the banner (interfaces, storage, setup code).
 	PrintStatus func(w io.Writer)
+	// Firewall reads the firewall's counters per rule; nil leaves them
+	// off the status screen.
+	Firewall func() ([]firewall.RuleCounter, error)
 	// SetupCode is the current one-time code, "" outside setup mode.
 	SetupCode func() string
 	// EnterSetupMode makes and shows a new setup code (after the admin
@@ -146,6 +150,11 @@ func (b *Box) change(w io.Writer, what string, edit func(config.Config) (config.
 func (b *Box) status(w io.Writer) error {
 	if b.PrintStatus != nil {
 		b.PrintStatus(w)
+	}
+	if b.Firewall != nil {
+		for _, l := range FirewallLines(b.Firewall()) {
+			fmt.Fprintf(w, " %s\n", l)
+		}
 	}
 	if b.Store == nil {
 		return nil
