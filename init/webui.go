@@ -117,6 +117,13 @@ func (b *box) serveWebUI() {
 		Provisioning: b.provision,
 		Version:      version,
 		Logf:         func(format string, args ...any) { b.log.Info(fmt.Sprintf(format, args...)) },
+		Sites: func() boxapi.Sites { // init/failover.go
+			if g := b.siteGroup(); g != nil {
+				return g
+			}
+			return nil
+		},
+		Alarms: b.alarmManager,
 	})
 	metricsDir := ""
 	if b.perm.Mounted {

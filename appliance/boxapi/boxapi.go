@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tunneler/tunneler/appliance/alarm"
 	"github.com/tunneler/tunneler/appliance/config"
 	"github.com/tunneler/tunneler/appliance/firewall"
 	"github.com/tunneler/tunneler/appliance/ipsec"
@@ -66,6 +67,10 @@ type Deps struct {
 	FactoryReset func() error
 	// RestartCharon restarts the IKE daemon (its client reloads it).
 	RestartCharon func(ctx context.Context) error
+	// Sites returns the running failover of sites with several remotes
+	// (nil without one); Alarms the boot's alarms (nil: none yet).
+	Sites  func() Sites
+	Alarms func() *alarm.Manager
 	// Firewall reads the firewall's counters per rule
 	// (firewall.RuleCounters); nil when the box has no firewall.
 	Firewall func() ([]firewall.RuleCounter, error)
@@ -326,6 +331,8 @@ func (b *Box) Do(ctx context.Context, a webui.Action) error {
 		}
 		b.d.Logf("web UI: reconnect tunnel %s", a.Tunnel)
 		return b.d.Tunnels().Reconnect(a.Tunnel)
+	case webui.ActRestartRemote:
+		return b.restartRemote(a.Tunnel)
 	case webui.ActRestartCharon:
 		if b.d.RestartCharon == nil {
 			return errors.New("charon is not running")

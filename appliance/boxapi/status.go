@@ -43,6 +43,7 @@ func (b *Box) Status() webui.Status {
 		}
 		st.Tunnels = append(st.Tunnels, ts)
 	}
+	b.sitesAndAlarms(&st, c, byName) // sites.go
 	st.System = b.system()
 	if b.d.Firewall != nil {
 		rcs, err := b.d.Firewall()
