@@ -124,7 +124,11 @@ func TestForwarderUDP(t *testing.T) {
 	if want := "<30>1 2026-11-23T04:05:06.000000Z branch-7 charon - - - loaded secret (hidden) ab"; got != want {
 		t.Errorf("datagram\n got %q\nwant %q", got, want)
 	}
-	if st := f.Stats(); st.Sent != 1 || st.Dropped != 0 || st.Target != "udp://"+pc.LocalAddr().String() {
+	st := f.Stats()
+	for deadline := time.Now().Add(5 * time.Second); st.Sent == 0 && time.Now().Before(deadline); st = f.Stats() {
+		time.Sleep(10 * time.Millisecond) // counted just after the write
+	}
+	if st.Sent != 1 || st.Dropped != 0 || st.Target != "udp://"+pc.LocalAddr().String() {
 		t.Errorf("stats %+v", st)
 	}
 	f.Configure("", "branch-7", nil)
