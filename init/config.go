@@ -178,12 +178,17 @@ func (b *box) menu() *console.Menu {
 			return nil
 		}}
 	ops := &opmenu.Box{
-		Store:       b.store,
-		Apply:       b.applyChange,
-		NetStatus:   b.netStatus,
-		PrintStatus: func(w io.Writer) { b.printBanner() },
-		Firewall:    readFirewallCounters,
-		SetupCode:   b.currentSetupCode,
+		Store:     b.store,
+		Apply:     b.applyChange,
+		NetStatus: b.netStatus,
+		PrintStatus: func(w io.Writer) {
+			b.printBanner()
+			for _, l := range b.siteMenu().Lines() { // sites and alarms (init/failover.go)
+				fmt.Fprintf(w, " %s\n", l)
+			}
+		},
+		Firewall:  readFirewallCounters,
+		SetupCode: b.currentSetupCode,
 		EnterSetupMode: func() string {
 			code := b.enterSetupMode()
 			b.log.Info("setup mode: a new setup code is shown on the console")
@@ -196,7 +201,7 @@ func (b *box) menu() *console.Menu {
 		// Test hook behind the debug entry's admin password.
 		KillCharon: b.killCharon,
 	}
-	return &console.Menu{Title: "Tunneler " + version + " — console menu", Items: ops.Items(append([]console.Item{formatPerm}, ops.RouterItems(b.routerMenu())...)...)}
+	return &console.Menu{Title: "Tunneler " + version + " — console menu", Items: ops.Items(append(append([]console.Item{formatPerm}, ops.RouterItems(b.routerMenu())...), ops.SiteItems(b.siteMenu())...)...)}
 }
 
 func (b *box) netStatus() (netconf.Status, error) {

@@ -10,6 +10,7 @@ import (
 	"github.com/tunneler/tunneler/appliance/config"
 	"github.com/tunneler/tunneler/appliance/failover"
 	"github.com/tunneler/tunneler/appliance/ipsec"
+	"github.com/tunneler/tunneler/appliance/opmenu"
 )
 
 // siteCtl runs the failover of sites with several remotes (issue 8): one
@@ -201,4 +202,9 @@ func (b *box) restartRemote(site string, remote int) error {
 	}
 	b.log.Info("restart remote requested", "site", site, "remote", remote)
 	return g.RestartRemote(site, remote)
+}
+
+// siteMenu is the console menu's view of the sites (opmenu.SiteItems).
+func (b *box) siteMenu() *opmenu.Sites {
+	return &opmenu.Sites{Status: b.siteStatus, Alarms: b.alarmManager, RestartRemote: b.restartRemote}
 }
