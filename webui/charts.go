@@ -45,15 +45,10 @@ type point struct {
 }
 
 func (s *Server) charts(w http.ResponseWriter, r *http.Request, sess *session) {
-	q := r.URL.Query()
-	win := q.Get("window")
-	d, ok := chartWindows[win]
-	if !ok {
-		win, d = "1h", time.Hour
-	}
+	win, d, tunnel := decodeChartsQuery(r.URL.Query())
 	now := s.now()
 	since := now.Add(-d)
-	cd := chartsData{Window: win, Tunnel: q.Get("tunnel")}
+	cd := chartsData{Window: win, Tunnel: tunnel}
 	samples := s.rec.Samples(since)
 	seen := map[string]bool{}
 	for _, smp := range samples {

@@ -230,3 +230,34 @@ func decodeLogQuery(v url.Values, now time.Time) (LogQuery, string) {
 func decodeRestore(r io.Reader) (config.Config, error) {
 	return config.DecodeReader(io.LimitReader(r, maxFormBytes))
 }
+
+// loginForm is the login form: the password and the page to go to after.
+type loginForm struct {
+	Password string
+	Next     string // a path on this box, "/" when none or not safe
+}
+
+// decodeLoginForm reads the login form. Next must stay on this box: a
+// path, not "//host" or "/\\host", and no control characters (browsers
+// drop tabs and line breaks from URLs, so "/\t/host" would become
+// "//host").
+func decodeLoginForm(v url.Values) loginForm {
+	f := loginForm{Password: v.Get("password"), Next: v.Get("next")}
+	bad := strings.ContainsFunc(f.Next, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' })
+	if bad || !strings.HasPrefix(f.Next, "/") || strings.HasPrefix(f.Next, "//") || len(f.Next) > 1024 {
+		f.Next = "/"
+	}
+	return f
+}
+
+// decodeChartsQuery reads the Metrics page's query: a known window (1h
+// when not) and the tunnel to show ("" for all; the page drops a name it
+// has no samples for).
+func decodeChartsQuery(v url.Values) (win string, d time.Duration, tunnel string) {
+	win = v.Get("window")
+	d, ok := chartWindows[win]
+	if !ok {
+		win, d = "1h", time.Hour
+	}
+	return win, d, v.Get("tunnel")
+}

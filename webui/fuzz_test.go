@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tunneler/tunneler/appliance/config"
+	"github.com/tunneler/tunneler/appliance/remotelog"
 )
 
 // Fuzz targets for every form decoder. Run each with e.g.
@@ -57,6 +58,9 @@ func FuzzDecodeInterfacesForm(f *testing.F) {
 
 func FuzzDecodeSystemForm(f *testing.F) {
 	f.Add("hostname=box&timezone=Europe%2FBerlin&ntp_servers=pool.ntp.org%0A192.0.2.1&remote_syslog=192.0.2.5:514")
+	f.Add("remote_syslog=tcp%3A%2F%2Flogs.example.com%3A601")
+	f.Add("remote_syslog=udp%3A%2F%2F%5B2001%3Adb8%3A%3A1%5D")
+	f.Add("remote_syslog=logs.example.com%3A")
 	f.Fuzz(func(t *testing.T, q string) {
 		v, err := url.ParseQuery(q)
 		if err != nil {
@@ -64,7 +68,72 @@ func FuzzDecodeSystemForm(f *testing.F) {
 		}
 		s := decodeSystemForm(v, config.System{})
 		c := config.Config{Version: config.CurrentVersion, System: s}
-		c.Validate()
+		// What Validate lets through, init's forwarder must take: a target
+		// saved but never used would be a silent loss of logs.
+		if s.RemoteSyslog != "" && len(only(c.Validate(), "system.remote_syslog")) == 0 {
+			if _, err := remotelog.ParseTarget(s.RemoteSyslog); err != nil {
+				t.Fatalf("remote syslog %q passes Validate but not the forwarder: %v", s.RemoteSyslog, err)
+			}
+		}
+	})
+}
+
+func FuzzDecodeRouterForm(f *testing.F) {
+	f.Add("jwt=eyJhbGciOiJSUzI1NiJ9.eyJlbSI6ImVyb3R0In0.c2ln")
+	f.Add("jwt=%22eyJh%0A.b+.c%22&skip=")
+	f.Add("skip=1&jwt=eyJx.y.z")
+	f.Fuzz(func(t *testing.T, q string) {
+		v, err := url.ParseQuery(q)
+		if err != nil {
+			return
+		}
+		rf := decodeRouterForm(v)
+		if rf.Skip && len(rf.JWT) > 0 {
+			t.Fatalf("skip with a token %q", rf.JWT)
+		}
+		if len(rf.JWT) > maxTokenBytes || bytes.ContainsAny(rf.JWT, " \t\r\n") {
+			t.Fatalf("token not normalised: %q", rf.JWT)
+		}
+	})
+}
+
+func FuzzDecodeLoginForm(f *testing.F) {
+	f.Add("password=correct+horse&next=%2Ftunnels")
+	f.Add("next=%2F%2Fevil.example")
+	f.Add("next=%2F%09%2Fevil.example")
+	f.Add("next=%2F%5Cevil.example")
+	f.Add("next=https%3A%2F%2Fevil.example")
+	f.Fuzz(func(t *testing.T, q string) {
+		v, err := url.ParseQuery(q)
+		if err != nil {
+			return
+		}
+		lf := decodeLoginForm(v)
+		if lf.Password != v.Get("password") {
+			t.Fatalf("password changed")
+		}
+		// As a browser reads the Location: tabs and line breaks dropped,
+		// backslashes as slashes. It must stay on this box.
+		loc := strings.NewReplacer("\t", "", "\n", "", "\r", "", "\\", "/").Replace(lf.Next)
+		u, err := url.Parse(loc)
+		if !strings.HasPrefix(loc, "/") || strings.HasPrefix(loc, "//") || err != nil || u.Host != "" || u.Scheme != "" {
+			t.Fatalf("next %q leaves the box", lf.Next)
+		}
+	})
+}
+
+func FuzzDecodeChartsQuery(f *testing.F) {
+	f.Add("window=24h&tunnel=site1")
+	f.Add("window=7d")
+	f.Fuzz(func(t *testing.T, q string) {
+		v, err := url.ParseQuery(q)
+		if err != nil {
+			return
+		}
+		win, d, _ := decodeChartsQuery(v)
+		if chartWindows[win] != d || d <= 0 {
+			t.Fatalf("window %q %v", win, d)
+		}
 	})
 }
 

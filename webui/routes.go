@@ -185,8 +185,8 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if s.limited(w, r) {
 		return
 	}
-	pw := r.PostFormValue("password")
-	if !adminVerify(pw, s.box.AdminHash()) {
+	f := decodeLoginForm(r.PostForm)
+	if !adminVerify(f.Password, s.box.AdminHash()) {
 		s.limit.fail(sourceKey(r), s.now())
 		s.logf("webui: failed login from %s", sourceKey(r))
 		p := &page{Title: "Log in"}
@@ -198,11 +198,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	sess := s.sessions.create(s.now(), false)
 	setSessionCookie(w, sess)
 	s.logf("webui: login from %s", sourceKey(r))
-	next := r.PostFormValue("next")
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
-		next = "/"
-	}
-	done(w, r, next, map[string]any{"csrf": sess.csrf})
+	done(w, r, f.Next, map[string]any{"csrf": sess.csrf})
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, sess *session) {

@@ -234,3 +234,24 @@ func TestForwarderNeverBlocks(t *testing.T) {
 		f.Close()
 	}
 }
+
+func FuzzParseTarget(f *testing.F) {
+	for _, s := range []string{"logs.example.com", "tcp://[2001:db8::1]:601", "udp://192.0.2.5", "x:", "https://a"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		tg, err := ParseTarget(s)
+		if err != nil {
+			return
+		}
+		if tg.Network != "udp" && tg.Network != "tcp" {
+			t.Fatalf("network %q", tg.Network)
+		}
+		if h, p, err := net.SplitHostPort(tg.Addr); err != nil || h == "" || p == "" {
+			t.Fatalf("address %q: %v", tg.Addr, err)
+		}
+		if again, err := ParseTarget(tg.String()); err != nil || again != tg {
+			t.Fatalf("%q -> %v does not parse back: %v %v", s, tg, again, err)
+		}
+	})
+}

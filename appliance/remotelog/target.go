@@ -49,7 +49,8 @@ func ParseTarget(s string) (Target, error) {
 		host = a.String() // bare IPv6 (or IPv4) address
 	}
 	host = strings.Trim(host, "[]")
-	if host == "" || strings.ContainsAny(host, " /\\@?#\t\r\n") {
+	_, ipErr := netip.ParseAddr(host)
+	if host == "" || strings.ContainsAny(host, " /\\@?#[]\t\r\n") || strings.Contains(host, ":") && ipErr != nil {
 		return Target{}, fmt.Errorf("remote syslog %q: not host or host:port", s)
 	}
 	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
