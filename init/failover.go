@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"sync"
+	"sync/atomic"
 
 	"github.com/tunneler/tunneler/appliance/alarm"
 	"github.com/tunneler/tunneler/appliance/config"
@@ -29,6 +30,11 @@ type siteCtl struct {
 	alarms     *alarm.Manager
 	syslogTo   string
 	syslogStop context.CancelFunc
+
+	// charonSeen: the VICI client has been connected once. Before that
+	// every remote reads "not connected", which is no news of a remote
+	// (it would raise alarms and restarts at every boot).
+	charonSeen atomic.Bool
 }
 
 // alarmManager makes the boot's alarms once; every change goes to the
@@ -162,7 +168,7 @@ func (b *box) startSites(st *ipsecState, cfg config.Config) {
 	b.sites.sites, b.sites.profiles = cfg.Sites, cfg.Profiles
 	b.sites.mu.Unlock()
 	go group.Run(ctx)
-	group.ObserveTunnels(client.Status())
+	b.observeTunnels(client)
 	names := make([]string, 0, len(cfg.Sites))
 	for _, s := range cfg.Sites {
 		names = append(names, fmt.Sprintf("%s (%d remotes)", s.Name, len(s.Remotes)))
@@ -180,7 +186,17 @@ func (b *box) siteGroup() *failover.Group {
 // observeTunnels hands charon's view (DPD, deletes, new SAs) to the sites.
 // The group is read under the lock but fed outside it: feeding may wait
 // for a runner that waits for ipsecCtl.mu.
-func (b *box) observeTunnels(sts []ipsec.TunnelStatus) {
+func (b *box) observeTunnels(c *ipsec.Client) {
+	sts := c.Status()
+	for _, st := range sts {
+		// Not Connected(): it waits for a running VICI command.
+		if st.IKEState != "" || st.Colour != ipsec.Gray {
+			b.sites.charonSeen.Store(true)
+		}
+	}
+	if !b.sites.charonSeen.Load() {
+		return
+	}
 	if g := b.siteGroup(); g != nil {
 		g.ObserveTunnels(sts)
 	}

@@ -119,7 +119,7 @@ func (b *box) reportTunnels(c *ipsec.Client) {
 			last[t.Name] = now
 			b.log.Info("tunnel", "name", t.Name, "status", t.Colour, "reason", t.Reason)
 		}
-		b.observeTunnels(c.Status()) // DPD, deletes, new SAs: to the sites' failover
+		b.observeTunnels(c) // DPD, deletes, new SAs: to the sites' failover
 	}
 }
 
