@@ -5,7 +5,12 @@ package systest
 // the config is being saved.
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +23,7 @@ import (
 	"github.com/tunneler/tunneler/appliance/adminpw"
 	"github.com/tunneler/tunneler/scripts/testenv"
 	"github.com/tunneler/tunneler/scripts/vmtest"
+	"github.com/tunneler/tunneler/webui"
 )
 
 // diskWithESPFile makes a disk whose ESP holds name (as an operator would
@@ -310,7 +316,11 @@ func TestInvalidESPFileKeptAndReported(t *testing.T) {
 	im := vmtest.LoadImage(t)
 	bad := "IPSEC_REMOTEIP=203.0.113.5\nIPSEC_REMOTENET=10.1.0.0/33\nIPSEC_PSK='q7Vd-2mXz-Lp9R-wT4k-Hs8N-bY3c'\nIPSEC_VTI_IPADDR_LOCAL=10.9.9.1/30\n"
 	disk := diskWithESPFile(t, im, "tunneler.env", bad)
-	vm := vmtest.Start(t, im, vmtest.Options{Firmware: vmtest.Direct, Disk: disk})
+	// A LAN host reads the setup wizard: the web UI must say it too.
+	lab := vmtest.NewLab(t)
+	lan := lab.AddHost(t, "lan", "lanhost", "192.168.77.2/24")
+	vm := vmtest.Start(t, im, vmtest.Options{Firmware: vmtest.Direct, Disk: disk, MemoryMiB: 768, Lab: lab,
+		NICs: []vmtest.NIC{{Bridge: "wan", MAC: boxWANMAC}, {Bridge: "lan", MAC: boxLANMAC}}})
 	banner := expectBanner(t, vm, "direct")
 	out := vm.Console.Output()
 	for _, want := range []string{
@@ -326,6 +336,9 @@ func TestInvalidESPFileKeptAndReported(t *testing.T) {
 	if !strings.Contains(banner, "PROBLEM:    provisioning: tunneler.env on the ESP was NOT imported") || !setupRe.MatchString(banner) {
 		t.Errorf("banner does not report the file or is not in setup mode:\n%s", banner)
 	}
+	if m := setupRe.FindStringSubmatch(banner); m != nil {
+		checkWizardReportsFile(t, vm, lan, m[1], "q7Vd-2mXz-Lp9R-wT4k-Hs8N-bY3c")
+	}
 	menu(t, vm, "0", true)
 	if err := vm.Wait(shutdownTimeout); err != nil {
 		t.Fatal(err)
@@ -337,5 +350,81 @@ func TestInvalidESPFileKeptAndReported(t *testing.T) {
 	note := vmtest.ReadPermFile(t, vm.PermImage(t), "/state/provisioning.txt")
 	if !strings.Contains(note, "line 2: IPSEC_REMOTENET") {
 		t.Errorf("status note for the web UI = %q", note)
+	}
+}
+
+// checkWizardReportsFile opens the setup wizard from the LAN with the
+// console's setup code and checks that its first step (JSON and HTML)
+// says which file was not imported, as what, and why, line by line,
+// without the key.
+func checkWizardReportsFile(t *testing.T, vm *vmtest.VM, lan *vmtest.Host, code, psk string) {
+	t.Helper()
+	c := lan.HTTPClient()
+	jar, _ := cookiejar.New(nil)
+	c.Jar = jar
+	base := "https://" + boxLAN
+	var resp *http.Response
+	var err error
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(time.Second) {
+		req, _ := http.NewRequest(http.MethodPost, base+"/api/setup", strings.NewReader(url.Values{"code": {code}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Accept", "application/json")
+		if resp, err = c.Do(req); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("no web UI at %s from the LAN: %v\n%s", base, err, vm.Console.Tail(30))
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST /api/setup with the console's code: %s", resp.Status)
+	}
+	get := func(path string, json bool) string {
+		req, _ := http.NewRequest(http.MethodGet, base+path, nil)
+		if json {
+			req.Header.Set("Accept", "application/json")
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %s\n%s", path, resp.Status, body)
+		}
+		if strings.Contains(string(body), psk) {
+			t.Errorf("GET %s shows the pre-shared key of the rejected file", path)
+		}
+		return string(body)
+	}
+	var ans struct {
+		Problems []webui.BootProblem `json:"problems"`
+	}
+	body := get("/api/setup/password", true)
+	if err := json.Unmarshal([]byte(body), &ans); err != nil {
+		t.Fatalf("GET /api/setup/password: %v\n%s", err, body)
+	}
+	var prov *webui.BootProblem
+	for i, p := range ans.Problems {
+		if p.Area == "provisioning" {
+			prov = &ans.Problems[i]
+		}
+	}
+	if prov == nil {
+		t.Fatalf("the setup wizard's JSON reports no provisioning problem: %s", body)
+	}
+	details := strings.Join(prov.Details, "\n")
+	if !strings.Contains(prov.Text, "tunneler.env on the boot partition was not imported") || prov.KeptAs != "tunneler.env.invalid" ||
+		!strings.Contains(details, "line 2: IPSEC_REMOTENET") || !strings.Contains(details, "line 4: IPSEC_VTI_IPADDR_LOCAL") {
+		t.Errorf("the setup wizard's provisioning problem = %+v", *prov)
+	}
+	page := get("/setup/password", false)
+	for _, want := range []string{"The provisioning file tunneler.env on the boot partition was not imported",
+		"line 2: IPSEC_REMOTENET", "<code>tunneler.env.invalid</code>", `id="f-password"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the setup wizard's password step lacks %q", want)
+		}
 	}
 }

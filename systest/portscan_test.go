@@ -1,7 +1,10 @@
 package systest
 
 import (
+	"io"
+	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -55,6 +58,7 @@ func TestWANPortScan(t *testing.T) {
 		SiteNet: "10.9.0.0/24", PSK: sitePSK}
 	rs := vmtest.NewRemoteSite(t, lab, "wan", site)
 	stranger := lab.AddHost(t, "wan", "stranger", "192.0.2.99/24")
+	monitor := lab.AddHost(t, "lan", "monitor", "192.168.50.2/24") // scrapes /metrics
 	cfg := strings.Replace(boxConfig(t, site), `"interfaces": [`,
 		`"interfaces": [
     {"role": "lan", "mac": "52:54:00:00:0b:01", "mode": "static", "address": "192.168.50.1/24"},`, 1)
@@ -63,10 +67,20 @@ func TestWANPortScan(t *testing.T) {
 		Lab: lab, NICs: []vmtest.NIC{{Bridge: "wan", MAC: boxWANMAC}, {Bridge: "lan", MAC: "52:54:00:00:0b:01"}}})
 	expectBanner(t, vm, "direct")
 	expect(t, vm, regexp.MustCompile(`tunnel name=scan1 status=green`), 90*time.Second)
+	metrics := monitor.HTTPClient()
 
 	t.Run("stranger TCP", func(t *testing.T) {
+		before := wanDrops(t, metrics, "https://192.168.50.1")
 		if a := answering(nmap(t, stranger, "-sS", "-p-")); len(a) > 0 {
 			t.Errorf("TCP ports answer a stranger on the WAN: %v", a)
+		}
+		// Every probe of the 65535 ports was refused and counted; the box
+		// says so on /metrics. Some probes may be lost on the way under
+		// emulation, so ask for a good part of them, not all.
+		after := wanDrops(t, metrics, "https://192.168.50.1")
+		t.Logf("in_drop on /metrics: %d before the scan, %d after", before, after)
+		if after < before+10000 {
+			t.Errorf("/metrics: in_drop went from %d to %d over a 65535-port scan from a stranger", before, after)
 		}
 	})
 	t.Run("stranger UDP", func(t *testing.T) {
@@ -123,4 +137,31 @@ func TestWANPortScan(t *testing.T) {
 			}
 		}
 	})
+}
+
+var wanDropRe = regexp.MustCompile(`(?m)^tunneler_firewall_packets_total\{rule="in_drop",action="drop"\} (\d+)$`)
+
+// wanDrops reads the packets the firewall refused on input (in_drop: on
+// the WAN, anything not IKE/ESP from a peer) from the box's /metrics, as
+// a monitoring system on the LAN would. It waits for the web UI to be
+// listening.
+func wanDrops(t *testing.T, c *http.Client, base string) uint64 {
+	t.Helper()
+	var err error
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(time.Second) {
+		var resp *http.Response
+		if resp, err = c.Get(base + "/metrics"); err != nil {
+			continue
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		m := wanDropRe.FindSubmatch(body)
+		if m == nil {
+			t.Fatalf("/metrics has no in_drop counter:\n%s", body)
+		}
+		n, _ := strconv.ParseUint(string(m[1]), 10, 64)
+		return n
+	}
+	t.Fatalf("GET %s/metrics: %v", base, err)
+	return 0
 }
