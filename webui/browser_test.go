@@ -32,8 +32,8 @@ func TestBrowserFirstBoot(t *testing.T) {
 	base, code := os.Getenv("TUNNELER_WEBUI_URL"), os.Getenv("TUNNELER_SETUP_CODE")
 	var fake *fakeBox
 	if base == "" {
-		box := newFakeBox()
-		fake = box
+		fake = newFakeBox()
+		box := &routerBox{fakeBox: fake} // enrolls a router at apply
 		s, err := New(Options{Box: box, Version: "browser-test", Hash: cheapHash, Logf: t.Logf})
 		if err != nil {
 			t.Fatal(err)
@@ -44,6 +44,7 @@ func TestBrowserFirstBoot(t *testing.T) {
 		fillHistory(s.Recorder(), time.Now().Add(-26*time.Minute)) // something to see on Metrics
 	}
 	art := filepath.Join("..", "build", "artifacts", "webui")
+	os.RemoveAll(art) // only this run's screenshots: the numbers follow the flow
 	if err := os.MkdirAll(art, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -143,13 +144,33 @@ func TestBrowserFirstBoot(t *testing.T) {
 	run("fix tunnel", chromedp.SetValue("#peer_address", "203.0.113.10", chromedp.ByID),
 		chromedp.SetValue("#remote_networks", "10.20.0.0/24\n10.21.0.0/24", chromedp.ByID),
 		chromedp.Click("#next", chromedp.ByID), chromedp.WaitVisible("#router-step", chromedp.ByID), shot("setup-router"))
-	run("skip router", chromedp.Click("#next", chromedp.ByID), chromedp.WaitVisible(".review", chromedp.ByQuery), shot("setup-review"))
+	// A token that is no JWT: the reason next to the field, nothing kept.
+	run("bad router token", chromedp.SendKeys("#jwt", "not-a-token", chromedp.ByID), chromedp.Click("#next", chromedp.ByID),
+		chromedp.WaitVisible("#f-jwt .err", chromedp.ByQuery), shot("setup-router-bad-jwt"))
+	if msg := errText("jwt"); !strings.Contains(msg, "malformed") {
+		t.Errorf("bad token message: %q", msg)
+	}
+	var review string
+	if fake != nil {
+		// The fake box enrolls a token of the right shape at apply.
+		run("router token", chromedp.SendKeys("#jwt", "eyJhbGciOiJSUzI1NiJ9.eyJlbSI6ImVyb3R0In0.c2ln", chromedp.ByID),
+			chromedp.Click("#next", chromedp.ByID), chromedp.WaitVisible(".review", chromedp.ByQuery),
+			chromedp.Text("#review-router", &review, chromedp.ByID), shot("setup-review"))
+		if !strings.Contains(review, "enrolled at apply") {
+			t.Errorf("review says of the router: %q", review)
+		}
+	} else {
+		run("skip router", chromedp.Click("#skip", chromedp.ByID), chromedp.WaitVisible(".review", chromedp.ByQuery), shot("setup-review"))
+	}
 	run("apply", chromedp.Click("#next", chromedp.ByID),
 		chromedp.WaitVisible(`#apply-state[data-done="ok"]`, chromedp.ByQuery), shot("setup-apply-tunnel-up"))
 	var state string
 	run("state", chromedp.Text("#apply-state", &state, chromedp.ByID))
 	if !strings.Contains(state, "Tunnel up") {
 		t.Errorf("apply ended with %q", state)
+	}
+	if fake != nil && !strings.Contains(state, "router enrolled") {
+		t.Errorf("apply did not say the router was enrolled: %q", state)
 	}
 
 	// Every page, and the key is nowhere.
@@ -166,6 +187,8 @@ func TestBrowserFirstBoot(t *testing.T) {
 		{"/charts", ".chart", "metrics"},
 		{"/settings", "#netform", "settings"},
 		{"/settings/factory-reset", "#warning", "factory-reset-confirm"},
+		{"/settings/reboot", "#warning", "reboot-confirm"},
+		{"/router", "#router-status", "router"},
 	} {
 		var html string
 		run(p.path, chromedp.Navigate(base+p.path), chromedp.WaitVisible(p.wait, chromedp.ByQuery),

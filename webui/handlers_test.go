@@ -261,7 +261,7 @@ func TestTunnelEditKeepsPSKAndConfirms(t *testing.T) {
 func pages(h *harness) []string {
 	ps := []string{"/overview", "/ipsec", "/logs", "/logs?window=all&kind=system", "/charts", "/charts?window=24h", "/tunnels", "/tunnels/new",
 		"/tunnels/site1/edit", "/tunnels/site1/reconnect", "/tunnels/site1/delete", "/tunnels/site1/remote",
-		"/settings", "/settings/reboot", "/settings/factory-reset", "/settings/restart-charon", "/settings/backup", "/apply", "/metrics"}
+		"/settings", "/settings/reboot", "/settings/factory-reset", "/settings/restart-charon", "/settings/backup", "/apply", "/metrics", "/router"}
 	for _, v := range vendors {
 		ps = append(ps, "/tunnels/site1/remote/"+v.ID)
 	}
@@ -359,6 +359,17 @@ func TestPageWeight(t *testing.T) {
 		}
 	}
 	check("/setup", code)
+	// Every step of the wizard, on a second box still in setup mode.
+	w := newHarness(t)
+	wtok := w.setupTo("router")
+	w.post("/setup/router", url.Values{"csrf": {wtok}, "skip": {"1"}})
+	for _, step := range setupSteps {
+		_, path, body := w.get("/setup/" + step)
+		if path != "/setup/"+step {
+			t.Fatalf("/setup/%s led to %s", step, path)
+		}
+		check("/setup/"+step, body)
+	}
 	for _, p := range pages(h) {
 		_, _, body := h.get(p)
 		check(p, body)
