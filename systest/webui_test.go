@@ -288,7 +288,18 @@ func (w *webLab) browserFirstBoot(t *testing.T) {
 	run("tunnel", chromedp.WaitVisible("#psk", chromedp.ByID), chromedp.SendKeys("#psk", webPSK, chromedp.ByID),
 		chromedp.SetValue("#remote_networks", "10.9.0.0/24", chromedp.ByID), shot("setup-tunnel"),
 		chromedp.Click("#next", chromedp.ByID), chromedp.WaitVisible("#router-step", chromedp.ByID), shot("setup-router"))
-	run("skip router", chromedp.Click("#next", chromedp.ByID), chromedp.WaitVisible(".review", chromedp.ByQuery), shot("setup-review"))
+	// A token that is no JWT: the box's own check, next to the field.
+	run("bad router token", chromedp.SendKeys("#jwt", "eyJnot.a-token", chromedp.ByID), chromedp.Click("#next", chromedp.ByID),
+		chromedp.WaitVisible("#f-jwt .err", chromedp.ByQuery), shot("setup-router-bad-jwt"))
+	if msg := errText("jwt"); !strings.Contains(msg, "enrollment token") {
+		t.Errorf("bad router token message: %q", msg)
+	}
+	var review string
+	run("skip router", chromedp.Click("#skip", chromedp.ByID), chromedp.WaitVisible(".review", chromedp.ByQuery),
+		chromedp.Text("#review-router", &review, chromedp.ByID), shot("setup-review"))
+	if !strings.Contains(review, "not enrolled") {
+		t.Errorf("after a refused token and Skip the review says of the router: %q", review)
+	}
 	applied := time.Now()
 	run("apply", chromedp.Click("#next", chromedp.ByID), chromedp.WaitVisible("#apply-state[data-done]", chromedp.ByQuery), shot("setup-apply"))
 	var state string
@@ -311,6 +322,8 @@ func (w *webLab) browserFirstBoot(t *testing.T) {
 		{"/charts", ".chart", "metrics"},
 		{"/settings", "#netform", "settings"},
 		{"/settings/factory-reset", "#warning", "factory-reset-confirm"},
+		{"/settings/reboot", "#warning", "reboot-confirm"},
+		{"/router", "#router-status", "router"},
 	} {
 		var html string
 		run(p.path, chromedp.Navigate(base+p.path), chromedp.WaitVisible(p.wait, chromedp.ByQuery),
