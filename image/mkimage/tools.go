@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 )
 
@@ -33,7 +34,10 @@ var buildFiles = []tool{
 }
 
 // checkTools says, all at once, which programs and files the build lacks.
+// Debian keeps depmod, mkfs.fat and sfdisk in /usr/sbin, which is not on an
+// ordinary user's PATH: the build runs without root, so it looks there too.
 func checkTools() error {
+	addSbinToPath()
 	var missing []string
 	for _, t := range buildTools {
 		if _, err := exec.LookPath(t.name); err != nil {
@@ -49,6 +53,21 @@ func checkTools() error {
 		return fmt.Errorf("the build needs:\n  %s\nrun: sudo scripts/install-deps", strings.Join(missing, "\n  "))
 	}
 	return nil
+}
+
+// addSbinToPath appends the sbin directories PATH lacks.
+func addSbinToPath() {
+	path := os.Getenv("PATH")
+	have := map[string]bool{}
+	for _, d := range filepath.SplitList(path) {
+		have[d] = true
+	}
+	for _, d := range []string{"/usr/local/sbin", "/usr/sbin", "/sbin"} {
+		if !have[d] {
+			path += string(os.PathListSeparator) + d
+		}
+	}
+	os.Setenv("PATH", path)
 }
 
 // sh runs a command, returning its output in the error when it fails.
