@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/tunneler/tunneler/appliance/config"
 	"github.com/tunneler/tunneler/appliance/ipsec"
@@ -55,6 +56,14 @@ func (g *Group) runMonitor(ctx context.Context, r *Runner, s config.Site) {
 				continue
 			}
 		}
+		// Probes cross the tunnel: before the remote's first SA they can
+		// only fail, and would fail a remote charon is still bringing up.
+		if !g.waitEverUp(ctx, r, changed) {
+			if ctx.Err() != nil {
+				return
+			}
+			continue // the site moved meanwhile
+		}
 		mctx, cancel := context.WithCancel(ctx)
 		done := make(chan struct{})
 		go func() {
@@ -71,6 +80,24 @@ func (g *Group) runMonitor(ctx context.Context, r *Runner, s config.Site) {
 			return
 		}
 	}
+}
+
+// everUpPoll is how often a monitor waiting for its remote's first SA looks.
+var everUpPoll = 200 * time.Millisecond
+
+// waitEverUp waits until the active remote's tunnel has been up once; false
+// when ctx ended or the site moved first.
+func (g *Group) waitEverUp(ctx context.Context, r *Runner, changed <-chan struct{}) bool {
+	for !r.EverUp(r.Active()) {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-changed:
+			return false
+		case <-time.After(everUpPoll):
+		}
+	}
+	return true
 }
 
 // ObserveTunnels hands charon's view to every site.

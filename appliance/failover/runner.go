@@ -57,6 +57,9 @@ type Runner struct {
 	mu   sync.Mutex
 	m    *Machine
 	last []tunnelSeen // last charon state sent per remote
+	// everUp: charon has had the remote's tunnel up since boot. Until
+	// then its first negotiation is no news, and the monitor waits.
+	everUp []bool
 	// pending is an activation that failed and is retried.
 	pending *Action
 	// changed is closed (and replaced) when the active remote changes.
@@ -93,6 +96,7 @@ func NewRunner(s config.Site, o Options) *Runner {
 		r.tunnels = append(r.tunnels, config.RemoteTunnelName(s.Name, i))
 	}
 	r.last = make([]tunnelSeen, len(s.Remotes))
+	r.everUp = make([]bool, len(s.Remotes))
 	r.m = NewMachine(Settings{
 		Site: s.Name, Remotes: len(s.Remotes),
 		HoldDown: s.HoldDown.D, RestartGrace: s.RestartGrace.D,
@@ -142,10 +146,13 @@ func (r *Runner) ObserveTunnels(sts []ipsec.TunnelStatus) {
 		}
 		changed := prev != cur
 		// Gray (never up since boot) is not news until charon gave up a
-		// first attempt; orange always is.
-		if !up && st.Colour == ipsec.Gray && st.Reason == "" {
+		// first attempt; orange always is. A first attempt still under
+		// way (CONNECTING) is not news either: restarting it would only
+		// abort it.
+		if !up && st.Colour == ipsec.Gray && (st.Reason == "" || !r.everUp[i] && st.IKEState == "CONNECTING") {
 			changed = false
 		}
+		r.everUp[i] = r.everUp[i] || up
 		if changed {
 			r.last[i] = cur
 		}
@@ -177,6 +184,13 @@ func (r *Runner) ObserveMonitor(e monitor.Event) {
 		k = MonitorUp
 	}
 	r.Send(Input{Kind: k, Remote: i, Reason: e.Reason})
+}
+
+// EverUp reports whether charon has had remote i's tunnel up since boot.
+func (r *Runner) EverUp(i int) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return i >= 0 && i < len(r.everUp) && r.everUp[i]
 }
 
 // Active is the remote that carries the site now.

@@ -199,3 +199,32 @@ func TestIKERestarter(t *testing.T) {
 
 // *ipsec.Client is what the lead passes as IKE.
 var _ IKE = (*ipsec.Client)(nil)
+
+// charon's first negotiation of a remote is no news (restarting it would
+// abort it); once the remote was up, CONNECTING again is a tunnel down.
+func TestRunnerFirstNegotiationIsNoNews(t *testing.T) {
+	r := NewRunner(testSite(), Options{})
+	connecting := ipsec.TunnelStatus{Name: "hq-r1", Colour: ipsec.Gray, IKEState: "CONNECTING", Reason: "connecting to the remote device"}
+	steps := []struct {
+		st   ipsec.TunnelStatus
+		want []InputKind
+	}{
+		{ipsec.TunnelStatus{Name: "hq-r1", Colour: ipsec.Gray}, nil},
+		{connecting, nil},
+		{green("hq-r1", time.Unix(100, 0)), []InputKind{TunnelUp}},
+		{connecting, []InputKind{TunnelDown}},
+	}
+	for i, s := range steps {
+		r.ObserveTunnels([]ipsec.TunnelStatus{s.st})
+		var got []InputKind
+		for len(r.in) > 0 {
+			got = append(got, (<-r.in).Kind)
+		}
+		if len(got) != len(s.want) || len(got) > 0 && got[0] != s.want[0] {
+			t.Errorf("step %d (%s %s): inputs %v, want %v", i, s.st.Colour, s.st.IKEState, got, s.want)
+		}
+	}
+	if !r.EverUp(0) || r.EverUp(1) {
+		t.Errorf("EverUp = %v %v, want true false", r.EverUp(0), r.EverUp(1))
+	}
+}
