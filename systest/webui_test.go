@@ -184,6 +184,12 @@ func TestWebUIFirstBootInBrowser(t *testing.T) {
 // browserFirstBoot drives Chromium through the wizard to a tunnel up.
 func (w *webLab) browserFirstBoot(t *testing.T) {
 	art := vmtest.ArtifactDir(t)
+	// Only this run's screenshots: their numbers follow the flow.
+	if old, _ := filepath.Glob(filepath.Join(art, "*.png")); len(old) > 0 {
+		for _, f := range old {
+			os.Remove(f)
+		}
+	}
 	profile, err := os.MkdirTemp("", "tunneler-chromium-")
 	if err != nil {
 		t.Fatal(err)
