@@ -18,7 +18,7 @@ func BenchmarkPages(b *testing.B) {
 	u, _ := url.Parse(h.ts.URL)
 	cookies := h.c.Jar.Cookies(u)
 	handler := h.srv.Handler()
-	for _, p := range []string{"/overview", "/ipsec", "/tunnels", "/logs", "/charts", "/settings", "/tunnels/site1/remote/fortigate", "/api/overview", "/metrics"} {
+	for _, p := range []string{"/overview", "/ipsec", "/tunnels", "/logs", "/charts", "/settings", "/tunnels/site1/remote/fortigate", "/router", "/api/overview", "/metrics"} {
 		b.Run(p, func(b *testing.B) {
 			for b.Loop() {
 				req := httptest.NewRequest(http.MethodGet, p, nil)
