@@ -147,9 +147,10 @@ func (r *Runner) ObserveTunnels(sts []ipsec.TunnelStatus) {
 		changed := prev != cur
 		// Gray (never up since boot) is not news until charon gave up a
 		// first attempt; orange always is. A first attempt still under
-		// way (CONNECTING) is not news either: restarting it would only
-		// abort it.
-		if !up && st.Colour == ipsec.Gray && (st.Reason == "" || !r.everUp[i] && st.IKEState == "CONNECTING") {
+		// way (an IKE SA CONNECTING, or ESTABLISHED and waiting for its
+		// CHILD_SA) is not news either: restarting it would only abort it.
+		first := !r.everUp[i] && (st.IKEState == "CONNECTING" || st.IKEState == "ESTABLISHED")
+		if !up && st.Colour == ipsec.Gray && (st.Reason == "" || first) {
 			changed = false
 		}
 		r.everUp[i] = r.everUp[i] || up

@@ -211,6 +211,7 @@ func TestRunnerFirstNegotiationIsNoNews(t *testing.T) {
 	}{
 		{ipsec.TunnelStatus{Name: "hq-r1", Colour: ipsec.Gray}, nil},
 		{connecting, nil},
+		{ipsec.TunnelStatus{Name: "hq-r1", Colour: ipsec.Gray, IKEState: "ESTABLISHED", Reason: "IKE is up but no CHILD_SA (traffic SA) is installed"}, nil},
 		{green("hq-r1", time.Unix(100, 0)), []InputKind{TunnelUp}},
 		{connecting, []InputKind{TunnelDown}},
 	}
