@@ -49,6 +49,7 @@ func (s *Server) logs(w http.ResponseWriter, r *http.Request, sess *session) {
 // tunnelsData is the Tunnels page's data.
 type tunnelsData struct {
 	Tunnels []config.Tunnel         `json:"tunnels"`
+	Sites   []config.Site           `json:"sites"`
 	Status  map[string]TunnelStatus `json:"-"`
 	Vendors []vendor                `json:"vendors"`
 }
@@ -56,7 +57,7 @@ type tunnelsData struct {
 func (s *Server) tunnels(w http.ResponseWriter, r *http.Request, sess *session) {
 	c, _ := s.box.Config()
 	p := s.base(sess, "Tunnels", "tunnels")
-	d := tunnelsData{Tunnels: c.Tunnels, Status: map[string]TunnelStatus{}, Vendors: vendors}
+	d := tunnelsData{Tunnels: c.Tunnels, Sites: c.Sites, Status: map[string]TunnelStatus{}, Vendors: vendors}
 	for _, t := range s.box.Status().Tunnels {
 		d.Status[t.Name] = t
 	}

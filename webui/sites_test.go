@@ -1,11 +1,14 @@
 package webui
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tunneler/tunneler/appliance/config"
 )
 
 // Sites and alarms show on the Overview; a remote's restart asks first,
@@ -62,5 +65,71 @@ func TestSitesOverviewAndRestartRemote(t *testing.T) {
 	}
 	if got := h.box.actions[len(h.box.actions)-1]; got != (Action{Kind: ActRestartRemote, Tunnel: "hq-r2"}) {
 		t.Errorf("action = %+v", got)
+	}
+}
+
+// Sites are edited as a JSON document of profiles and sites: a good one
+// is saved and applied, the key never comes back to the page (hidden, and
+// kept when the placeholder is sent back), a broken one saves nothing and
+// does not echo what was typed, and validation errors name the field.
+func TestSitesEditor(t *testing.T) {
+	h := newHarness(t)
+	h.setup()
+	tok := h.csrf()
+	const key = "Zq8-shared-key-of-both-hq-devices-41"
+	doc := `{"profiles": [{"name": "hq-devices", "psk": "` + key + `"}],
+ "sites": [{"name": "hq", "remote_networks": ["10.9.0.0/24"],
+  "remotes": [{"peer_address": "192.0.2.2", "profile": "hq-devices"}, {"peer_address": "192.0.2.3", "profile": "hq-devices"}],
+  "monitor": {"target": "10.9.0.1", "interval": "1s"}}]}`
+	if st, path, body := h.post("/sites", url.Values{"csrf": {tok}, "sites_json": {doc}}); st != 200 || path != "/apply" {
+		t.Fatalf("save sites: %d at %s\n%s", st, path, body)
+	}
+	c, _ := h.box.Config()
+	if len(c.Sites) != 1 || len(c.Sites[0].Remotes) != 2 || c.Profiles[0].Name != "hq-devices" {
+		t.Fatalf("saved: %+v %+v", c.Sites, c.Profiles)
+	}
+	_, _, page := h.get("/sites")
+	_, _, js := h.get("/api/sites")
+	_, _, tunnels := h.get("/tunnels")
+	for name, body := range map[string]string{"page": page, "api": js, "tunnels": tunnels} {
+		if strings.Contains(body, key) {
+			t.Errorf("the %s shows the key", name)
+		}
+	}
+	if !strings.Contains(tunnels, `id="site-hq"`) || !strings.Contains(js, `"peer_address": "192.0.2.3"`) {
+		t.Errorf("the site is not listed:\n%s", js)
+	}
+	// Sent back as shown (placeholder): the key stays.
+	var shown sitesDoc
+	if err := json.Unmarshal([]byte(js), &shown); err != nil {
+		t.Fatal(err)
+	}
+	shown.Sites[0].HoldDown = config.Dur(10 * time.Second)
+	b, _ := json.Marshal(shown)
+	if st, _, body := h.post("/sites", url.Values{"csrf": {tok}, "sites_json": {string(b)}}); st != 200 {
+		t.Fatalf("save shown document: %d\n%s", st, body)
+	}
+	h.box.mu.Lock()
+	kept := h.box.cfg.Profiles[0].PSK.Reveal()
+	h.box.mu.Unlock()
+	if kept != key {
+		t.Errorf("the stored key changed when its placeholder came back")
+	}
+
+	tests := []struct {
+		name, doc, want string
+	}{
+		{"broken JSON", `{"sites": [` + key, "not a sites document"},
+		{"unknown field", `{"sitez": []}`, "unknown field"},
+		{"no such profile", `{"sites": [{"name": "b", "remote_networks": ["10.7.0.0/24"], "remotes": [{"peer_address": "192.0.2.9", "profile": "nope"}]}]}`, "sites[0].remotes[0].profile"},
+	}
+	for _, tc := range tests {
+		st, _, body := h.post("/sites", url.Values{"csrf": {tok}, "sites_json": {tc.doc}})
+		if st != http.StatusUnprocessableEntity || !strings.Contains(body, tc.want) {
+			t.Errorf("%s: %d, want 422 saying %q\n%s", tc.name, st, tc.want, body)
+		}
+		if strings.Contains(body, key) {
+			t.Errorf("%s: the page echoes the key", tc.name)
+		}
 	}
 }
