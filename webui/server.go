@@ -404,6 +404,7 @@ func RedirectHandler(httpsPort string) http.Handler {
 func (s *Server) Serve(ctx context.Context, cert tls.Certificate, httpsAddrs, httpAddrs []string) error {
 	tlsConf := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	var servers []*http.Server
+	var listeners []net.Listener // closed here too: Shutdown misses one whose Serve has not begun
 	errc := make(chan error, len(httpsAddrs)+len(httpAddrs))
 	httpsPort := "443"
 	for _, a := range httpsAddrs {
@@ -419,6 +420,7 @@ func (s *Server) Serve(ctx context.Context, cert tls.Certificate, httpsAddrs, ht
 		srv := &http.Server{Handler: h, TLSConfig: tc, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 			ErrorLog: log.New(logWriter{s.logf}, "", 0)}
 		servers = append(servers, srv)
+		listeners = append(listeners, ln)
 		go func() {
 			var err error
 			if tc != nil {
@@ -432,26 +434,35 @@ func (s *Server) Serve(ctx context.Context, cert tls.Certificate, httpsAddrs, ht
 		}()
 		return nil
 	}
+	// A listen that fails (an IPv6 address still in duplicate address
+	// detection, say) must not leave the ones before it bound: the caller
+	// retries with the same addresses, and would find them in use.
+	var err error
 	for _, a := range httpsAddrs {
-		if err := start(a, s.Handler(), tlsConf); err != nil {
-			return err
+		if err = start(a, s.Handler(), tlsConf); err != nil {
+			break
 		}
 	}
 	for _, a := range httpAddrs {
-		if err := start(a, RedirectHandler(httpsPort), nil); err != nil {
-			return err
+		if err != nil {
+			break
 		}
+		err = start(a, RedirectHandler(httpsPort), nil)
 	}
-	go s.Run(ctx)
-	var err error
-	select {
-	case <-ctx.Done():
-	case err = <-errc:
+	if err == nil {
+		go s.Run(ctx)
+		select {
+		case <-ctx.Done():
+		case err = <-errc:
+		}
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	for _, srv := range servers {
 		srv.Shutdown(sctx)
+	}
+	for _, ln := range listeners {
+		ln.Close()
 	}
 	return err
 }
