@@ -509,22 +509,13 @@ func TestRouterBridgesRemoteSiteAndOverlay(t *testing.T) {
 func (bx *routerBox) capture(t testing.TB) func() []string {
 	t.Helper()
 	testenv.RequireCommand(t, "tcpdump")
-	out := bx.lab.NS.Run(t, "ip", "-o", "link", "show", "master", "wan")
-	var taps []string
-	for _, f := range strings.Fields(out) {
-		if n := strings.TrimSuffix(f, ":"); strings.HasPrefix(n, "tap") && n != f {
-			taps = append(taps, n)
-		}
-	}
-	if len(taps) != 1 {
-		t.Fatalf("want the box's one tap on the wan bridge, found %v in:\n%s", taps, out)
-	}
+	tap := boxTap(t, bx.lab)
 	path := filepath.Join(t.TempDir(), "wan.txt")
 	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := bx.lab.NS.Command("tcpdump", "-i", taps[0], "-n", "-l", "-U", "-Q", "in", "ip and src host "+boxWAN)
+	cmd := bx.lab.NS.Command("tcpdump", "-i", tap, "-n", "-l", "-U", "-Q", "in", "ip and src host "+boxWAN)
 	cmd.Stdout = f
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
