@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/nftables"
@@ -73,6 +74,9 @@ type box struct {
 	// syslog forwards logs to a remote server, off until the config
 	// names one (init/syslog.go).
 	syslog *remotelog.Forwarder
+	// secrets are the config's keys and hashes, cut out of every line a
+	// service prints and every forwarded line (init/syslog.go).
+	secrets atomic.Pointer[[]string]
 }
 
 // boot runs DESIGN.md's boot sequence, then supervises until shutdown.
@@ -360,7 +364,8 @@ func (b *box) startSupervision() {
 		logDir = permDir + "/log"
 	}
 	sup, err := supervise.New(supervise.Options{Reaper: b.reaper, LogDir: logDir,
-		Logf: func(format string, args ...any) { b.log.Info(fmt.Sprintf(format, args...)) }})
+		Logf:   func(format string, args ...any) { b.log.Info(fmt.Sprintf(format, args...)) },
+		Redact: b.redact})
 	if err != nil {
 		b.problem("supervisor: %v", err)
 		return

@@ -45,6 +45,8 @@ func (w syslogWriter) Write(p []byte) (int, error) {
 // with c's secrets to cut out of every line. Boot calls it with the loaded
 // config, applyChange with each saved one.
 func (b *box) configureSyslog(c config.Config) {
+	secrets := secretsOf(c.WithDefaults())
+	b.secrets.Store(&secrets)
 	if b.syslog == nil {
 		return
 	}
@@ -125,4 +127,13 @@ func serviceMessage(unit string, l supervise.LogLine) remotelog.Message {
 		sev = remotelog.Notice
 	}
 	return remotelog.Message{Time: l.Time, Severity: sev, App: unit, Text: l.Text}
+}
+
+// redact cuts the config's secrets out of a line a service printed, before
+// the Logs page, /perm/log or the forwarder see it.
+func (b *box) redact(line string) string {
+	if p := b.secrets.Load(); p != nil {
+		return remotelog.Redact(line, *p)
+	}
+	return line
 }

@@ -146,3 +146,37 @@ func containsLine(lines []LogLine, stream, text string) bool {
 	}
 	return false
 }
+
+// A secret a service prints reaches neither the ring nor the log file.
+func TestServiceOutputRedacted(t *testing.T) {
+	dir := t.TempDir()
+	const secret = "s3cret-psk-value"
+	s := newTestSupervisor(t, Options{LogDir: dir, Redact: func(l string) string {
+		return strings.ReplaceAll(l, secret, "[hidden]")
+	}})
+	u, err := s.Add(Service{
+		Name: "leaky",
+		Path: "/bin/sh",
+		Args: []string{"-c", `echo "psk is ` + secret + `"; echo "and ` + secret + `" >&2; exec sleep 30`},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Start()
+	waitFor(t, "both lines", 5*time.Second, func() bool {
+		return containsLine(u.Lines(time.Time{}), "stdout", "psk is [hidden]") &&
+			containsLine(u.Lines(time.Time{}), "stderr", "and [hidden]")
+	})
+	for _, l := range u.Lines(time.Time{}) {
+		if strings.Contains(l.Text, secret) {
+			t.Errorf("ring line carries the secret: %q", l.Text)
+		}
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "leaky.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(data), secret) || !strings.Contains(string(data), "psk is [hidden]") {
+		t.Errorf("log file not redacted:\n%s", data)
+	}
+}

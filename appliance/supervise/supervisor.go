@@ -27,6 +27,10 @@ type Options struct {
 	// Logf gets supervisor events (starts, exits, backoff); default
 	// log.Printf.
 	Logf func(format string, args ...any)
+	// Redact, if set, rewrites every output line before it is kept, so
+	// a secret a service prints (charon at a high log level, say) reaches
+	// neither the ring the web UI reads nor the log file on /perm.
+	Redact func(line string) string
 }
 
 // Supervisor runs a group of services.
@@ -37,6 +41,7 @@ type Supervisor struct {
 	ringLines int
 	heartbeat time.Duration
 	logf      func(format string, args ...any)
+	redact    func(string) string
 
 	mu     sync.Mutex
 	units  []*Unit
@@ -58,6 +63,7 @@ func New(o Options) (*Supervisor, error) {
 		ringLines: o.RingLines,
 		heartbeat: o.Heartbeat,
 		logf:      o.Logf,
+		redact:    o.Redact,
 		subs:      make(map[chan Status]struct{}),
 	}
 	if s.logMax <= 0 {

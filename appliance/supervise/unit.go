@@ -132,6 +132,9 @@ func (u *Unit) set(f func(*Status)) {
 
 // record stores one line of output or of supervisor events.
 func (u *Unit) record(stream, text string) {
+	if u.sup.redact != nil {
+		text = u.sup.redact(text)
+	}
 	l := u.ring.add(LogLine{Time: time.Now(), Stream: stream, Text: strings.ToValidUTF8(text, "\uFFFD")})
 	if u.file == nil {
 		return
