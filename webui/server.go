@@ -23,6 +23,8 @@
 //	GET  /tunnels, GET|POST /tunnels/new, /tunnels/{name}/edit
 //	GET|POST /tunnels/{name}/{reconnect,delete}   (POST needs confirm=yes)
 //	GET  /tunnels/{name}/remote, /tunnels/{name}/remote/{strongswan,libreswan,cisco-ios,fortigate,paloalto,pfsense}
+//	GET|POST /sites   (profiles and sites as one JSON document, field sites_json)
+//	GET|POST /sites/{site}/remotes/{n}/restart   (POST needs confirm=yes)
 //	GET  /settings, POST /settings/{network,system,password,restore}, GET /settings/backup
 //	GET|POST /settings/{reboot,factory-reset,restart-charon}   (POST needs confirm=yes)
 //	GET  /metrics                            Prometheus text format, no login
