@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/tunneler/tunneler/appliance/alarm"
 	"github.com/tunneler/tunneler/appliance/config"
@@ -111,6 +112,13 @@ func (b *box) stopSites() {
 	b.sites.group, b.sites.cancel = nil, nil
 	b.sites.sites, b.sites.profiles = nil, nil
 	b.sites.gen++
+	// The new group judges every remote afresh (and raises again what is
+	// still down); a removed site's alarms would otherwise stay for ever.
+	if m := b.sites.alarms; m != nil {
+		for _, a := range m.Active() {
+			m.Clear(time.Now(), a.Key, "the sites were reconfigured")
+		}
+	}
 }
 
 // startSites runs the failover of cfg's sites (cfg with defaults applied):
