@@ -462,3 +462,42 @@ func TestNormalizeSetupCode(t *testing.T) {
 		}
 	}
 }
+
+// Enter in a wizard field submits the form's first submit button: it must
+// be Next, never Back or Skip.
+func TestSetupEnterMeansNext(t *testing.T) {
+	h := newHarness(t)
+	h.post("/setup", url.Values{"code": {"ABCD2345"}})
+	tok := h.csrf()
+	steps := []struct {
+		step string
+		form url.Values
+	}{
+		{"password", url.Values{"password": {"correct horse battery"}, "confirm": {"correct horse battery"}}},
+		{"interfaces", url.Values{"wan_mode": {"dhcp"}, "lan_mode": {"dhcp"}}},
+		{"tunnel", goodTunnel()},
+		{"router", nil},
+	}
+	for _, s := range steps {
+		st, path, body := h.get("/setup/" + s.step)
+		if st != 200 || path != "/setup/"+s.step {
+			t.Fatalf("GET /setup/%s: %d at %s", s.step, st, path)
+		}
+		if s.step != "password" && !strings.Contains(body, ">Back</button>") {
+			t.Errorf("%s: no Back button to test against", s.step)
+		}
+		i := strings.Index(body, `type="submit"`)
+		start := strings.LastIndex(body[:max(i, 0)], "<button")
+		if i < 0 || start < 0 {
+			t.Fatalf("%s: no submit button", s.step)
+		}
+		end := strings.Index(body[i:], ">")
+		if first := body[start : i+end]; !strings.Contains(first, `data-default`) || strings.Contains(first, "name=") {
+			t.Errorf("%s: first submit button is %s>, want Next", s.step, first)
+		}
+		if s.form != nil {
+			s.form.Set("csrf", tok)
+			h.post("/setup/"+s.step, s.form)
+		}
+	}
+}
