@@ -56,6 +56,17 @@ func (b *box) provisionFromESP() {
 			b.log.Error(l)
 		}
 	}
+	if r.File == "" && r.Err == nil {
+		// Nothing on the ESP now; a file rejected at an earlier boot is
+		// still the reason this box has no config, so say it again.
+		if last, ok := provision.LastRejected(provisionStatus); ok {
+			r = last
+			b.log.Error(fmt.Sprintf("provisioning: at an earlier boot %s was NOT imported; kept on the ESP as %s", last.File, last.KeptAs))
+			for _, p := range last.Problems {
+				b.log.Error("provisioning: " + p)
+			}
+		}
+	}
 	b.provision = r
 	if r.File != "" && !r.Imported {
 		b.problem("provisioning: %s on the ESP was NOT imported (see the lines above; kept as %s)", r.File, r.KeptAs)

@@ -339,6 +339,19 @@ func TestInvalidESPFileKeptAndReported(t *testing.T) {
 	if m := setupRe.FindStringSubmatch(banner); m != nil {
 		checkWizardReportsFile(t, vm, lan, m[1], "q7Vd-2mXz-Lp9R-wT4k-Hs8N-bY3c")
 	}
+	// The operator may reboot before opening the web UI: the file is
+	// gone from the ESP's root by then, and the box must still say why
+	// it has no config.
+	menu(t, vm, "9", true) // Reboot
+	banner = expectBanner(t, vm, "direct")
+	if !strings.Contains(banner, "PROBLEM:    provisioning: tunneler.env on the ESP was NOT imported") {
+		t.Errorf("banner after a reboot does not report the rejected file:\n%s", banner)
+	}
+	if m := setupRe.FindStringSubmatch(banner); m != nil {
+		checkWizardReportsFile(t, vm, lan, m[1], "q7Vd-2mXz-Lp9R-wT4k-Hs8N-bY3c")
+	} else {
+		t.Errorf("not in setup mode after a reboot:\n%s", banner)
+	}
 	menu(t, vm, "0", true)
 	if err := vm.Wait(shutdownTimeout); err != nil {
 		t.Fatal(err)

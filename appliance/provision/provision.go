@@ -10,6 +10,7 @@
 package provision
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/tunneler/tunneler/appliance/atomicfile"
 	"github.com/tunneler/tunneler/appliance/config"
 	"golang.org/x/sys/unix"
 )
@@ -48,7 +50,7 @@ type Result struct {
 	KeptAs   string   // name the invalid file now has
 	Removed  bool     // the imported file is gone from the ESP
 	// Err is a failure of the box itself (store, ESP), not of the file.
-	Err error
+	Err error `json:"-"`
 }
 
 // Lines is the report for the console and the status note, one line each.
@@ -226,21 +228,45 @@ func syncDir(dir string) {
 }
 
 // WriteStatus writes r's report to path (e.g. /perm/state/provisioning.txt)
-// for the web UI, or removes an old report when there is nothing to say.
+// for the operator, and r itself beside it as JSON (provisioning.json) so
+// a later boot can show a rejected file again: the operator may reboot
+// before opening the web UI, and the file is no longer there to reject.
+// Nothing is written when there is nothing to say: an earlier report stays
+// until a file is provisioned again.
 func WriteStatus(path string, r Result) error {
 	lines := r.Lines()
 	if len(lines) == 0 {
-		return nil // an earlier report stays until a file is provisioned again
+		return nil
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+	if err := atomicfile.Write(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		return fmt.Errorf("write provisioning report: %w", err)
+	}
+	data, err := json.Marshal(r)
+	if err != nil {
 		return err
 	}
-	if f, err := os.Open(tmp); err == nil {
-		f.Sync()
-		f.Close()
+	if err := atomicfile.Write(resultPath(path), data, 0o600); err != nil {
+		return fmt.Errorf("write provisioning result: %w", err)
 	}
-	return os.Rename(tmp, path)
+	return nil
+}
+
+// LastRejected returns the result WriteStatus last kept beside path when
+// it was a file that was not imported; ok is false otherwise (none kept,
+// unreadable, or the last file was imported).
+func LastRejected(path string) (r Result, ok bool) {
+	data, err := os.ReadFile(resultPath(path))
+	if err != nil || json.Unmarshal(data, &r) != nil {
+		return Result{}, false
+	}
+	if r.File == "" || r.Imported || len(r.Problems) == 0 {
+		return Result{}, false
+	}
+	return r, true
+}
+
+func resultPath(statusPath string) string {
+	return strings.TrimSuffix(statusPath, filepath.Ext(statusPath)) + ".json"
 }
 
 // ESP mounts the ESP read-write at dir for the duration of fn, then

@@ -148,7 +148,33 @@ func TestInvalidFilesKeptRenamedAndExplained(t *testing.T) {
 			if b, _ := os.ReadFile(status); string(b) != report+"\n" {
 				t.Errorf("status file = %q, want the report", b)
 			}
+			// A later boot finds no file, and shows this one again.
+			last, ok := LastRejected(status)
+			if !ok || last.File != tc.file || last.KeptAs != r.KeptAs || strings.Join(last.Lines(), "\n") != report {
+				t.Errorf("LastRejected = %+v, %v; want the same result", last, ok)
+			}
+			if b, _ := os.ReadFile(filepath.Join(filepath.Dir(status), "provisioning.json")); strings.Contains(string(b), "secret") {
+				t.Errorf("kept result shows the PSK: %s", b)
+			}
 		})
+	}
+}
+
+func TestLastRejectedOnlyForRejectedFiles(t *testing.T) {
+	dir := t.TempDir()
+	status := filepath.Join(dir, "provisioning.txt")
+	if _, ok := LastRejected(status); ok {
+		t.Error("LastRejected with nothing kept: ok")
+	}
+	if err := WriteStatus(status, Result{File: EnvName, Imported: true, Seq: 1, Removed: true}); err != nil {
+		t.Fatal(err)
+	}
+	if r, ok := LastRejected(status); ok {
+		t.Errorf("LastRejected after an import = %+v", r)
+	}
+	os.WriteFile(filepath.Join(dir, "provisioning.json"), []byte("{not json"), 0o600)
+	if r, ok := LastRejected(status); ok {
+		t.Errorf("LastRejected of a corrupt file = %+v", r)
 	}
 }
 
