@@ -299,6 +299,14 @@ func runFailover(t testing.TB, fl *failoverLab, check func(what string, ok bool,
 	t.Logf("failover: remote 2 active and alarm remote:hq-r1 raised %.1fs after the cut", movedAt.Sub(cutAt).Seconds())
 	html := fl.api.get(t, "/overview", "text/html")
 	check("the Overview shows the raised alarm", strings.Contains(html, `data-key="remote:hq-r1"`) && !strings.Contains(html, `id="no-alarms"`), tail(html, 20))
+	// The console menu's sites entry says the same.
+	fl.vm.Console.SendLine("")
+	_, err := fl.vm.Console.Expect(regexp.MustCompile(`Enter an option:`), 20*time.Second)
+	if err == nil {
+		fl.vm.Console.SendLine("16")
+		_, err = fl.vm.Console.Expect(regexp.MustCompile(`Site hq: remote 2 active\r?\n(?s:.*?)WARNING remote:hq-r1 since [0-9: -]+ UTC: [^\r\n]*\r?\n`), 20*time.Second)
+	}
+	check("the console's sites entry shows remote 2 active and the alarm", err == nil, fmt.Sprint(err, "\n", fl.vm.Console.Tail(20)))
 	time.Sleep(3 * time.Second) // traffic flows through the secondary
 	pre := p.out.String()
 	run.failover = longestGap(pre, cutAt, time.Now())
