@@ -25,9 +25,10 @@ type RemoteStatus struct {
 	Active      bool   `json:"active"`
 	Healthy     bool   `json:"healthy"`
 	// Suspect: it failed and waits for a tunnel made after the failure.
-	Suspect bool   `json:"suspect,omitempty"`
-	Colour  string `json:"colour"` // charon's view: Green, Orange or Gray
-	Reason  string `json:"reason,omitempty"`
+	Suspect  bool   `json:"suspect,omitempty"`
+	TunnelUp bool   `json:"tunnel_up"`
+	Colour   string `json:"colour"` // charon's view: Green, Orange or Gray
+	Reason   string `json:"reason,omitempty"`
 	// Monitor is the tunnel monitor's last word on it: "up", "down", or
 	// "" (not probed: a standby, or no monitor target).
 	Monitor       string        `json:"monitor,omitempty"`

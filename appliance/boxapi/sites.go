@@ -49,7 +49,7 @@ func siteStatus(c config.Config, fs []failover.Status, live map[string]ipsec.Tun
 			}
 			if running && i < len(st.Remotes) {
 				fr := st.Remotes[i]
-				rs.Active, rs.Healthy, rs.Suspect = fr.Active, fr.Healthy, fr.Suspect
+				rs.Active, rs.Healthy, rs.Suspect, rs.TunnelUp = fr.Active, fr.Healthy, fr.Suspect, fr.TunnelUp
 				rs.Monitor, rs.HealthySince, rs.HoldDown = fr.Monitor, fr.HealthySince, fr.HoldDown
 			}
 			ws.Remotes = append(ws.Remotes, rs)

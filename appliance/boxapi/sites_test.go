@@ -52,7 +52,6 @@ func TestSiteStatus(t *testing.T) {
 	}
 }
 
-
 func TestAlarmsAndRestartRemote(t *testing.T) {
 	m := alarm.New(0)
 	now := time.Date(2026, 11, 23, 6, 0, 0, 0, time.UTC)

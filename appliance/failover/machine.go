@@ -158,7 +158,8 @@ func (m *Machine) Events() []Event {
 type RemoteState struct {
 	Active       bool          `json:"active"`
 	Healthy      bool          `json:"healthy"`
-	Suspect      bool          `json:"suspect"` // failed; waits for a fresh SA
+	Suspect      bool          `json:"suspect"`   // failed; waits for a fresh SA
+	TunnelUp     bool          `json:"tunnel_up"` // charon's view
 	HealthySince time.Time     `json:"healthy_since,omitzero"`
 	HoldDown     time.Duration `json:"hold_down_ns"` // current, after flap doubling
 	// Monitor is what the site's monitor last said of this remote: "up",
@@ -171,7 +172,7 @@ type RemoteState struct {
 func (m *Machine) Remotes() []RemoteState {
 	out := make([]RemoteState, len(m.r))
 	for i := range m.r {
-		out[i] = RemoteState{Active: i == m.active, Healthy: m.healthy(i), Suspect: m.r[i].suspect, HealthySince: m.r[i].healthySince, HoldDown: m.holdDown(i)}
+		out[i] = RemoteState{Active: i == m.active, Healthy: m.healthy(i), Suspect: m.r[i].suspect, TunnelUp: m.r[i].tunnelUp, HealthySince: m.r[i].healthySince, HoldDown: m.holdDown(i)}
 		switch m.r[i].monitor {
 		case 1:
 			out[i].Monitor = "up"

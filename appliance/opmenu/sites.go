@@ -40,6 +40,8 @@ func SiteLines(sts []failover.Status, alarms []alarm.Alarm) []string {
 				h = "healthy"
 			case r.Suspect:
 				h = "failed, waiting for a new tunnel"
+			case r.Active && r.TunnelUp && r.Monitor == "":
+				h = "tunnel up, waiting for the monitor"
 			}
 			mark := " "
 			if r.Active {

@@ -38,6 +38,12 @@ func TestSiteLines(t *testing.T) {
 			" * remote 1 (hq-r1): down",
 			"Alarms: none",
 		}},
+		{"just activated", []failover.Status{{Site: "hq", Active: 1, Remotes: []failover.RemoteState{{Suspect: true}, {Active: true, TunnelUp: true}}}}, nil, []string{
+			"Site hq: remote 2 active",
+			"   remote 1 (hq-r1): failed, waiting for a new tunnel",
+			" * remote 2 (hq-r2): tunnel up, waiting for the monitor",
+			"Alarms: none",
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
