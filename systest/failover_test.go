@@ -147,9 +147,17 @@ func newFoAPI(t testing.TB, h *vmtest.Host, base string) *foAPI {
 	t.Helper()
 	a := &foAPI{c: h.HTTPClient(), base: base}
 	a.c.Jar, _ = cookiejar.New(nil)
+	a.csrf = apiLogin(t, a.c, base, adminPW, 90*time.Second)
+	return a
+}
+
+// apiLogin logs c (with a cookie jar) in to the JSON API at base,
+// trying again while the web UI comes up, and returns the CSRF token.
+func apiLogin(t testing.TB, c *http.Client, base, password string, within time.Duration) string {
+	t.Helper()
 	var last string
-	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(time.Second) {
-		resp, err := a.c.PostForm(base+"/api/login", url.Values{"password": {adminPW}})
+	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(time.Second) {
+		resp, err := c.PostForm(base+"/api/login", url.Values{"password": {password}})
 		if err != nil {
 			last = err.Error()
 			continue
@@ -160,13 +168,12 @@ func newFoAPI(t testing.TB, h *vmtest.Host, base string) *foAPI {
 		err = json.NewDecoder(resp.Body).Decode(&ans)
 		resp.Body.Close()
 		if err == nil && resp.StatusCode == 200 && ans.CSRF != "" {
-			a.csrf = ans.CSRF
-			return a
+			return ans.CSRF
 		}
-		last = resp.Status
+		last = fmt.Sprintf("%s %v", resp.Status, err)
 	}
 	t.Fatalf("login to the JSON API at %s: %s", base, last)
-	return nil
+	return ""
 }
 
 func (a *foAPI) get(t testing.TB, path string, accept string) string {

@@ -549,26 +549,8 @@ func newBoxWeb(t testing.TB, h *vmtest.Host) *boxWeb {
 	c.Timeout = 3 * time.Minute // an enrollment under TCG takes tens of seconds
 	c.Jar, _ = cookiejar.New(nil)
 	w := &boxWeb{t: t, c: c, base: "https://" + boxWAN}
-	var err error
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(time.Second) {
-		var resp *http.Response
-		resp, err = c.PostForm(w.base+"/api/login", url.Values{"password": {adminPass}})
-		if err != nil {
-			continue
-		}
-		var ans struct {
-			CSRF string `json:"csrf"`
-		}
-		err = json.NewDecoder(resp.Body).Decode(&ans)
-		resp.Body.Close()
-		if err == nil && resp.StatusCode == 200 && ans.CSRF != "" {
-			w.csrf = ans.CSRF
-			return w
-		}
-		err = fmt.Errorf("login: %s %v", resp.Status, err)
-	}
-	t.Fatalf("web UI login from the WAN host: %v", err)
-	return nil
+	w.csrf = apiLogin(t, c, w.base, adminPass, 60*time.Second)
+	return w
 }
 
 // enroll posts the token as the Router page's form would, and returns
