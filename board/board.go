@@ -66,8 +66,19 @@ func Load(name string) (Profile, error) {
 		return Profile{}, fmt.Errorf("board %q: cmdline: %w", name, err)
 	}
 	p.Name = name
-	p.Cmdline = strings.TrimSpace(string(cmdline))
+	p.Cmdline = ParseCmdline(string(cmdline))
 	return p, nil
+}
+
+// ParseCmdline joins a cmdline file's words into one line: words may sit
+// on several lines, and `#` starts a comment that says why a word is there.
+func ParseCmdline(text string) string {
+	var words []string
+	for _, line := range strings.Split(text, "\n") {
+		line, _, _ = strings.Cut(line, "#")
+		words = append(words, strings.Fields(line)...)
+	}
+	return strings.Join(words, " ")
 }
 
 // ParseModules parses a modules file: `[section]` headers, one module name

@@ -69,3 +69,30 @@ func TestParseModules(t *testing.T) {
 		})
 	}
 }
+
+func TestParseCmdline(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"console=ttyS0 quiet\n", "console=ttyS0 quiet"},
+		{"# why\nconsole=tty0 console=ttyS0\n\n  quiet # trailing\npanic=10\n", "console=tty0 console=ttyS0 quiet panic=10"},
+		{"# only comments\n", ""},
+	} {
+		if got := ParseCmdline(tc.in); got != tc.want {
+			t.Errorf("ParseCmdline(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// The boards' command lines keep the words boot and memory rely on, in
+// the order that makes ttyS0 /dev/console.
+func TestCmdlineWords(t *testing.T) {
+	for _, name := range []string{"generic", "qemu"} {
+		p, err := Load(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "console=tty0 console=ttyS0,115200n8 quiet panic=10 oops=panic transparent_hugepage=never"
+		if p.Cmdline != want {
+			t.Errorf("%s: cmdline %q, want %q", name, p.Cmdline, want)
+		}
+	}
+}
