@@ -45,6 +45,7 @@ const (
 // box is what the boot steps learn and later steps (menu, banner) need.
 type box struct {
 	log       *slog.Logger
+	localLog  *slog.Logger // console and ring only: for lines that reach syslog in their own form (alarms)
 	cons      *console.Set
 	cmdline   string
 	modules   *kmod.Loader
@@ -95,6 +96,7 @@ func boot() {
 	b.logs = console.NewLogRing(logLines)
 	b.syslog = remotelog.NewForwarder()
 	b.log = slog.New(slog.NewTextHandler(io.MultiWriter(cons, b.logs, syslogWriter{b.syslog}), &slog.HandlerOptions{ReplaceAttr: shortTime}))
+	b.localLog = slog.New(slog.NewTextHandler(io.MultiWriter(cons, b.logs), &slog.HandlerOptions{ReplaceAttr: shortTime}))
 	if err != nil {
 		b.log.Error("consoles", "err", err)
 	}

@@ -39,20 +39,23 @@ type siteCtl struct {
 }
 
 // alarmManager makes the boot's alarms once; every change goes to the
-// console and init's log ring (the menu's "view logs", the Logs page).
+// console and init's log ring (the menu's "view logs", the Logs page),
+// and to remote syslog as an alarm message (attachAlarmSyslog), not also
+// as a log line.
 func (b *box) alarmManager() *alarm.Manager {
 	b.sites.alarmsOnce.Do(func() {
+		log := b.localLog
 		b.sites.alarms = alarm.New(alarm.DefaultHistory)
 		b.sites.alarms.Attach(context.Background(), func(c alarm.Change) {
 			switch {
 			case c.Kind == alarm.Raised && c.Severity == alarm.Error:
-				b.log.Error("ALARM " + c.Key + " raised: " + c.Reason)
+				log.Error("ALARM " + c.Key + " raised: " + c.Reason)
 			case c.Kind == alarm.Raised:
-				b.log.Warn("ALARM " + c.Key + " raised: " + c.Reason)
+				log.Warn("ALARM " + c.Key + " raised: " + c.Reason)
 			case c.Kind == alarm.Cleared:
-				b.log.Info("ALARM " + c.Key + " cleared: " + c.Reason)
+				log.Info("ALARM " + c.Key + " cleared: " + c.Reason)
 			default:
-				b.log.Info("alarm note " + c.Key + ": " + c.Reason)
+				log.Info("alarm note " + c.Key + ": " + c.Reason)
 			}
 		})
 	})
