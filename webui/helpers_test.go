@@ -139,17 +139,7 @@ func (h *harness) setup() string {
 		h.t.Fatalf("setup code: %d %s", st, body)
 	}
 	tok := h.csrf()
-	steps := []struct {
-		step string
-		form url.Values
-	}{
-		{"password", url.Values{"password": {"correct horse battery"}, "confirm": {"correct horse battery"}}},
-		{"interfaces", url.Values{"wan_mode": {"dhcp"}, "lan_mode": {"dhcp"}}},
-		{"tunnel", goodTunnel()},
-		{"router", url.Values{}},
-		{"review", url.Values{}},
-	}
-	for _, s := range steps {
+	for _, s := range goodSetupSteps() {
 		s.form.Set("csrf", tok)
 		st, path, body := h.post("/setup/"+s.step, s.form)
 		if st != 200 || strings.Contains(body, `class="err"`) {
@@ -157,4 +147,21 @@ func (h *harness) setup() string {
 		}
 	}
 	return tok
+}
+
+// setupStep is one wizard step and a good form for it.
+type setupStep struct {
+	step string
+	form url.Values
+}
+
+// goodSetupSteps are the wizard's steps in order, each with a form that passes.
+func goodSetupSteps() []setupStep {
+	return []setupStep{
+		{"password", url.Values{"password": {"correct horse battery"}, "confirm": {"correct horse battery"}}},
+		{"interfaces", url.Values{"wan_mode": {"dhcp"}, "lan_mode": {"dhcp"}}},
+		{"tunnel", goodTunnel()},
+		{"router", url.Values{}},
+		{"review", url.Values{}},
+	}
 }
