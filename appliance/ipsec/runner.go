@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/tunneler/tunneler/appliance/atomicfile"
 	"github.com/tunneler/tunneler/appliance/supervise"
 )
 
@@ -101,11 +102,7 @@ func prepare(confPath string, conf []byte, pidFile, socket string) error {
 	if err := os.MkdirAll(filepath.Dir(confPath), 0o755); err != nil {
 		return fmt.Errorf("strongswan.conf dir: %w", err)
 	}
-	tmp := confPath + ".tmp"
-	if err := os.WriteFile(tmp, conf, 0o644); err != nil {
-		return fmt.Errorf("write strongswan.conf: %w", err)
-	}
-	if err := os.Rename(tmp, confPath); err != nil {
+	if err := atomicfile.Write(confPath, conf, 0o644); err != nil {
 		return fmt.Errorf("write strongswan.conf: %w", err)
 	}
 	for _, p := range []string{pidFile, socket} {

@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/google/nftables"
+	"github.com/tunneler/tunneler/appliance/atomicfile"
 	"github.com/tunneler/tunneler/appliance/firewall"
 	"github.com/vishvananda/netlink"
 )
@@ -58,7 +59,7 @@ func (r *Router) WriteConfig() error {
 	if err := os.MkdirAll(filepath.Dir(s.Paths.Config), 0o700); err != nil {
 		return fmt.Errorf("write router config: %w", err)
 	}
-	if err := writeFileAtomic(s.Paths.Config, b, 0o600); err != nil {
+	if err := atomicfile.Write(s.Paths.Config, b, 0o600); err != nil {
 		return fmt.Errorf("write router config: %w", err)
 	}
 	return nil
