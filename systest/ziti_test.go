@@ -99,14 +99,25 @@ func (o *overlay) startController() {
 	}
 	o.qs, o.done = cmd, make(chan struct{})
 	go func(done chan struct{}) { cmd.Wait(); f.Close(); close(done) }(o.done)
+	// Ready means logged in and the quickstart's own router made: it
+	// creates the router after the controller answers, and the tests'
+	// policies name its identity (a run failed with "no identities found
+	// with id or name qs-router" right after login).
 	deadline := time.Now().Add(120 * time.Second)
 	for {
 		_, err := o.ziti("edge", "login", qsAddr+":1280", "-u", "admin", "-p", "admin", "-y")
 		if err == nil {
+			var out string
+			out, err = o.ziti("edge", "list", "identities", `name="`+qsRouter+`"`)
+			if err == nil && !strings.Contains(out, qsRouter) {
+				err = fmt.Errorf("no identity %s yet", qsRouter)
+			}
+		}
+		if err == nil {
 			return
 		}
 		if time.Now().After(deadline) {
-			o.t.Fatalf("controller not ready after 120 s: %v", err)
+			o.t.Fatalf("controller and its router not ready after 120 s: %v", err)
 		}
 		time.Sleep(time.Second)
 	}
