@@ -8,12 +8,16 @@ import (
 	"path/filepath"
 )
 
+// TempPrefix starts the name of Write's temporary file: a reader of the
+// directory skips such files, and may remove those a power cut left.
+const TempPrefix = ".tmp-"
+
 // Write replaces path with data: a temporary file in the same directory
 // (rename is atomic only within a filesystem), fsync, rename over path,
 // then fsync of the directory so the rename itself survives.
 func Write(path string, data []byte, perm os.FileMode) error {
 	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-*")
+	f, err := os.CreateTemp(dir, TempPrefix+filepath.Base(path)+"-*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
