@@ -27,15 +27,10 @@ const (
 	setupCodeFile   = "/run/tunneler/setup-code"
 )
 
-// provisionFromESP imports tunneler.json or tunneler.env from the ESP
-// when nothing was ever saved (first boot, or after a factory reset).
+// provisionFromESP imports tunneler.json or tunneler.env from the ESP.
+// loadConfig calls it only when nothing was ever saved (first boot, or
+// after a factory reset).
 func (b *box) provisionFromESP() {
-	if b.store == nil {
-		return
-	}
-	if _, _, err := b.store.Load(); !errors.Is(err, config.ErrNoConfig) {
-		return
-	}
 	esp, err := perm.Find("/sys", perm.ESPName)
 	if err != nil {
 		b.log.Info("provisioning: no ESP partition; nothing to import")
@@ -87,9 +82,12 @@ func (b *box) loadConfig() {
 			b.store = s
 		}
 	}
-	b.provisionFromESP()
 	if b.store != nil {
 		c, info, err := b.store.Load()
+		if errors.Is(err, config.ErrNoConfig) {
+			b.provisionFromESP()
+			c, info, err = b.store.Load()
+		}
 		switch {
 		case errors.Is(err, config.ErrNoConfig):
 			b.log.Info("config: none saved yet")
