@@ -20,6 +20,7 @@ import (
 	"github.com/tunneler/tunneler/appliance/apply"
 	"github.com/tunneler/tunneler/appliance/config"
 	"github.com/tunneler/tunneler/appliance/console"
+	"github.com/tunneler/tunneler/appliance/control"
 	"github.com/tunneler/tunneler/appliance/entropy"
 	"github.com/tunneler/tunneler/appliance/firewall"
 	"github.com/tunneler/tunneler/appliance/kmod"
@@ -44,33 +45,36 @@ const (
 
 // box is what the boot steps learn and later steps (menu, banner) need.
 type box struct {
-	log       *slog.Logger
-	localLog  *slog.Logger // console and ring only: for lines that reach syslog in their own form (alarms)
-	cons      *console.Set
-	cmdline   string
-	modules   *kmod.Loader
-	perm      perm.Result
-	boot      perm.BootRecord
-	store     *config.Store // nil when /perm is not mounted
-	cfg       config.Config // as loaded at boot (empty in setup mode)
-	cfgSeq    int
-	applier   *apply.Applier
-	logs      *console.LogRing
-	mu        sync.Mutex // setupMode, setupCode (the menus change them) and problems
-	setupMode bool
-	setupCode string
-	problems  []string         // guarded by mu: later steps and the web UI run concurrently
-	provision provision.Result // this boot's import from the ESP, for the web UI
-	requests  *power.Requests
-	net       *netconf.Manager
-	reaper    *supervise.Reaper
-	sup       *supervise.Supervisor
-	heartbeat watchdog.Heartbeat
-	started   float64    // uptime when /init started
-	router    *boxRouter // nil without /perm or a supervisor (init/router.go)
-	web       webCert    // the web UI's certificate (init/webui.go)
-	ipsecCtl  ipsecCtl   // charon and policies, for changes after boot (init/ipsecchange.go)
-	sites     siteCtl    // failover of sites with several remotes, alarms (init/failover.go)
+	log        *slog.Logger
+	localLog   *slog.Logger // console and ring only: for lines that reach syslog in their own form (alarms)
+	cons       *console.Set
+	cmdline    string
+	modules    *kmod.Loader
+	perm       perm.Result
+	boot       perm.BootRecord
+	store      *config.Store // nil when /perm is not mounted
+	cfg        config.Config // as loaded at boot (empty in setup mode)
+	cfgSeq     int
+	applier    *apply.Applier
+	owner      *control.Owner // the one owner of the running state (init/owner.go)
+	logs       *console.LogRing
+	mu         sync.Mutex // setupMode, setupCode (the menus change them) and problems
+	setupMode  bool
+	setupCode  string
+	problems   []string         // guarded by mu: later steps and the web UI run concurrently
+	provision  provision.Result // this boot's import from the ESP, for the web UI
+	requests   *power.Requests
+	net        *netconf.Manager
+	reaper     *supervise.Reaper
+	sup        *supervise.Supervisor
+	heartbeat  watchdog.Heartbeat
+	started    float64 // uptime when /init started
+	bannerOnce sync.Once
+	bannerSecs float64    // /init to the first banner
+	router     *boxRouter // nil without /perm or a supervisor (init/router.go)
+	web        webCert    // the web UI's certificate (init/webui.go)
+	ipsecCtl   ipsecCtl   // charon and policies, for changes after boot (init/ipsecchange.go)
+	sites      siteCtl    // failover of sites with several remotes, alarms (init/failover.go)
 
 	// syslog forwards logs to a remote server, off until the config
 	// names one (init/syslog.go).
@@ -146,6 +150,7 @@ func boot() {
 	// 9. charon, connections and secrets over VICI (appliance/ipsec): startIPsec.
 	// 10. The ziti router once enrolled (appliance/ziti).
 
+	b.startOwner()
 	b.printBanner()
 	go func() {
 		b.startIPsec()
@@ -314,6 +319,9 @@ func newSetupCode() string {
 }
 
 func (b *box) printBanner() {
+	// The time to the first banner, kept: the status screen reprints the
+	// banner later and must not recompute it.
+	b.bannerOnce.Do(func() { b.bannerSecs = uptime() - b.started })
 	code := b.currentSetupCode()
 	info := console.BannerInfo{
 		Version:    version,
@@ -325,7 +333,7 @@ func (b *box) printBanner() {
 		SetupCode:  code,
 		Problems:   b.problemLines(),
 		KernelSecs: b.started,
-		InitSecs:   uptime() - b.started,
+		InitSecs:   b.bannerSecs,
 	}
 	if b.perm.Mounted {
 		info.Perm = "/perm mounted from " + b.perm.Partition.Device
@@ -340,6 +348,9 @@ func (b *box) printBanner() {
 	info.MemUsedKiB, info.MemTotKiB = memory()
 	info.Router = b.bannerRouter()
 	info.WebUIFingerprint = b.webFingerprint()
+	for _, a := range b.mgmtAddrs() {
+		info.WebUI = append(info.WebUI, "https://"+a.String()+"/")
+	}
 	b.cons.Printf("%s", console.Banner(info))
 }
 

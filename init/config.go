@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/tunneler/tunneler/appliance/apply"
 	"github.com/tunneler/tunneler/appliance/config"
@@ -164,16 +163,6 @@ func (b *box) startNetwork() {
 	}
 }
 
-// applyChange applies a config the menu (or later the web UI) just saved.
-func (b *box) applyChange(c config.Config) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	err := b.applier.Apply(ctx, c)
-	b.applyIPsec(c) // XFRM policies and charon follow the tunnels
-	b.configureSyslog(c)
-	return err
-}
-
 func (b *box) menu() *console.Menu {
 	formatPerm := console.Item{Key: "8", Title: "Format /perm (erases all settings)", Confirm: "This erases every setting, key and log on /perm.",
 		Shown: func() bool { return !b.perm.Mounted && b.perm.Partition.Device != "" },
@@ -186,10 +175,11 @@ func (b *box) menu() *console.Menu {
 			b.requests.Ask(power.Reboot, "after formatting /perm")
 			return nil
 		}}
-	ops := &opmenu.Box{
-		Store:     b.store,
-		Apply:     b.applyChange,
-		NetStatus: b.netStatus,
+	ops := &opmenu.Menu{
+		Settings:     b.owner,
+		TestHooks:    debugFlag(b.cmdline, "testhooks"),
+		FactoryReset: b.factoryReset,
+		NetStatus:    b.netStatus,
 		PrintStatus: func(w io.Writer) {
 			b.printBanner()
 			for _, l := range b.siteMenu().Lines() { // sites and alarms (init/failover.go)

@@ -12,13 +12,10 @@ import (
 	"time"
 
 	"github.com/google/nftables"
-	"github.com/tunneler/tunneler/appliance/boxapi"
+	"github.com/tunneler/tunneler/appliance/control"
 	"github.com/tunneler/tunneler/appliance/firewall"
 	"github.com/tunneler/tunneler/appliance/ipsec"
 	"github.com/tunneler/tunneler/appliance/netconf"
-	"github.com/tunneler/tunneler/appliance/opmenu"
-	"github.com/tunneler/tunneler/appliance/power"
-	"github.com/tunneler/tunneler/appliance/supervise"
 	"github.com/tunneler/tunneler/webui"
 )
 
@@ -70,80 +67,17 @@ func (b *box) serveWebUI() {
 		b.problem("web UI: certificate: %v", b.web.err)
 		return
 	}
-	api := boxapi.New(boxapi.Deps{
-		Store: b.webStore(),
-		Apply: b.applyChange,
-		Tunnels: func() boxapi.Tunnels {
-			if c := b.ipsecClient(); c != nil {
-				return c
-			}
-			return nil
-		},
-		Units: func() []*supervise.Unit {
-			if b.sup == nil {
-				return nil
-			}
-			return b.sup.Units()
-		},
-		SystemLog: b.logs.Lines,
-		Router:    b.webRouterStatus,
-
-		EnrollRouter:   b.enrollRouter, // the Router page (webui.RouterAdmin)
-		UnenrollRouter: b.unenrollRouter,
-
-		SetupCode: b.currentSetupCode,
-		SetupDone: b.leaveSetupMode,
-		Reboot:    func(reason string) { b.requests.Ask(power.Reboot, reason) },
-		PowerOff:  func(reason string) { b.requests.Ask(power.PowerOff, reason) },
-		FactoryReset: func() error {
-			if b.store == nil {
-				return fmt.Errorf("/perm is not mounted: there is no config store to erase")
-			}
-			if err := opmenu.Wipe(b.store.Dir); err != nil {
-				return err
-			}
-			b.log.Info("web UI: factory reset: config store erased")
-			b.requests.Ask(power.Reboot, "factory reset")
-			return nil
-		},
-		RestartCharon: func(ctx context.Context) error {
-			if b.sup == nil || b.sup.Unit("charon") == nil {
-				return fmt.Errorf("charon is not running")
-			}
-			return b.sup.Unit("charon").Restart(ctx)
-		},
-		Firewall:     readFirewallCounters,
-		Problems:     b.problemLines,
-		Provisioning: b.provision,
-		Version:      version,
-		Logf:         func(format string, args ...any) { b.log.Info(fmt.Sprintf(format, args...)) },
-		Sites: func() boxapi.Sites { // init/failover.go
-			if g := b.siteGroup(); g != nil {
-				return g
-			}
-			return nil
-		},
-		Alarms: b.alarmManager,
-	})
 	metricsDir := ""
 	if b.perm.Mounted {
 		metricsDir = webMetricsDir
 	}
-	srv, err := webui.New(webui.Options{Box: api, MetricsDir: metricsDir, Version: version,
+	srv, err := webui.New(webui.Options{Box: b.owner, MetricsDir: metricsDir, Version: version,
 		Logf: func(format string, args ...any) { b.log.Info(fmt.Sprintf(format, args...)) }})
 	if err != nil {
 		b.problem("web UI: %v", err)
 		return
 	}
 	go b.bindWebUI(srv)
-}
-
-// webStore is nil (not a nil *config.Store in an interface) without /perm.
-func (b *box) webStore() boxapi.Store {
-	if b.store == nil {
-		return nil
-	}
-	return b.store
 }
 
 // bindWebUI listens on the management addresses and follows them as they
@@ -182,6 +116,9 @@ func (b *box) bindWebUI(srv *webui.Server) {
 				serving = true
 				go func() { ended <- srv.Serve(ctx, b.web.cert, https, http) }()
 				b.log.Info("web UI listening", "https", fmt.Sprint(https), "fingerprint", b.web.fp)
+				// The banner says where the web UI is: a LAN lease
+				// usually arrives after it was first printed.
+				b.printBanner()
 			}
 		}
 		time.Sleep(webRebindEvery)
@@ -236,13 +173,13 @@ func (b *box) leaveSetupMode() {
 	}
 }
 
-var _ boxapi.Tunnels = (*ipsec.Client)(nil)
+var _ control.Tunnels = (*ipsec.Client)(nil)
 
 // webRouterStatus puts the router's state (init/router.go) in the web
 // UI's words.
-func (b *box) webRouterStatus() webui.RouterStatus {
+func (b *box) webRouterStatus() control.RouterStatus {
 	rs := b.routerStatus()
-	st := webui.RouterStatus{State: rs.State, Enrolled: rs.Enrolled, Detail: rs.Detail}
+	st := control.RouterStatus{State: rs.State, Enrolled: rs.Enrolled, Detail: rs.Detail}
 	switch {
 	case !rs.Enrolled && b.router != nil:
 		st.State = "not enrolled"

@@ -136,7 +136,7 @@ func TestConsoleMenuLANAddressAndAdminReset(t *testing.T) {
 	lab.Bridge(t, "wan")
 	site := lab.AddHost(t, "lan", "site", "192.168.50.1/24")
 	startDnsmasq(t, site)
-	opts := vmtest.Options{Firmware: vmtest.Direct, Disk: disk, Lab: lab,
+	opts := vmtest.Options{Firmware: vmtest.Direct, Disk: disk, Lab: lab, Append: "tunneler.debug=testhooks", // the debug entry
 		NICs: []vmtest.NIC{{Bridge: "wan", MAC: wanMAC}, {Bridge: "lan", MAC: lanMAC}}}
 	vm := vmtest.Start(t, im, opts)
 

@@ -52,10 +52,10 @@ func TestRemoteSyslogForwarding(t *testing.T) {
 
 	csrf = w.login(t)
 	// A bad target first: refused next to the field, nothing saved.
-	if st, ans := w.postStatus(t, csrf, "/api/settings/system", url.Values{"hostname": {"branch-7"}, "remote_syslog": {"https://192.168.77.2"}}); st != 422 {
+	if st, ans := w.postIfMatch(t, csrf, w.etag(t), "/api/settings/system", url.Values{"hostname": {"branch-7"}, "remote_syslog": {"https://192.168.77.2"}}); st != 422 {
 		t.Errorf("a bad syslog target: %d %v, want 422", st, ans)
 	}
-	w.post(t, csrf, "/api/settings/system", url.Values{"hostname": {"branch-7"}, "remote_syslog": {"192.168.77.2:5514"}})
+	w.change(t, csrf, "/api/settings/system", url.Values{"hostname": {"branch-7"}, "remote_syslog": {"192.168.77.2:5514"}})
 
 	var all []string
 	seen := map[string]bool{}

@@ -84,7 +84,7 @@ func bootBoxWithSites(t testing.TB, tunnels ...boxTunnel) (*vmtest.VM, []*vmtest
 	}
 	disk := espDisk(t, im, "tunneler.json", boxConfigTunnels(t, tunnels...))
 	vm := vmtest.Start(t, im, vmtest.Options{Firmware: vmtest.Direct, Disk: disk, MemoryMiB: 768,
-		Append: "tunneler.debug=tcpecho",
+		Append: "tunneler.debug=tcpecho,testhooks", // the echo service, the charon kill entry
 		Lab:    lab, NICs: []vmtest.NIC{{Bridge: "wan", MAC: boxWANMAC}}})
 	t.Cleanup(func() {
 		if t.Failed() {

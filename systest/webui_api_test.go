@@ -43,11 +43,47 @@ func (w *webLab) post(t testing.TB, csrf, path string, v url.Values) map[string]
 
 func (w *webLab) postStatus(t testing.TB, csrf, path string, v url.Values) (int, map[string]any) {
 	t.Helper()
+	return w.postIfMatch(t, csrf, "", path, v)
+}
+
+// etag is the generation of the settings as the JSON API names it: a
+// script GETs it and sends it back in If-Match with its change.
+func (w *webLab) etag(t testing.TB) string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, w.base+"/api/settings", nil)
+	resp, err := w.client.Do(req)
+	if err != nil {
+		t.Fatalf("GET /api/settings: %v", err)
+	}
+	resp.Body.Close()
+	e := resp.Header.Get("ETag")
+	if e == "" {
+		t.Fatalf("GET /api/settings: %s without an ETag", resp.Status)
+	}
+	return e
+}
+
+// change changes the settings as a script would: based on the generation
+// it just read. It wants 200.
+func (w *webLab) change(t testing.TB, csrf, path string, v url.Values) map[string]any {
+	t.Helper()
+	status, ans := w.postIfMatch(t, csrf, w.etag(t), path, v)
+	if status != 200 {
+		t.Fatalf("POST %s: %d %v", path, status, ans)
+	}
+	return ans
+}
+
+func (w *webLab) postIfMatch(t testing.TB, csrf, etag, path string, v url.Values) (int, map[string]any) {
+	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, w.base+path, strings.NewReader(v.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
 	if csrf != "" {
 		req.Header.Set("X-CSRF-Token", csrf)
+	}
+	if etag != "" {
+		req.Header.Set("If-Match", etag)
 	}
 	resp, err := w.client.Do(req)
 	if err != nil {
@@ -122,7 +158,7 @@ func TestWebUISetupAPI(t *testing.T) {
 	// address has no listener left.
 	csrf = w.login(t)
 	const newLAN = "192.168.77.5"
-	w.post(t, csrf, "/api/settings/network", url.Values{"confirm": {"yes"}, "wan_mode": {"static"},
+	w.change(t, csrf, "/api/settings/network", url.Values{"confirm": {"yes"}, "wan_mode": {"static"},
 		"wan_address": {boxWAN + "/24"}, "wan_gateway": {"192.0.2.1"}, "lan_mode": {"static"}, "lan_address": {newLAN + "/24"}})
 	var err error
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(time.Second) {
@@ -149,6 +185,12 @@ func TestWebUISetupAPI(t *testing.T) {
 	if status, ans := w.postStatus(t, csrf, "/api/tunnels/site1/reconnect", url.Values{"confirm": {"yes"}}); status != 200 {
 		t.Errorf("reconnect with the CSRF token: %d %v", status, ans)
 	}
+	// One owner of the running state: no lost updates between the
+	// console, a browser and two API clients; one colour per tunnel in
+	// the JSON API, the web UI and the console (systest/owner_test.go).
+	w.checkNoLostUpdates(t, csrf, newLAN)
+	w.checkOneColour(t, csrf)
+
 	// Rate limiting: wrong passwords soon get 429, even the right one then.
 	limited := false
 	for i := 0; i < 6 && !limited; i++ {

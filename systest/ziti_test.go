@@ -315,7 +315,8 @@ func startRouterBox(t testing.TB) *routerBox {
 	mustRun(t, "qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", raw, disk)
 
 	vm := vmtest.Start(t, im, vmtest.Options{Firmware: vmtest.Direct, Disk: disk, MemoryMiB: 1024,
-		Lab: lab, NICs: []vmtest.NIC{{Bridge: "wan", MAC: boxWANMAC}}})
+		Append: "tunneler.debug=testhooks", // the router kill entry
+		Lab:    lab, NICs: []vmtest.NIC{{Bridge: "wan", MAC: boxWANMAC}}})
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("remote site's charon:\n%s", tail(rs.Log(), 40))

@@ -14,7 +14,7 @@ import (
 // ipsec/ziti status, the supervisor's log rings (Unit.Lines), power
 // actions and the setup code it printed on the console.
 func Example() {
-	var box webui.Box // init's adapter; nil here, so this example is not run
+	var box webui.Appliance // init's adapter; nil here, so this example is not run
 	ctx := context.Background()
 
 	// First boot makes the certificate on /perm; every boot prints its

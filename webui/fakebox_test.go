@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tunneler/tunneler/appliance/config"
+	"github.com/tunneler/tunneler/appliance/control"
 )
 
 // fakeBox is an in-memory Box: Save validates like the real store (after
@@ -30,24 +31,34 @@ type fakeBox struct {
 	// sites and alarms too (webui/sites.go).
 	sites  []SiteStatus
 	alarms []Alarm
+	// sources lists where each save came from.
+	sources []control.Source
 }
 
 func newFakeBox() *fakeBox {
 	return &fakeBox{code: "ABCD-2345", now: time.Date(2026, 11, 23, 4, 0, 0, 0, time.UTC)}
 }
 
-func (f *fakeBox) Config() (config.Config, bool) {
+func (f *fakeBox) Config() (config.Config, int, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if !f.saved {
-		return config.Config{}, false
+		return config.Config{}, f.saves, false
 	}
 	// What the store hands out: secrets hidden (as read from the document).
 	c, err := config.Decode([]byte(f.cfg.String()))
 	if err != nil {
 		panic(err)
 	}
-	return c, true
+	return c, f.saves, true
+}
+
+// generation is the newest saved generation, as a freshly loaded page
+// would carry it.
+func (f *fakeBox) generation() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.saves
 }
 
 func (f *fakeBox) AdminHash() string {
@@ -56,10 +67,14 @@ func (f *fakeBox) AdminHash() string {
 	return f.cfg.Admin.PasswordHash.Reveal()
 }
 
-func (f *fakeBox) Save(ctx context.Context, c config.Config) (config.FieldErrors, error) {
+func (f *fakeBox) Save(ctx context.Context, ch control.Change) (config.FieldErrors, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	c = c.KeepSecrets(f.cfg)
+	if ch.Base != f.saves {
+		return nil, &control.StaleError{Base: ch.Base, Newest: f.saves}
+	}
+	f.sources = append(f.sources, ch.Source)
+	c := ch.Config.KeepSecrets(f.cfg)
 	c.Version = config.CurrentVersion
 	if errs := c.Validate(); len(errs) > 0 {
 		return errs, nil

@@ -6,6 +6,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -403,6 +404,7 @@ func TestBackupRestore(t *testing.T) {
 		var b strings.Builder
 		mw := multipart.NewWriter(&b)
 		mw.WriteField("csrf", tok)
+		mw.WriteField("generation", strconv.Itoa(h.box.generation()))
 		if confirm {
 			mw.WriteField("confirm", "yes")
 		}

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -63,6 +64,15 @@ func (h *harness) do(c *http.Client, method, path string, form url.Values, hdr m
 	h.t.Helper()
 	var body io.Reader
 	if form != nil {
+		if g, ok := form["generation"]; !ok && method == "POST" {
+			// As a browser posts a page it just loaded: with the
+			// generation that page showed. Tests of stale saves set it.
+			form = cloneValues(form)
+			form.Set("generation", strconv.Itoa(h.box.generation()))
+		} else if ok && g == nil {
+			form = cloneValues(form) // "generation": nil means send none
+			form.Del("generation")
+		}
 		body = strings.NewReader(form.Encode())
 	}
 	req, _ := http.NewRequest(method, h.ts.URL+path, body)
@@ -164,4 +174,12 @@ func goodSetupSteps() []setupStep {
 		{"router", url.Values{}},
 		{"review", url.Values{}},
 	}
+}
+
+func cloneValues(v url.Values) url.Values {
+	out := url.Values{}
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
 }

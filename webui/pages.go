@@ -55,7 +55,7 @@ type tunnelsData struct {
 }
 
 func (s *Server) tunnels(w http.ResponseWriter, r *http.Request, sess *session) {
-	c, _ := s.box.Config()
+	c, _, _ := s.box.Config()
 	p := s.base(sess, "Tunnels", "tunnels")
 	d := tunnelsData{Tunnels: c.Tunnels, Sites: c.Sites, Status: map[string]TunnelStatus{}, Vendors: vendors}
 	for _, t := range s.box.Status().Tunnels {
@@ -81,7 +81,7 @@ func findTunnel(c config.Config, name string) int {
 }
 
 func (s *Server) tunnelEdit(w http.ResponseWriter, r *http.Request, sess *session) {
-	c, _ := s.box.Config()
+	c, _, _ := s.box.Config()
 	name := r.PathValue("name")
 	p := s.base(sess, "New tunnel", "tunnels")
 	d := tunnelEditData{New: name == "", Presets: config.PresetNames()}
@@ -104,7 +104,7 @@ func (s *Server) tunnelEdit(w http.ResponseWriter, r *http.Request, sess *sessio
 // tunnelSave creates or modifies a tunnel. An empty PSK on an edit keeps
 // the stored key (it is sent to Save as the "(hidden)" placeholder).
 func (s *Server) tunnelSave(w http.ResponseWriter, r *http.Request, sess *session) {
-	c, _ := s.box.Config()
+	c, _, _ := s.box.Config()
 	name := r.PathValue("name")
 	i := len(c.Tunnels)
 	d := tunnelEditData{New: name == "", Name: name, Presets: config.PresetNames()}
@@ -156,18 +156,7 @@ func (s *Server) tunnelSave(w http.ResponseWriter, r *http.Request, sess *sessio
 // save hands c to the Box; on field errors it renders page tmpl with them
 // and reports false. Nothing is saved then.
 func (s *Server) save(w http.ResponseWriter, r *http.Request, p *page, c config.Config, prefixes map[string]string, fields map[string]bool, tmpl string) bool {
-	errs, err := s.box.Save(r.Context(), c)
-	if err != nil {
-		s.logf("webui: save config: %v", err)
-		s.fail(w, r, http.StatusInternalServerError, "the box could not save the configuration: "+err.Error())
-		return false
-	}
-	if len(errs) > 0 {
-		mapErrors(p, errs, prefixes, fields)
-		s.render(w, r, tmpl, p)
-		return false
-	}
-	return true
+	return s.saveChange(w, r, p, c, tmpl, func(errs config.FieldErrors) { mapErrors(p, errs, prefixes, fields) })
 }
 
 // confirmData describes a confirmation page.
@@ -186,7 +175,7 @@ var tunnelActions = map[string]confirmData{
 
 func (s *Server) tunnelConfirm(w http.ResponseWriter, r *http.Request, sess *session) {
 	name, action := r.PathValue("name"), r.PathValue("action")
-	c, _ := s.box.Config()
+	c, _, _ := s.box.Config()
 	i := findTunnel(c, name)
 	if action == "remote" {
 		if i < 0 {
@@ -211,7 +200,7 @@ func (s *Server) tunnelConfirm(w http.ResponseWriter, r *http.Request, sess *ses
 
 func (s *Server) tunnelAction(w http.ResponseWriter, r *http.Request, sess *session) {
 	name, action := r.PathValue("name"), r.PathValue("action")
-	c, _ := s.box.Config()
+	c, _, _ := s.box.Config()
 	i := findTunnel(c, name)
 	cd, ok := tunnelActions[action]
 	if !ok || i < 0 {
@@ -286,7 +275,7 @@ func joinLines(l []string) string {
 }
 
 func (s *Server) settings(w http.ResponseWriter, r *http.Request, sess *session) {
-	c, _ := s.box.Config()
+	c, _, _ := s.box.Config()
 	p := s.settingsPage(sess, c)
 	if r.URL.Query().Get("saved") != "" {
 		p.Flash = "Saved."
@@ -295,7 +284,7 @@ func (s *Server) settings(w http.ResponseWriter, r *http.Request, sess *session)
 }
 
 func (s *Server) settingsNetwork(w http.ResponseWriter, r *http.Request, sess *session) {
-	c, _ := s.box.Config()
+	c, _, _ := s.box.Config()
 	p := s.settingsPage(sess, c)
 	for k, v := range r.PostForm {
 		p.Form[k] = v
@@ -313,7 +302,7 @@ func (s *Server) settingsNetwork(w http.ResponseWriter, r *http.Request, sess *s
 }
 
 func (s *Server) settingsSystem(w http.ResponseWriter, r *http.Request, sess *session) {
-	c, _ := s.box.Config()
+	c, _, _ := s.box.Config()
 	p := s.settingsPage(sess, c)
 	for k, v := range r.PostForm {
 		p.Form[k] = v
@@ -326,7 +315,7 @@ func (s *Server) settingsSystem(w http.ResponseWriter, r *http.Request, sess *se
 }
 
 func (s *Server) settingsPassword(w http.ResponseWriter, r *http.Request, sess *session) {
-	c, _ := s.box.Config()
+	c, _, _ := s.box.Config()
 	p := s.settingsPage(sess, c)
 	if s.limited(w, r) {
 		return
@@ -363,7 +352,7 @@ func (s *Server) settingsPassword(w http.ResponseWriter, r *http.Request, sess *
 // stored keys (matched by tunnel name); on a new box each PSK must be
 // typed again, which Validate asks for next to the field.
 func (s *Server) backup(w http.ResponseWriter, r *http.Request, sess *session) {
-	c, _ := s.box.Config()
+	c, _, _ := s.box.Config()
 	host := c.System.Hostname
 	if host == "" {
 		host = config.DefaultHostname
@@ -373,7 +362,7 @@ func (s *Server) backup(w http.ResponseWriter, r *http.Request, sess *session) {
 }
 
 func (s *Server) restore(w http.ResponseWriter, r *http.Request, sess *session) {
-	cur, _ := s.box.Config()
+	cur, _, _ := s.box.Config()
 	p := s.settingsPage(sess, cur)
 	file, _, err := r.FormFile("file")
 	if err != nil {
@@ -393,17 +382,12 @@ func (s *Server) restore(w http.ResponseWriter, r *http.Request, sess *session) 
 		s.render(w, r, "settings", p)
 		return
 	}
-	errs, err := s.box.Save(r.Context(), c)
-	if err != nil {
-		s.fail(w, r, http.StatusInternalServerError, "the box could not save the configuration: "+err.Error())
-		return
-	}
-	if len(errs) > 0 {
-		// Paths, not form fields: the file is the form here.
+	// Paths, not form fields: the file is the form here.
+	if !s.saveChange(w, r, p, c, "settings", func(errs config.FieldErrors) {
 		for _, fe := range errs {
 			p.addErr("file", fe.Field+": "+fe.Message)
 		}
-		s.render(w, r, "settings", p)
+	}) {
 		return
 	}
 	done(w, r, "/apply", nil)

@@ -391,7 +391,7 @@ func RemoteConfig(t config.Tunnel, vendorID string, now time.Time) (string, erro
 
 func (s *Server) remoteConfig(w http.ResponseWriter, r *http.Request, sess *session) {
 	name, vid := r.PathValue("name"), r.PathValue("vendor")
-	c, _ := s.box.Config()
+	c, _, _ := s.box.Config()
 	i := findTunnel(c.WithDefaults(), name)
 	var v *vendor
 	for k := range vendors {

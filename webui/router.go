@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/tunneler/tunneler/appliance/config"
+	"github.com/tunneler/tunneler/appliance/control"
 )
 
 // RouterAdmin is implemented by a Box that can enroll the OpenZiti router.
@@ -33,7 +34,7 @@ type SetupEnroller interface {
 	// SaveAndEnroll is Save, and the apply that follows also enrolls the
 	// router with jwt the way EnrollRouter does, its steps in Progress;
 	// the apply's last event comes once both are done.
-	SaveAndEnroll(ctx context.Context, c config.Config, jwt []byte) (config.FieldErrors, error)
+	SaveAndEnroll(ctx context.Context, ch control.Change, jwt []byte) (config.FieldErrors, error)
 }
 
 // maxTokenBytes bounds an uploaded or pasted token: real ones are ~1 KB.

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/tunneler/tunneler/appliance/config"
+	"github.com/tunneler/tunneler/appliance/control"
 )
 
 // routerBox is the fake box with a router that can be enrolled.
@@ -102,7 +103,7 @@ func (r *routerBox) CheckRouterToken(jwt []byte) error {
 	return nil
 }
 
-func (r *routerBox) SaveAndEnroll(ctx context.Context, c config.Config, jwt []byte) (config.FieldErrors, error) {
+func (r *routerBox) SaveAndEnroll(ctx context.Context, c control.Change, jwt []byte) (config.FieldErrors, error) {
 	if err := r.CheckRouterToken(jwt); err != nil {
 		return config.FieldErrors{{Field: "router.jwt", Message: err.Error()}}, nil
 	}

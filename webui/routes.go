@@ -217,9 +217,11 @@ func (s *Server) base(sess *session, title, active string) *page {
 		p.LoggedIn = !sess.setup
 		p.Setup = sess.setup
 	}
-	if c, ok := s.box.Config(); ok {
+	c, gen, ok := s.box.Config()
+	if ok {
 		p.Host = c.System.Hostname
 	}
+	p.Gen = gen // the generation this page's forms are based on
 	return p
 }
 

@@ -69,7 +69,7 @@ var staticFS embed.FS
 
 // Options configure a Server.
 type Options struct {
-	Box Box
+	Box Appliance
 	// MetricsDir is where the hourly metrics summary is kept (on /perm);
 	// "" keeps it in memory only.
 	MetricsDir string
@@ -87,7 +87,7 @@ type Options struct {
 // Server is the web UI. Create it with New, serve Handler (or use Serve),
 // and call Run to sample metrics.
 type Server struct {
-	box      Box
+	box      Appliance
 	opt      Options
 	now      func() time.Time
 	hash     func(string) (string, error)
@@ -216,6 +216,9 @@ type page struct {
 	Form     url.Values // what the operator typed, to fill the form again (never secrets)
 	Data     any
 	Now      time.Time // the server's clock, for "5m ago"
+	// Gen is the generation of the settings the page shows: its forms
+	// send it back, and GET answers it as the ETag.
+	Gen      int
 	fieldErr []apiError
 }
 
@@ -280,6 +283,9 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name string, p *
 }
 
 func (s *Server) renderStatus(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
+	if p.Gen > 0 && r.Method == http.MethodGet {
+		w.Header().Set("ETag", etag(p.Gen))
+	}
 	if wantJSON(r) {
 		if p.hasErrors() {
 			writeJSON(w, status, map[string]any{"errors": p.fieldErr})

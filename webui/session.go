@@ -32,6 +32,9 @@ type session struct {
 	// wizard. It becomes a normal login once the first config is saved.
 	setup bool
 	draft config.Config // the wizard's document so far (setup sessions)
+	// draftGen is the generation the draft started from: the wizard's
+	// save is refused if the console saved since.
+	draftGen int
 	// generated holds a PSK the box generated and showed once, so a
 	// wizard that goes back does not show it again.
 	step int

@@ -1,12 +1,14 @@
 package webui
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 
 	"github.com/tunneler/tunneler/appliance/config"
+	"github.com/tunneler/tunneler/appliance/control"
 )
 
 // setupSteps are the wizard's steps after the setup code, in order.
@@ -83,7 +85,9 @@ func (s *Server) setupCode(w http.ResponseWriter, r *http.Request) {
 	s.limit.ok(sourceKey(r))
 	sess := s.sessions.create(s.now(), true)
 	sess.draft = config.Config{Version: config.CurrentVersion}
-	if c, ok := s.box.Config(); ok {
+	c, gen, ok := s.box.Config()
+	sess.draftGen = gen
+	if ok {
 		sess.draft = c // a box reset to setup keeps its network settings as a start
 		sess.draft.Admin.PasswordHash = config.Secret{}
 	}
@@ -241,10 +245,16 @@ func only(errs config.FieldErrors, prefix string) config.FieldErrors {
 func (s *Server) finishSetup(w http.ResponseWriter, r *http.Request, sess *session, p *page) {
 	var errs config.FieldErrors
 	var err error
+	ch := control.Change{Config: sess.draft, Base: sess.draftGen, Source: source(r)}
 	if se, ok := s.box.(SetupEnroller); ok && len(sess.routerJWT) > 0 {
-		errs, err = se.SaveAndEnroll(r.Context(), sess.draft, sess.routerJWT)
+		errs, err = se.SaveAndEnroll(r.Context(), ch, sess.routerJWT)
 	} else {
-		errs, err = s.box.Save(r.Context(), sess.draft)
+		errs, err = s.box.Save(r.Context(), ch)
+	}
+	var stale *control.StaleError
+	if errors.As(err, &stale) {
+		s.staleChange(w, r, stale)
+		return
 	}
 	if err != nil {
 		s.logf("webui: save first config: %v", err)

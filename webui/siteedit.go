@@ -59,7 +59,7 @@ func (s *Server) sitesPage(sess *session, doc string) *page {
 // sitesEdit shows the sites and profiles as JSON (keys hidden); the JSON
 // API answers the document itself.
 func (s *Server) sitesEdit(w http.ResponseWriter, r *http.Request, sess *session) {
-	c, _ := s.box.Config()
+	c, _, _ := s.box.Config()
 	d := sitesOf(c)
 	if wantJSON(r) {
 		writeJSON(w, http.StatusOK, d)
@@ -81,7 +81,7 @@ func sitesText(d sitesDoc) string {
 // sitesSave replaces the config's profiles and sites with the posted
 // document (form field sites_json), validated with the rest of the config.
 func (s *Server) sitesSave(w http.ResponseWriter, r *http.Request, sess *session) {
-	c, _ := s.box.Config()
+	c, _, _ := s.box.Config()
 	var d sitesDoc
 	dec := json.NewDecoder(bytes.NewReader([]byte(r.PostFormValue("sites_json"))))
 	dec.DisallowUnknownFields()

@@ -4,59 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"time"
 )
-
-// SiteStatus is a site with several remotes (config.Site): which remote
-// carries its networks, and each remote's health.
-type SiteStatus struct {
-	Name           string         `json:"name"`
-	Active         int            `json:"active"` // 1-based, as operators count
-	Down           bool           `json:"down"`   // no remote is healthy
-	RemoteNetworks []string       `json:"remote_networks"`
-	Remotes        []RemoteStatus `json:"remotes"`
-}
-
-// RemoteStatus is one remote of a site.
-type RemoteStatus struct {
-	Index       int    `json:"index"`  // 1-based
-	Tunnel      string `json:"tunnel"` // charon's name, e.g. hq-r1
-	PeerAddress string `json:"peer_address"`
-	Active      bool   `json:"active"`
-	Healthy     bool   `json:"healthy"`
-	// Suspect: it failed and waits for a tunnel made after the failure.
-	Suspect  bool   `json:"suspect,omitempty"`
-	TunnelUp bool   `json:"tunnel_up"`
-	Colour   string `json:"colour"` // charon's view: Green, Orange or Gray
-	Reason   string `json:"reason,omitempty"`
-	// Monitor is the tunnel monitor's last word on it: "up", "down", or
-	// "" (not probed: a standby, or no monitor target).
-	Monitor       string        `json:"monitor,omitempty"`
-	MonitorTarget string        `json:"monitor_target,omitempty"`
-	HealthySince  time.Time     `json:"healthy_since,omitzero"`
-	HoldDown      time.Duration `json:"hold_down_ns"`
-}
-
-// Alarm is a raised alarm: a remote or a site that is down.
-type Alarm struct {
-	Key      string    `json:"key"` // "site:hq", "remote:hq-r1"
-	Severity string    `json:"severity"`
-	Raised   time.Time `json:"raised"`
-	Reason   string    `json:"reason"`
-}
-
-// AlarmChange is one entry of the alarm history.
-type AlarmChange struct {
-	Time     time.Time `json:"time"`
-	Kind     string    `json:"kind"` // "raised", "cleared", "info"
-	Key      string    `json:"key"`
-	Severity string    `json:"severity"`
-	Reason   string    `json:"reason"`
-}
-
-// ActRestartRemote restarts one remote of a site, as 128T's `restart
-// ipsec remote`: Action.Tunnel names the remote's tunnel (e.g. hq-r2).
-const ActRestartRemote = "restart-remote"
 
 // remoteTunnel is config.RemoteTunnelName, from the URL's parts.
 func remoteTunnel(site string, n int) string { return fmt.Sprintf("%s-r%d", site, n) }

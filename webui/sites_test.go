@@ -84,7 +84,7 @@ func TestSitesEditor(t *testing.T) {
 	if st, path, body := h.post("/sites", url.Values{"csrf": {tok}, "sites_json": {doc}}); st != 200 || path != "/apply" {
 		t.Fatalf("save sites: %d at %s\n%s", st, path, body)
 	}
-	c, _ := h.box.Config()
+	c, _, _ := h.box.Config()
 	if len(c.Sites) != 1 || len(c.Sites[0].Remotes) != 2 || c.Profiles[0].Name != "hq-devices" {
 		t.Fatalf("saved: %+v %+v", c.Sites, c.Profiles)
 	}

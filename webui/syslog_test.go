@@ -39,7 +39,7 @@ func TestSettingsRemoteSyslog(t *testing.T) {
 			t.Errorf("%q: %d %s, saves %d->%d", c.target, st, path, before, h.box.saveCount())
 			continue
 		}
-		if got, _ := h.box.Config(); got.System.RemoteSyslog != c.target {
+		if got, _, _ := h.box.Config(); got.System.RemoteSyslog != c.target {
 			t.Errorf("saved %q, want %q", got.System.RemoteSyslog, c.target)
 		}
 		if _, _, body := h.get("/api/settings"); !strings.Contains(body, `"remote_syslog": "`+c.target+`"`) && c.target != "" {

@@ -38,6 +38,10 @@ type BannerInfo struct {
 	// the box at first boot: the operator checks the browser's warning
 	// against it. Empty when the web UI has no certificate.
 	WebUIFingerprint string
+	// WebUI lists the web UI's addresses (https://...), empty while the
+	// management side has none yet: the banner is printed again when
+	// they change.
+	WebUI []string
 }
 
 // Banner renders the banner: who the box is, how to reach it, and what to
@@ -82,16 +86,22 @@ func Banner(b BannerInfo) string {
 	}
 	fmt.Fprintf(&sb, " boot: kernel %.2fs, init %.2fs to banner\n", b.KernelSecs, b.InitSecs)
 	fmt.Fprintf(&sb, " memory: %d MiB in use of %d MiB\n", b.MemUsedKiB/1024, b.MemTotKiB/1024)
+	switch {
+	case len(b.WebUI) > 0:
+		fmt.Fprintf(&sb, " Web UI:     %s\n", strings.Join(b.WebUI, "  "))
+	default:
+		fmt.Fprintf(&sb, " Web UI:     waiting for a LAN address (the banner is shown again then)\n")
+	}
 	if b.WebUIFingerprint != "" {
 		fmt.Fprintf(&sb, " Web UI certificate SHA-256:\n   %s\n", b.WebUIFingerprint)
 	}
 	fmt.Fprintf(&sb, "%s\n", line)
 	if b.SetupMode {
 		fmt.Fprintf(&sb, " SETUP MODE. Setup code: %s\n", b.SetupCode)
-		fmt.Fprintf(&sb, " Open the web page on the LAN address above and enter the setup code,\n")
+		fmt.Fprintf(&sb, " Open the web UI above and enter the setup code,\n")
 		fmt.Fprintf(&sb, " or press Enter here for the console menu.\n")
 	} else {
-		fmt.Fprintf(&sb, " Running. Press Enter here for the console menu.\n")
+		fmt.Fprintf(&sb, " Running. Manage it in the web UI above, or press Enter here for the console menu.\n")
 	}
 	fmt.Fprintf(&sb, "%s\n", line)
 	return sb.String()

@@ -125,7 +125,9 @@ func ReasonFromLog(msg string) string {
 	return ""
 }
 
-// colour decides a tunnel's colour.
+// colour decides a tunnel's colour, for every surface: the web UI, the
+// JSON API, /metrics, the console and the banner all show this one
+// (appliance/control copies it into its snapshot).
 func colour(ikeUp, childUp, everUp bool) Colour {
 	switch {
 	case ikeUp && childUp:

@@ -11,8 +11,9 @@ import (
 
 // SetLAN returns c with the LAN interface set from what the operator
 // typed: "dhcp", or an address with its prefix length (192.168.1.1/24).
-// The result is validated as a whole, so an address that clashes with a
-// tunnel's networks is refused with the same words the web UI uses.
+// The owner validates the result as a whole when the menu saves it, so an
+// address that clashes with a tunnel's networks is refused with the same
+// words the web UI uses.
 func SetLAN(c config.Config, input string) (config.Config, error) {
 	input = strings.TrimSpace(input)
 	lan := config.Interface{Role: config.RoleLAN}
@@ -47,9 +48,6 @@ func SetLAN(c config.Config, input string) (config.Config, error) {
 	} else {
 		c.Interfaces = append(c.Interfaces, lan)
 	}
-	if errs := c.Validate(); len(errs) > 0 {
-		return c, errs
-	}
 	return c, nil
 }
 
@@ -81,9 +79,6 @@ func AssignRoles(c config.Config, wanMAC, lanMAC string) (config.Config, error) 
 			i = len(c.Interfaces) - 1
 		}
 		c.Interfaces[i].MAC = strings.ToLower(r.mac)
-	}
-	if errs := c.Validate(); len(errs) > 0 {
-		return c, errs
 	}
 	return c, nil
 }

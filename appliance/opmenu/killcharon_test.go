@@ -2,7 +2,6 @@ package opmenu
 
 import (
 	"bytes"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -14,18 +13,11 @@ import (
 // The charon kill test hook sits behind the debug entry's admin password
 // and acts only on the exact word; Enter goes back.
 func TestKillCharonHook(t *testing.T) {
-	store, err := config.OpenStore(filepath.Join(t.TempDir(), "config"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	hash, _ := adminpw.Hash("operator-password")
 	c := config.Config{Version: config.CurrentVersion}
 	c.Admin.PasswordHash = config.NewSecret(hash)
-	if _, err := store.Save(c); err != nil {
-		t.Fatal(err)
-	}
 	killed := 0
-	b := &Box{Store: store, WrongPasswordDelay: 1, KillCharon: func() (int, error) { killed++; return 77, nil }}
+	b := &Menu{Settings: newTestOwner(t, c), TestHooks: true, WrongPasswordDelay: 1, KillCharon: func() (int, error) { killed++; return 77, nil }}
 	m := &console.Menu{Title: "T", Items: b.Items()}
 	in := strings.Join([]string{
 		"11", "wrong",

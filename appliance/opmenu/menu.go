@@ -1,8 +1,9 @@
 // Package opmenu is the operator's console menu, in the style of pfSense
 // and OPNsense: status, interface roles, the LAN address, the setup code,
 // resetting the admin password, factory reset, ping, logs, reboot and
-// power off. Changes go through the config store and are applied live, as
-// the web UI's would be. init supplies the box's surfaces in a Box.
+// power off. Changes go through the owner of the running box
+// (appliance/control), as the web UI's do, so neither overwrites the
+// other's. init supplies the box's surfaces in a Menu.
 package opmenu
 
 import (
@@ -22,17 +23,34 @@ import (
 	"github.com/tunneler/tunneler/appliance/adminpw"
 	"github.com/tunneler/tunneler/appliance/config"
 	"github.com/tunneler/tunneler/appliance/console"
+	"github.com/tunneler/tunneler/appliance/control"
 	"github.com/tunneler/tunneler/appliance/firewall"
 	"github.com/tunneler/tunneler/appliance/netconf"
 )
 
-// Box is what the menu acts on.
-type Box struct {
-	// Store is the config store; nil when /perm is not mounted, and then
-	// nothing can be changed (it would be lost at reboot).
-	Store *config.Store
-	// Apply makes a config that was just saved the box's running state.
-	Apply func(c config.Config) error
+// Settings is the owner of the running box as the menu uses it
+// (control.Owner): every change is based on the generation it edited.
+type Settings interface {
+	Config() (c config.Config, generation int, ok bool)
+	Save(ctx context.Context, ch control.Change) (config.FieldErrors, error)
+	Progress(after int) []control.ApplyEvent
+	AdminHash() string
+	// Status is the one snapshot the web UI and /metrics show too.
+	Status() control.Status
+}
+
+// Menu is the operator's console menu and what it acts on.
+type Menu struct {
+	// Settings saves and applies changes; nil leaves nothing to change.
+	Settings Settings
+	// ApplyWait bounds how long a change's progress is shown (30s).
+	ApplyWait time.Duration
+	// TestHooks shows the entries only the system tests use (the kernel
+	// command line's tunneler.debug=testhooks).
+	TestHooks bool
+	// FactoryReset erases the config store and reboots, as the web UI's
+	// does; nil without /perm.
+	FactoryReset func() error
 	// NetStatus reports the NICs and their roles.
 	NetStatus func() (netconf.Status, error)
 	// PrintStatus prints the banner (interfaces, storage, setup code).
@@ -61,10 +79,10 @@ type Box struct {
 	// WrongPasswordDelay slows down guessing at the debug entry (2s).
 	WrongPasswordDelay time.Duration
 
-	mu sync.Mutex // one change at a time across consoles
+	mu sync.Mutex // one dialog's change at a time across consoles
 }
 
-func (b *Box) logf(format string, args ...any) {
+func (b *Menu) logf(format string, args ...any) {
 	if b.Logf != nil {
 		b.Logf(format, args...)
 	}
@@ -72,7 +90,7 @@ func (b *Box) logf(format string, args ...any) {
 
 // Items returns the menu; extra items (init's "format /perm") are placed
 // before reboot and power off, which keep keys 9 and 0.
-func (b *Box) Items(extra ...console.Item) []console.Item {
+func (b *Menu) Items(extra ...console.Item) []console.Item {
 	items := []console.Item{
 		{Key: "1", Title: "Status", Run: b.status},
 		{Key: "2", Title: "Assign interfaces (WAN/LAN by MAC)", Dialog: b.assign},
@@ -94,29 +112,31 @@ func (b *Box) Items(extra ...console.Item) []console.Item {
 		}},
 		console.Item{Key: "10", Title: "Factory reset (erases the config, reboots)",
 			Confirm: "This erases every setting, tunnel and key in the config store and reboots.", Run: b.factoryReset},
-		console.Item{Key: "11", Title: "Debug shell (asks for the admin password)", Dialog: b.debugShell},
+		console.Item{Key: "11", Title: "Debug shell (test hook; asks for the admin password)", Shown: func() bool { return b.TestHooks }, Dialog: b.debugShell},
 	)
 	return items
 }
 
-// current returns the stored config, or an empty one (setup mode, nothing
-// saved yet).
-func (b *Box) current() (config.Config, int, error) {
-	if b.Store == nil {
+// current returns the newest saved config (secrets hidden) and its
+// generation, or an empty one (setup mode, nothing saved yet).
+func (b *Menu) current() (config.Config, int, error) {
+	if b.Settings == nil {
 		return config.Config{}, 0, errors.New("/perm is not mounted: settings cannot be saved")
 	}
-	c, info, err := b.Store.Load()
-	if errors.Is(err, config.ErrNoConfig) {
-		return config.Config{Version: config.CurrentVersion}, 0, nil
+	c, gen, ok := b.Settings.Config()
+	if !ok {
+		return config.Config{Version: config.CurrentVersion}, gen, nil
 	}
-	return c, info.Seq, err
+	return c, gen, nil
 }
 
-// change loads, edits, saves and applies, under the lock.
-func (b *Box) change(w io.Writer, what string, edit func(config.Config) (config.Config, error)) error {
+// change edits the newest config and saves it through the owner, based on
+// the generation it edited: a change made elsewhere meanwhile is never
+// overwritten. It then shows the apply's progress.
+func (b *Menu) change(w io.Writer, what string, edit func(config.Config) (config.Config, error)) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	c, _, err := b.current()
+	c, gen, err := b.current()
 	if err != nil {
 		return err
 	}
@@ -132,22 +152,54 @@ func (b *Box) change(w io.Writer, what string, edit func(config.Config) (config.
 		}
 		return err
 	}
-	seq, err := b.Store.Save(c)
-	if err != nil {
-		return err
+	last := 0
+	if evs := b.Settings.Progress(0); len(evs) > 0 {
+		last = evs[len(evs)-1].Seq
 	}
+	fe, err := b.Settings.Save(context.Background(), control.Change{Config: c, Base: gen, Source: control.FromConsole})
+	if len(fe) > 0 {
+		fmt.Fprintf(w, "Not saved:\n")
+		for _, e := range fe {
+			fmt.Fprintf(w, "  %s\n", e.Error())
+		}
+		return errors.New("nothing changed")
+	}
+	if err != nil {
+		return fmt.Errorf("not saved: %w", err)
+	}
+	_, seq, _ := b.Settings.Config()
 	b.logf("console menu: %s (config generation %d)", what, seq)
 	fmt.Fprintf(w, "Saved as config generation %d.\n", seq)
-	if b.Apply != nil {
-		if err := b.Apply(c); err != nil {
-			return fmt.Errorf("saved, but applying it failed: %w", err)
-		}
-		fmt.Fprintf(w, "Applied.\n")
+	return b.showApply(w, last)
+}
+
+// showApply prints the apply's steps as they happen until the network
+// part is done (tunnels take longer; the status screen shows them).
+func (b *Menu) showApply(w io.Writer, after int) error {
+	wait := b.ApplyWait
+	if wait <= 0 {
+		wait = 30 * time.Second
 	}
+	deadline := time.Now().Add(wait)
+	for time.Now().Before(deadline) {
+		for _, e := range b.Settings.Progress(after) {
+			after = e.Seq
+			fmt.Fprintf(w, "  %s: %s\n", e.Step, e.Message)
+			if e.Step == "network" && e.State != "running" || e.Done {
+				if e.State == "failed" {
+					return fmt.Errorf("saved, but applying it failed: %s", e.Message)
+				}
+				fmt.Fprintf(w, "Applied.\n")
+				return nil
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	fmt.Fprintf(w, "Still applying; the status screen shows how it goes.\n")
 	return nil
 }
 
-func (b *Box) status(w io.Writer) error {
+func (b *Menu) status(w io.Writer) error {
 	if b.PrintStatus != nil {
 		b.PrintStatus(w)
 	}
@@ -156,7 +208,7 @@ func (b *Box) status(w io.Writer) error {
 			fmt.Fprintf(w, " %s\n", l)
 		}
 	}
-	if b.Store == nil {
+	if b.Settings == nil {
 		return nil
 	}
 	c, seq, err := b.current()
@@ -167,7 +219,27 @@ func (b *Box) status(w io.Writer) error {
 	for _, l := range StatusLines(c, seq) {
 		fmt.Fprintf(w, " %s\n", l)
 	}
+	for _, l := range TunnelLines(b.Settings.Status()) {
+		fmt.Fprintf(w, " %s\n", l)
+	}
 	return nil
+}
+
+// TunnelLines is each tunnel's (and each site remote's) state now, in the
+// snapshot's colour: the same word the web UI and the JSON API show.
+func TunnelLines(st control.Status) []string {
+	var out []string
+	for _, t := range st.Tunnels {
+		l := fmt.Sprintf("Tunnel %s is %s", t.Name, t.Colour)
+		if t.Site != "" {
+			l = fmt.Sprintf("Tunnel %s (site %s) is %s", t.Name, t.Site, t.Colour)
+		}
+		if t.Reason != "" {
+			l += ": " + t.Reason
+		}
+		out = append(out, l)
+	}
+	return out
 }
 
 // StatusLines summarises the config for the status screen: generation,
@@ -205,7 +277,7 @@ func StatusLines(c config.Config, seq int) []string {
 	return out
 }
 
-func (b *Box) assign(s *console.Session) error {
+func (b *Menu) assign(s *console.Session) error {
 	st, err := b.NetStatus()
 	if err != nil {
 		return err
@@ -257,7 +329,7 @@ func orNone(s string) string {
 	return s
 }
 
-func (b *Box) setLAN(s *console.Session) error {
+func (b *Menu) setLAN(s *console.Session) error {
 	if c, _, err := b.current(); err == nil {
 		d := c.WithDefaults()
 		for _, i := range d.Interfaces {
@@ -279,7 +351,7 @@ func (b *Box) setLAN(s *console.Session) error {
 	})
 }
 
-func (b *Box) showSetupCode(w io.Writer) error {
+func (b *Menu) showSetupCode(w io.Writer) error {
 	code := ""
 	if b.SetupCode != nil {
 		code = b.SetupCode()
@@ -292,7 +364,7 @@ func (b *Box) showSetupCode(w io.Writer) error {
 	return nil
 }
 
-func (b *Box) resetAdmin(w io.Writer) error {
+func (b *Menu) resetAdmin(w io.Writer) error {
 	if err := b.change(w, "admin password reset", func(c config.Config) (config.Config, error) {
 		return ResetAdmin(c), nil
 	}); err != nil {
@@ -303,7 +375,7 @@ func (b *Box) resetAdmin(w io.Writer) error {
 	return nil
 }
 
-func (b *Box) ping(s *console.Session) error {
+func (b *Menu) ping(s *console.Session) error {
 	a, ok := s.Ask("Address to ping: ")
 	if !ok {
 		return io.EOF
@@ -330,7 +402,7 @@ func (b *Box) ping(s *console.Session) error {
 // MaxLogLines bounds what "view logs" prints.
 const MaxLogLines = 200
 
-func (b *Box) viewLogs(w io.Writer) error {
+func (b *Menu) viewLogs(w io.Writer) error {
 	lines := b.Logs()
 	if len(lines) > MaxLogLines {
 		lines = lines[len(lines)-MaxLogLines:]
@@ -365,27 +437,23 @@ func Wipe(dir string) error {
 	return errors.Join(errs...)
 }
 
-func (b *Box) factoryReset(w io.Writer) error {
-	if b.Store == nil {
+func (b *Menu) factoryReset(w io.Writer) error {
+	if b.FactoryReset == nil {
 		return errors.New("/perm is not mounted: there is no config store to erase (use 8 to format /perm)")
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if err := Wipe(b.Store.Dir); err != nil {
+	if err := b.FactoryReset(); err != nil {
 		return err
 	}
 	b.logf("console menu: factory reset: config store erased")
 	fmt.Fprintf(w, "Config erased. Rebooting into setup mode.\n")
-	b.Reboot("factory reset")
 	return nil
 }
 
-func (b *Box) debugShell(s *console.Session) error {
-	c, _, err := b.current()
-	if err != nil {
-		return err
+func (b *Menu) debugShell(s *console.Session) error {
+	if b.Settings == nil {
+		return errors.New("/perm is not mounted: no admin password is kept")
 	}
-	hash := c.Admin.PasswordHash.Reveal()
+	hash := b.Settings.AdminHash()
 	if hash == "" {
 		s.Printf("No admin password is set (setup mode). Set one in the web UI first; the debug entry needs it.\n")
 		return nil

@@ -3,9 +3,10 @@ package opmenu
 import (
 	"bytes"
 	"context"
+	"github.com/google/go-cmp/cmp"
+	"github.com/tunneler/tunneler/appliance/control"
 	"io"
 	"net/netip"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -40,6 +41,12 @@ func TestSetLAN(t *testing.T) {
 		{in: "192.168.50.255/24", wantErr: "interfaces[0].address"}, // broadcast
 	} {
 		got, err := SetLAN(withTunnel(), tc.in)
+		if err == nil {
+			// What the owner's Save says of it.
+			if errs := got.Validate(); len(errs) > 0 {
+				err = errs
+			}
+		}
 		if tc.wantErr != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Errorf("SetLAN(%q) error = %v, want %q", tc.in, err, tc.wantErr)
@@ -75,23 +82,24 @@ func TestAssignRoles(t *testing.T) {
 // The menu driven as an operator would: set the LAN address, reset the
 // password, try the debug entry, factory reset.
 func TestMenuChangesGoThroughTheStore(t *testing.T) {
-	store, err := config.OpenStore(filepath.Join(t.TempDir(), "config"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	hash, _ := adminpw.Hash("operator-password")
 	c := withTunnel()
 	c.Admin.PasswordHash = config.NewSecret(hash)
-	if _, err := store.Save(c); err != nil {
-		t.Fatal(err)
-	}
-	var applied []config.Config
+	owner := newTestOwner(t, c)
+	store := owner.store
 	var rebooted []string
 	var logs []string
 	code := ""
-	b := &Box{
-		Store:          store,
-		Apply:          func(c config.Config) error { applied = append(applied, c); return nil },
+	b := &Menu{
+		Settings:  owner,
+		TestHooks: true,
+		FactoryReset: func() error {
+			if err := Wipe(store.Dir); err != nil {
+				return err
+			}
+			rebooted = append(rebooted, "factory reset")
+			return nil
+		},
 		NetStatus:      func() (netconf.Status, error) { return netconf.Status{}, nil },
 		SetupCode:      func() string { return code },
 		EnterSetupMode: func() string { code = "1234-5678"; return code },
@@ -127,7 +135,7 @@ func TestMenuChangesGoThroughTheStore(t *testing.T) {
 		"Saved as config generation 2.", "Applied.",
 		"Not saved:", "overlaps",
 		"there is no setup code",
-		"Debug shell (asks for the admin password) failed: wrong password",
+		"Debug shell (test hook; asks for the admin password) failed: wrong password",
 		"Password accepted, but this image has no shell installed",
 		"pinged 192.0.2.9", "boot line",
 		"SETUP MODE. Setup code: 1234-5678", "Setup code: 1234-5678",
@@ -140,7 +148,9 @@ func TestMenuChangesGoThroughTheStore(t *testing.T) {
 	if strings.Contains(o, "operator-password") || strings.Contains(o, hash) {
 		t.Errorf("the console shows the password or its hash")
 	}
+	applied := owner.applied()
 	if len(applied) != 2 {
+		t.Log(o)
 		t.Fatalf("%d configs applied, want 2 (LAN, password reset)", len(applied))
 	}
 	if lan := applied[0].Interfaces[0]; lan.Address.String() != "192.168.50.2/24" {
@@ -161,5 +171,21 @@ func TestEchoRequestChecksum(t *testing.T) {
 	b := echoRequest(0x1234, 7)
 	if checksum(b) != 0 {
 		t.Errorf("a packet with its checksum does not sum to zero")
+	}
+}
+
+func TestTunnelLines(t *testing.T) {
+	st := control.Status{Tunnels: []control.TunnelStatus{
+		{Name: "branch", Colour: control.Green},
+		{Name: "hq-r2", Site: "hq", Colour: control.Orange, Reason: "the remote device stopped answering"},
+		{Name: "lab", Colour: control.Gray, Reason: "charon has not loaded this tunnel yet"},
+	}}
+	want := []string{
+		"Tunnel branch is green",
+		"Tunnel hq-r2 (site hq) is orange: the remote device stopped answering",
+		"Tunnel lab is gray: charon has not loaded this tunnel yet",
+	}
+	if diff := cmp.Diff(want, TunnelLines(st)); diff != "" {
+		t.Errorf("TunnelLines (-want +got):\n%s", diff)
 	}
 }

@@ -39,7 +39,7 @@ const EnrollTimeout = 2 * time.Minute
 // RouterItems returns the router's entries (keys 12 to 15), for Items'
 // extra entries: enroll or re-enroll, un-enroll, status, and the debug
 // kill hook behind the admin password.
-func (b *Box) RouterItems(r *Router) []console.Item {
+func (b *Menu) RouterItems(r *Router) []console.Item {
 	if r == nil {
 		return nil
 	}
@@ -63,7 +63,7 @@ func (b *Box) RouterItems(r *Router) []console.Item {
 			fmt.Fprintf(w, "Router: %s\n", r.Status())
 			return nil
 		}},
-		{Key: "15", Title: "Debug: kill the router with SIGKILL (test hook; asks the admin password)", Shown: enrolled, Dialog: func(s *console.Session) error { return b.killRouter(s, r) }},
+		{Key: "15", Title: "Debug: kill the router with SIGKILL (test hook; asks the admin password)", Shown: func() bool { return b.TestHooks && enrolled() }, Dialog: func(s *console.Session) error { return b.killRouter(s, r) }},
 	}
 }
 
@@ -75,7 +75,7 @@ func TokenFromInput(s string) []byte {
 	return []byte(strings.Join(strings.Fields(s), ""))
 }
 
-func (b *Box) enrollRouter(s *console.Session, r *Router) error {
+func (b *Menu) enrollRouter(s *console.Session, r *Router) error {
 	s.Printf("Paste the router's enrollment JWT (from `ziti edge create edge-router ... -o FILE`)\n")
 	s.Printf("on one line and press Enter. It is not echoed; an empty line cancels.\n")
 	a, ok := s.AskSecret("JWT: ")
@@ -112,12 +112,11 @@ func (b *Box) enrollRouter(s *console.Session, r *Router) error {
 }
 
 // askAdmin asks the admin password and checks it (slowly when wrong).
-func (b *Box) askAdmin(s *console.Session, what string) error {
-	c, _, err := b.current()
-	if err != nil {
-		return err
+func (b *Menu) askAdmin(s *console.Session, what string) error {
+	if b.Settings == nil {
+		return errors.New("/perm is not mounted: no admin password is kept")
 	}
-	hash := c.Admin.PasswordHash.Reveal()
+	hash := b.Settings.AdminHash()
 	if hash == "" {
 		return errors.New("no admin password is set (setup mode); the debug entries need it")
 	}
@@ -137,7 +136,7 @@ func (b *Box) askAdmin(s *console.Session, what string) error {
 	return nil
 }
 
-func (b *Box) killRouter(s *console.Session, r *Router) error {
+func (b *Menu) killRouter(s *console.Session, r *Router) error {
 	if err := b.askAdmin(s, "kill router"); err != nil {
 		return err
 	}

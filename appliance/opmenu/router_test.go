@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -18,16 +17,9 @@ import (
 // a failed enrollment says so and that nothing changed; re-enroll and
 // un-enroll appear once enrolled; the kill hook wants the admin password.
 func TestRouterItems(t *testing.T) {
-	store, err := config.OpenStore(filepath.Join(t.TempDir(), "config"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	hash, _ := adminpw.Hash("operator-password")
 	c := withTunnel()
 	c.Admin.PasswordHash = config.NewSecret(hash)
-	if _, err := store.Save(c); err != nil {
-		t.Fatal(err)
-	}
 	enrolled := false
 	var enrolledWith []string
 	killed := 0
@@ -54,7 +46,7 @@ func TestRouterItems(t *testing.T) {
 		Unenroll: func(ctx context.Context) error { enrolled = false; return nil },
 		Kill:     func() (int, error) { killed++; return 42, nil },
 	}
-	b := &Box{Store: store, WrongPasswordDelay: 1}
+	b := &Menu{Settings: newTestOwner(t, c), TestHooks: true, WrongPasswordDelay: 1}
 	m := &console.Menu{Title: "T", Items: b.Items(b.RouterItems(r)...)}
 	in := strings.Join([]string{
 		"12", "garbage",

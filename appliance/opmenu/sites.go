@@ -81,7 +81,7 @@ func (s *Sites) Lines() []string {
 // SiteItems returns the sites' entries (keys 16 and 17) for Items' extra
 // entries, shown only while some site runs: status with alarms, and
 // restarting one remote.
-func (b *Box) SiteItems(s *Sites) []console.Item {
+func (b *Menu) SiteItems(s *Sites) []console.Item {
 	if s == nil {
 		return nil
 	}
@@ -98,7 +98,7 @@ func (b *Box) SiteItems(s *Sites) []console.Item {
 	}
 }
 
-func (b *Box) restartRemote(cs *console.Session, s *Sites) error {
+func (b *Menu) restartRemote(cs *console.Session, s *Sites) error {
 	for _, l := range s.Lines() {
 		cs.Printf(" %s\n", l)
 	}

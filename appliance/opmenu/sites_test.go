@@ -65,7 +65,7 @@ func TestSiteItemsRestart(t *testing.T) {
 			return nil
 		},
 	}
-	b := &Box{}
+	b := &Menu{}
 	m := &console.Menu{Title: "T", Items: b.Items(b.SiteItems(s)...)}
 	in := strings.Join([]string{
 		"16",

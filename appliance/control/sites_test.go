@@ -1,4 +1,4 @@
-package boxapi
+package control
 
 import (
 	"net/netip"
@@ -11,7 +11,6 @@ import (
 	"github.com/tunneler/tunneler/appliance/config"
 	"github.com/tunneler/tunneler/appliance/failover"
 	"github.com/tunneler/tunneler/appliance/ipsec"
-	"github.com/tunneler/tunneler/webui"
 )
 
 func TestSiteStatus(t *testing.T) {
@@ -32,15 +31,15 @@ func TestSiteStatus(t *testing.T) {
 	tests := []struct {
 		name string
 		fs   []failover.Status
-		want []webui.SiteStatus
+		want []SiteStatus
 	}{
-		{"running", fs, []webui.SiteStatus{{Name: "hq", Active: 2, RemoteNetworks: []string{"10.9.0.0/24"}, Remotes: []webui.RemoteStatus{
-			{Index: 1, Tunnel: "hq-r1", PeerAddress: "192.0.2.2", Colour: webui.Orange, Reason: "DPD timeout", Suspect: true, MonitorTarget: "10.9.0.100", HoldDown: time.Second},
-			{Index: 2, Tunnel: "hq-r2", PeerAddress: "192.0.2.3", Colour: webui.Green, Active: true, Healthy: true, Monitor: "up", MonitorTarget: "10.9.0.7", HoldDown: time.Second},
+		{"running", fs, []SiteStatus{{Name: "hq", Active: 2, RemoteNetworks: []string{"10.9.0.0/24"}, Remotes: []RemoteStatus{
+			{Index: 1, Tunnel: "hq-r1", PeerAddress: "192.0.2.2", Colour: Orange, Reason: "DPD timeout", Suspect: true, MonitorTarget: "10.9.0.100", HoldDown: time.Second},
+			{Index: 2, Tunnel: "hq-r2", PeerAddress: "192.0.2.3", Colour: Green, Active: true, Healthy: true, Monitor: "up", MonitorTarget: "10.9.0.7", HoldDown: time.Second},
 		}}}},
-		{"not running", nil, []webui.SiteStatus{{Name: "hq", Active: 1, Down: true, RemoteNetworks: []string{"10.9.0.0/24"}, Remotes: []webui.RemoteStatus{
-			{Index: 1, Tunnel: "hq-r1", PeerAddress: "192.0.2.2", Colour: webui.Orange, Reason: "DPD timeout", MonitorTarget: "10.9.0.100"},
-			{Index: 2, Tunnel: "hq-r2", PeerAddress: "192.0.2.3", Colour: webui.Green, MonitorTarget: "10.9.0.7"},
+		{"not running", nil, []SiteStatus{{Name: "hq", Active: 1, Down: true, RemoteNetworks: []string{"10.9.0.0/24"}, Remotes: []RemoteStatus{
+			{Index: 1, Tunnel: "hq-r1", PeerAddress: "192.0.2.2", Colour: Orange, Reason: "DPD timeout", MonitorTarget: "10.9.0.100"},
+			{Index: 2, Tunnel: "hq-r2", PeerAddress: "192.0.2.3", Colour: Green, MonitorTarget: "10.9.0.7"},
 		}}}},
 	}
 	for _, tc := range tests {
@@ -81,7 +80,7 @@ func TestDoRestartRemote(t *testing.T) {
 		ok     bool
 	}{{"hq-r2", true}, {"my-site-r1", true}, {"hq-r5", false}, {"hq", false}, {"hq-rx", false}}
 	for _, tc := range tests {
-		err := b.Do(t.Context(), webui.Action{Kind: webui.ActRestartRemote, Tunnel: tc.tunnel})
+		err := b.Do(t.Context(), Action{Kind: ActRestartRemote, Tunnel: tc.tunnel})
 		if (err == nil) != tc.ok {
 			t.Errorf("restart %s: %v, want ok=%v", tc.tunnel, err, tc.ok)
 		}

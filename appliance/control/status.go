@@ -1,4 +1,4 @@
-package boxapi
+package control
 
 import (
 	"os"
@@ -10,21 +10,20 @@ import (
 
 	"github.com/tunneler/tunneler/appliance/config"
 	"github.com/tunneler/tunneler/appliance/ipsec"
-	"github.com/tunneler/tunneler/webui"
 )
 
 // Status is a snapshot of the configured tunnels, the router and the box.
-func (b *Box) Status() webui.Status {
-	now := b.d.Now()
-	st := webui.Status{Time: now, Router: webui.RouterStatus{State: "not enrolled"}}
-	if b.d.Router != nil {
-		st.Router = b.d.Router()
+func (o *Owner) Status() Status {
+	now := o.d.Now()
+	st := Status{Time: now, Router: RouterStatus{State: "not enrolled"}}
+	if o.d.Router != nil {
+		st.Router = o.d.Router()
 	}
-	c, _ := b.stored()
+	c, _ := o.Applied()
 	var live []ipsec.TunnelStatus
 	running := false
-	if b.d.Tunnels != nil {
-		if cl := b.d.Tunnels(); cl != nil {
+	if o.d.Tunnels != nil {
+		if cl := o.d.Tunnels(); cl != nil {
 			live, running = cl.Status(), true
 		}
 	}
@@ -32,52 +31,60 @@ func (b *Box) Status() webui.Status {
 	for _, s := range live {
 		byName[s.Name] = s
 	}
-	for _, t := range c.Tunnels {
+	// Every remote of every site is a tunnel of charon's too: the IPsec
+	// page, /metrics and the graphs show them like tunnels.
+	siteOf := map[string]string{}
+	for _, site := range c.Sites {
+		for i := range site.Remotes {
+			siteOf[config.RemoteTunnelName(site.Name, i)] = site.Name
+		}
+	}
+	for _, t := range c.AllTunnels() {
 		s, ok := byName[t.Name]
-		ts := TunnelStatus(t, s, now)
+		ts := tunnelStatus(t, s, now)
+		ts.Site = siteOf[t.Name]
 		if !ok {
-			ts.Colour, ts.Reason = webui.Gray, "charon has not loaded this tunnel yet"
+			ts.Colour, ts.Reason = Gray, "charon has not loaded this tunnel yet"
 			if !running {
 				ts.Reason = "charon is not running yet"
 			}
 		}
 		st.Tunnels = append(st.Tunnels, ts)
 	}
-	b.sitesAndAlarms(&st, c, byName) // sites.go
-	st.System = b.system()
-	if b.d.Firewall != nil {
-		rcs, err := b.d.Firewall()
+	o.sitesAndAlarms(&st, c, byName) // sites.go
+	st.System = o.system()
+	if o.d.Firewall != nil {
+		rcs, err := o.d.Firewall()
 		if err != nil {
 			st.FirewallError = err.Error()
 		}
 		st.Firewall = firewallCounters(rcs)
 	}
 	var lines []string
-	if b.d.Problems != nil {
-		lines = b.d.Problems()
+	if o.d.Problems != nil {
+		lines = o.d.Problems()
 	}
-	st.Problems = bootProblems(lines, b.d.Provisioning)
+	st.Problems = bootProblems(lines, o.d.Provisioning)
 	return st
 }
 
-// TunnelStatus translates charon's view of one tunnel (from the VICI
+// tunnelStatus translates charon's view of one tunnel (from the VICI
 // client) into the web UI's. Times charon gives as "in N seconds" become
 // moments from now.
-func TunnelStatus(t config.Tunnel, s ipsec.TunnelStatus, now time.Time) webui.TunnelStatus {
-	ts := webui.TunnelStatus{Name: t.Name, PeerAddress: t.PeerAddress, Reason: s.Reason}
+func tunnelStatus(t config.Tunnel, s ipsec.TunnelStatus, now time.Time) TunnelStatus {
+	ts := TunnelStatus{Name: t.Name, PeerAddress: t.PeerAddress, Reason: s.Reason}
 	for _, n := range t.RemoteNetworks {
 		ts.RemoteNetworks = append(ts.RemoteNetworks, n.String())
 	}
-	switch {
-	case s.Up():
-		ts.Colour, ts.Reason = webui.Green, ""
+	// One colour for every surface: charon's client decides it (never up:
+	// gray; was up, now down: orange; up: green), the console and the
+	// banner show the same.
+	ts.Colour = colour(s.Colour)
+	if ts.Colour == Green {
+		ts.Reason = ""
 		// VICI reports no DPD times: an established IKE SA with an
 		// installed CHILD SA seen now is the freshest liveness there is.
 		ts.LastHeartbeat = now
-	case s.IKEState == "CONNECTING" || s.IKEState == "REKEYING" || s.IKEState == "ESTABLISHED":
-		ts.Colour = webui.Orange
-	default:
-		ts.Colour = webui.Gray
 	}
 	at := func(d time.Duration) time.Time {
 		if d <= 0 {
@@ -85,7 +92,7 @@ func TunnelStatus(t config.Tunnel, s ipsec.TunnelStatus, now time.Time) webui.Tu
 		}
 		return now.Add(d).Truncate(time.Second)
 	}
-	ts.IKE = webui.IKESA{State: s.IKEState, Established: s.Established, Version: s.IKEVersion,
+	ts.IKE = IKESA{State: s.IKEState, Established: s.Established, Version: s.IKEVersion,
 		LocalAddr: s.LocalHost, RemoteAddr: s.RemoteHost,
 		Encryption: s.IKEAlgorithms.Encryption, Integrity: s.IKEAlgorithms.Integrity,
 		PRF: s.IKEAlgorithms.PRF, DHGroup: s.IKEAlgorithms.DHGroup,
@@ -93,7 +100,7 @@ func TunnelStatus(t config.Tunnel, s ipsec.TunnelStatus, now time.Time) webui.Tu
 	for _, ch := range s.Children {
 		ts.BytesIn += ch.BytesIn
 		ts.BytesOut += ch.BytesOut
-		ts.Children = append(ts.Children, webui.ChildSA{Name: ch.Name, State: ch.State,
+		ts.Children = append(ts.Children, ChildSA{Name: ch.Name, State: ch.State,
 			SPIIn: ch.SPIIn, SPIOut: ch.SPIOut, LocalTS: ch.LocalTS, RemoteTS: ch.RemoteTS,
 			Encryption: ch.Algorithms.Encryption, Integrity: ch.Algorithms.Integrity, DHGroup: ch.Algorithms.DHGroup,
 			Encap: s.Encap, BytesIn: ch.BytesIn, BytesOut: ch.BytesOut, Installed: ch.Installed,
@@ -102,16 +109,16 @@ func TunnelStatus(t config.Tunnel, s ipsec.TunnelStatus, now time.Time) webui.Tu
 	return ts
 }
 
-func (b *Box) system() webui.SystemStatus {
-	s := webui.SystemStatus{Version: b.d.Version}
+func (o *Owner) system() SystemStatus {
+	s := SystemStatus{Version: o.d.Version}
 	s.Hostname, _ = os.Hostname()
-	if f := strings.Fields(readFile(filepath.Join(b.d.Proc, "uptime"))); len(f) > 0 {
+	if f := strings.Fields(readFile(filepath.Join(o.d.Proc, "uptime"))); len(f) > 0 {
 		if v, err := strconv.ParseFloat(f[0], 64); err == nil {
 			s.Uptime = time.Duration(v * float64(time.Second))
 		}
 	}
-	s.MemUsed, s.MemTotal = memory(readFile(filepath.Join(b.d.Proc, "meminfo")))
-	s.CPUPercent = b.cpu.percent()
+	s.MemUsed, s.MemTotal = memory(readFile(filepath.Join(o.d.Proc, "meminfo")))
+	s.CPUPercent = o.cpu.percent()
 	return s
 }
 

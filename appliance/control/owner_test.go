@@ -1,4 +1,4 @@
-package boxapi
+package control
 
 import (
 	"context"
@@ -9,7 +9,6 @@ import (
 
 	"github.com/tunneler/tunneler/appliance/config"
 	"github.com/tunneler/tunneler/appliance/ipsec"
-	"github.com/tunneler/tunneler/webui"
 )
 
 type memStore struct {
@@ -69,13 +68,13 @@ func TestSaveApplyProgress(t *testing.T) {
 	tun := &fakeTunnels{}
 	applied := make(chan config.Config, 1)
 	setupDone := false
-	b := New(Deps{Store: st, Apply: func(c config.Config) error { applied <- c; return nil },
+	b := New(Deps{Store: st, Apply: func(_ context.Context, c config.Config) error { applied <- c; return nil },
 		Tunnels: func() Tunnels { return tun }, SetupCode: func() string { return "1234-5678" },
 		SetupDone: func() { setupDone = true }, TunnelTimeout: 5 * time.Second})
 	if !b.CheckSetupCode("12345678") || b.CheckSetupCode("1234-5679") {
 		t.Fatal("setup code check")
 	}
-	errs, err := b.Save(context.Background(), testConfig())
+	errs, err := b.Save(context.Background(), Change{Config: testConfig(), Base: 0, Source: FromWebUI})
 	if err != nil || len(errs) > 0 {
 		t.Fatalf("save: %v %v", errs, err)
 	}
@@ -85,12 +84,12 @@ func TestSaveApplyProgress(t *testing.T) {
 	if c := <-applied; c.Tunnels[0].PSK.Reveal() != psk {
 		t.Error("apply got no key")
 	}
-	c, ok := b.Config()
+	c, gen, ok := b.Config()
 	if !ok || !c.Tunnels[0].PSK.IsHidden() || strings.Contains(c.String(), psk) {
 		t.Fatalf("Config shows the key or no placeholder: %v", c)
 	}
 	// Send the hidden document back: the key is kept.
-	if errs, err := b.Save(context.Background(), c); err != nil || len(errs) > 0 {
+	if errs, err := b.Save(context.Background(), Change{Config: c, Base: gen}); err != nil || len(errs) > 0 {
 		t.Fatalf("save back: %v %v", errs, err)
 	}
 	<-applied
@@ -102,7 +101,7 @@ func TestSaveApplyProgress(t *testing.T) {
 	tun.up = true
 	tun.mu.Unlock()
 	deadline := time.Now().Add(3 * time.Second)
-	var last webui.ApplyEvent
+	var last ApplyEvent
 	for time.Now().Before(deadline) && !last.Done {
 		for _, e := range b.Progress(last.Seq) {
 			last = e
@@ -113,7 +112,7 @@ func TestSaveApplyProgress(t *testing.T) {
 		t.Fatalf("last event %+v", last)
 	}
 	s := b.Status()
-	if len(s.Tunnels) != 1 || s.Tunnels[0].Colour != webui.Green || s.Tunnels[0].BytesOut != 20 || s.Router.State != "not enrolled" {
+	if len(s.Tunnels) != 1 || s.Tunnels[0].Colour != Green || s.Tunnels[0].BytesOut != 20 || s.Router.State != "not enrolled" {
 		t.Errorf("status %+v", s)
 	}
 }
@@ -123,7 +122,7 @@ func TestSaveFieldErrorsSaveNothing(t *testing.T) {
 	b := New(Deps{Store: st})
 	c := testConfig()
 	c.Tunnels[0].PeerAddress = "203.0.113.300"
-	errs, err := b.Save(context.Background(), c)
+	errs, err := b.Save(context.Background(), Change{Config: c})
 	if err != nil || len(errs) == 0 {
 		t.Fatalf("want field errors, got %v %v", errs, err)
 	}
@@ -152,13 +151,13 @@ func TestProgressShowsLatestApplyOnly(t *testing.T) {
 	b := New(Deps{Store: &memStore{}, TunnelTimeout: time.Second})
 	c := testConfig()
 	c.Tunnels = nil
-	b.Save(context.Background(), c)
+	b.Save(context.Background(), Change{Config: c, Base: 0})
 	time.Sleep(200 * time.Millisecond)
 	first := b.Progress(0)
 	if len(first) == 0 || !first[len(first)-1].Done {
 		t.Fatalf("first apply: %+v", first)
 	}
-	b.Save(context.Background(), c)
+	b.Save(context.Background(), Change{Config: c, Base: 1})
 	second := b.Progress(0)
 	if len(second) == 0 || second[0].Seq <= first[len(first)-1].Seq || second[0].Step != "config" {
 		t.Errorf("second apply's progress starts with %+v", second)

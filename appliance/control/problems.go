@@ -1,4 +1,4 @@
-package boxapi
+package control
 
 import (
 	"fmt"
@@ -6,7 +6,6 @@ import (
 
 	"github.com/tunneler/tunneler/appliance/firewall"
 	"github.com/tunneler/tunneler/appliance/provision"
-	"github.com/tunneler/tunneler/webui"
 )
 
 // provisioningArea is the area of init's problem lines about the ESP's
@@ -16,8 +15,8 @@ const provisioningArea = "provisioning"
 // bootProblems puts init's problem lines (the banner's PROBLEM lines) and
 // this boot's provisioning result in the web UI's words. Neither carries
 // a secret: provision's problems name lines, variables and fields only.
-func bootProblems(lines []string, prov provision.Result) []webui.BootProblem {
-	var out []webui.BootProblem
+func bootProblems(lines []string, prov provision.Result) []BootProblem {
+	var out []BootProblem
 	p, hasProv := provisioningProblem(prov)
 	if hasProv {
 		out = append(out, p)
@@ -30,18 +29,18 @@ func bootProblems(lines []string, prov provision.Result) []webui.BootProblem {
 		if hasProv && area == provisioningArea {
 			continue // said above, with each problem of the file
 		}
-		out = append(out, webui.BootProblem{Area: area, Text: l})
+		out = append(out, BootProblem{Area: area, Text: l})
 	}
 	return out
 }
 
 // provisioningProblem reports a provisioning file that was not imported
 // (or was, but is still on the ESP); false when there is nothing to say.
-func provisioningProblem(r provision.Result) (webui.BootProblem, bool) {
+func provisioningProblem(r provision.Result) (BootProblem, bool) {
 	if r.File == "" || r.Imported && r.Err == nil {
-		return webui.BootProblem{}, false
+		return BootProblem{}, false
 	}
-	p := webui.BootProblem{Area: provisioningArea, File: r.File, KeptAs: r.KeptAs,
+	p := BootProblem{Area: provisioningArea, File: r.File, KeptAs: r.KeptAs,
 		Text: fmt.Sprintf("The provisioning file %s on the boot partition was not imported", r.File)}
 	if r.Imported {
 		p.Text = fmt.Sprintf("The provisioning file %s was imported, but it is still on the boot partition", r.File)
@@ -55,10 +54,10 @@ func provisioningProblem(r provision.Result) (webui.BootProblem, bool) {
 }
 
 // firewallCounters puts firewall.RuleCounters in the web UI's words.
-func firewallCounters(rcs []firewall.RuleCounter) []webui.FirewallCounter {
-	out := make([]webui.FirewallCounter, 0, len(rcs))
+func firewallCounters(rcs []firewall.RuleCounter) []FirewallCounter {
+	out := make([]FirewallCounter, 0, len(rcs))
 	for _, rc := range rcs {
-		out = append(out, webui.FirewallCounter{Rule: rc.Name, Action: rc.Action, What: rc.What, Packets: rc.Packets, Bytes: rc.Bytes})
+		out = append(out, FirewallCounter{Rule: rc.Name, Action: rc.Action, What: rc.What, Packets: rc.Packets, Bytes: rc.Bytes})
 	}
 	return out
 }

@@ -1,4 +1,4 @@
-package boxapi
+package control
 
 import (
 	"context"
@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/tunneler/tunneler/appliance/config"
-	"github.com/tunneler/tunneler/webui"
 )
 
 var tokenNow = time.Date(2026, 11, 23, 4, 0, 0, 0, time.UTC)
@@ -32,9 +31,9 @@ func routerJWT(t *testing.T, exp time.Time) []byte {
 }
 
 // waitDone polls b's progress until the apply's last event.
-func waitDone(t *testing.T, b *Box) []webui.ApplyEvent {
+func waitDone(t *testing.T, b *Owner) []ApplyEvent {
 	t.Helper()
-	var all []webui.ApplyEvent
+	var all []ApplyEvent
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		all = b.Progress(0)
 		if len(all) > 0 && all[len(all)-1].Done {
@@ -67,7 +66,7 @@ func TestSaveAndEnroll(t *testing.T) {
 			applied := make(chan struct{}, 1)
 			var got []byte
 			b := New(Deps{Store: st, Now: func() time.Time { return tokenNow },
-				Apply:   func(config.Config) error { applied <- struct{}{}; return nil },
+				Apply:   func(context.Context, config.Config) error { applied <- struct{}{}; return nil },
 				Tunnels: func() Tunnels { return &fakeTunnels{up: true} },
 				EnrollRouter: func(ctx context.Context, jwt []byte, progress func(string)) error {
 					select {
@@ -80,7 +79,7 @@ func TestSaveAndEnroll(t *testing.T) {
 					return c.enrollErr
 				}, TunnelTimeout: 5 * time.Second})
 			jwt := routerJWT(t, c.exp)
-			errs, err := b.SaveAndEnroll(context.Background(), testConfig(), jwt)
+			errs, err := b.SaveAndEnroll(context.Background(), Change{Config: testConfig()}, jwt)
 			if err != nil {
 				t.Fatal(err)
 			}

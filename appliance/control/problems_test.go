@@ -1,4 +1,4 @@
-package boxapi
+package control
 
 import (
 	"encoding/json"
@@ -12,7 +12,6 @@ import (
 	"github.com/tunneler/tunneler/appliance/config"
 	"github.com/tunneler/tunneler/appliance/firewall"
 	"github.com/tunneler/tunneler/appliance/provision"
-	"github.com/tunneler/tunneler/webui"
 )
 
 func TestBootProblems(t *testing.T) {
@@ -23,21 +22,21 @@ func TestBootProblems(t *testing.T) {
 		name  string
 		lines []string
 		prov  provision.Result
-		want  []webui.BootProblem
+		want  []BootProblem
 	}{
 		{"nothing", nil, provision.Result{}, nil},
 		{"imported", nil, provision.Result{File: "tunneler.json", Imported: true, Seq: 1, Removed: true}, nil},
 		{"plain lines", []string{"/perm: neither blank nor ext4", "no colon here"}, provision.Result{},
-			[]webui.BootProblem{{Area: "/perm", Text: "/perm: neither blank nor ext4"}, {Text: "no colon here"}}},
+			[]BootProblem{{Area: "/perm", Text: "/perm: neither blank nor ext4"}, {Text: "no colon here"}}},
 		{"rejected file replaces init's provisioning line",
 			[]string{"provisioning: tunneler.env on the ESP was NOT imported (see the lines above; kept as tunneler.env.invalid)", "router: start: boom"},
 			rejected,
-			[]webui.BootProblem{{Area: "provisioning", Text: "The provisioning file tunneler.env on the boot partition was not imported",
+			[]BootProblem{{Area: "provisioning", Text: "The provisioning file tunneler.env on the boot partition was not imported",
 				Details: append(rejected.Problems, rejected.Warnings...), File: "tunneler.env", KeptAs: "tunneler.env.invalid"},
 				{Area: "router", Text: "router: start: boom"}}},
 		{"imported but not removed", nil,
 			provision.Result{File: "tunneler.json", Imported: true, Err: errors.New("imported, but could not remove it")},
-			[]webui.BootProblem{{Area: "provisioning", Text: "The provisioning file tunneler.json was imported, but it is still on the boot partition",
+			[]BootProblem{{Area: "provisioning", Text: "The provisioning file tunneler.json was imported, but it is still on the boot partition",
 				Details: []string{"imported, but could not remove it"}, File: "tunneler.json"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -94,7 +93,7 @@ func TestStatusProvisioningNoSecret(t *testing.T) {
 			t.Errorf("details do not name %s: %q", want, p.Details)
 		}
 	}
-	if want := []webui.FirewallCounter{{Rule: "in_drop", Action: "drop", What: "x", Packets: 3, Bytes: 120}}; !cmp.Equal(st.Firewall, want) {
+	if want := []FirewallCounter{{Rule: "in_drop", Action: "drop", What: "x", Packets: 3, Bytes: 120}}; !cmp.Equal(st.Firewall, want) {
 		t.Errorf("firewall = %+v, want %+v", st.Firewall, want)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "tunneler.env.invalid")); err != nil {

@@ -1,4 +1,4 @@
-package boxapi
+package control
 
 import (
 	"errors"
@@ -10,7 +10,6 @@ import (
 	"github.com/tunneler/tunneler/appliance/config"
 	"github.com/tunneler/tunneler/appliance/failover"
 	"github.com/tunneler/tunneler/appliance/ipsec"
-	"github.com/tunneler/tunneler/webui"
 )
 
 // Sites is what the web UI needs of the running failover (init's
@@ -22,22 +21,22 @@ type Sites interface {
 
 // siteStatus puts the failover's view, the config's and charon's together
 // for the Overview: per remote its peer, tunnel colour and monitor state.
-func siteStatus(c config.Config, fs []failover.Status, live map[string]ipsec.TunnelStatus) []webui.SiteStatus {
+func siteStatus(c config.Config, fs []failover.Status, live map[string]ipsec.TunnelStatus) []SiteStatus {
 	c = c.WithDefaults()
 	byName := map[string]failover.Status{}
 	for _, s := range fs {
 		byName[s.Site] = s
 	}
-	var out []webui.SiteStatus
+	var out []SiteStatus
 	for _, s := range c.Sites {
 		st, running := byName[s.Name]
-		ws := webui.SiteStatus{Name: s.Name, Active: st.Active + 1, Down: st.Down}
+		ws := SiteStatus{Name: s.Name, Active: st.Active + 1, Down: st.Down}
 		for _, n := range s.RemoteNetworks {
 			ws.RemoteNetworks = append(ws.RemoteNetworks, n.String())
 		}
 		for i, r := range s.Remotes {
 			name := config.RemoteTunnelName(s.Name, i)
-			rs := webui.RemoteStatus{Index: i + 1, Tunnel: name, PeerAddress: r.PeerAddress, Colour: webui.Gray,
+			rs := RemoteStatus{Index: i + 1, Tunnel: name, PeerAddress: r.PeerAddress, Colour: Gray,
 				MonitorTarget: s.Monitor.Target}
 			if r.MonitorTarget != "" {
 				rs.MonitorTarget = r.MonitorTarget
@@ -65,33 +64,33 @@ func siteStatus(c config.Config, fs []failover.Status, live map[string]ipsec.Tun
 func colour(c ipsec.Colour) string {
 	switch c {
 	case ipsec.Green:
-		return webui.Green
+		return Green
 	case ipsec.Orange:
-		return webui.Orange
+		return Orange
 	}
-	return webui.Gray
+	return Gray
 }
 
 // alarms copies the alarm manager's state into the web UI's types.
-func alarms(m *alarm.Manager) ([]webui.Alarm, []webui.AlarmChange) {
-	active := []webui.Alarm{}
+func alarms(m *alarm.Manager) ([]Alarm, []AlarmChange) {
+	active := []Alarm{}
 	if m == nil {
 		return active, nil
 	}
 	for _, a := range m.Active() {
-		active = append(active, webui.Alarm{Key: a.Key, Severity: a.Severity.String(), Raised: a.Raised, Reason: a.Reason})
+		active = append(active, Alarm{Key: a.Key, Severity: a.Severity.String(), Raised: a.Raised, Reason: a.Reason})
 	}
-	var hist []webui.AlarmChange
+	var hist []AlarmChange
 	for _, c := range m.History() {
-		hist = append(hist, webui.AlarmChange{Time: c.Time, Kind: string(c.Kind), Key: c.Key, Severity: c.Severity.String(), Reason: c.Reason})
+		hist = append(hist, AlarmChange{Time: c.Time, Kind: string(c.Kind), Key: c.Key, Severity: c.Severity.String(), Reason: c.Reason})
 	}
 	return active, hist
 }
 
 // restartRemote parses a remote's tunnel name ("hq-r2") into the site
 // and the 1-based remote number, and restarts it.
-func (b *Box) restartRemote(tunnel string) error {
-	if b.d.Sites == nil || b.d.Sites() == nil {
+func (o *Owner) restartRemote(tunnel string) error {
+	if o.d.Sites == nil || o.d.Sites() == nil {
 		return errors.New("no site with several remotes is running")
 	}
 	i := strings.LastIndex(tunnel, "-r")
@@ -102,22 +101,22 @@ func (b *Box) restartRemote(tunnel string) error {
 	if err != nil || n < 1 || n > config.MaxRemotes {
 		return fmt.Errorf("%q names no remote of a site", tunnel)
 	}
-	b.d.Logf("web UI: restart remote %d of site %s", n, tunnel[:i])
-	return b.d.Sites().RestartRemote(tunnel[:i], n)
+	o.d.Logf("web UI: restart remote %d of site %s", n, tunnel[:i])
+	return o.d.Sites().RestartRemote(tunnel[:i], n)
 }
 
 // sitesAndAlarms fills the Overview's sites and alarms.
-func (b *Box) sitesAndAlarms(st *webui.Status, c config.Config, live map[string]ipsec.TunnelStatus) {
+func (o *Owner) sitesAndAlarms(st *Status, c config.Config, live map[string]ipsec.TunnelStatus) {
 	var fs []failover.Status
-	if b.d.Sites != nil {
-		if s := b.d.Sites(); s != nil {
+	if o.d.Sites != nil {
+		if s := o.d.Sites(); s != nil {
 			fs = s.Status()
 		}
 	}
 	st.Sites = siteStatus(c, fs, live)
 	var m *alarm.Manager
-	if b.d.Alarms != nil {
-		m = b.d.Alarms()
+	if o.d.Alarms != nil {
+		m = o.d.Alarms()
 	}
 	st.Alarms, st.AlarmHistory = alarms(m)
 }

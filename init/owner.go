@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/tunneler/tunneler/appliance/config"
+	"github.com/tunneler/tunneler/appliance/control"
+	"github.com/tunneler/tunneler/appliance/opmenu"
+	"github.com/tunneler/tunneler/appliance/power"
+	"github.com/tunneler/tunneler/appliance/supervise"
+)
+
+// startOwner makes the one owner of the running box (appliance/control)
+// from the config loaded at boot. The web UI, the console menu and the
+// banner all save and read through it.
+func (b *box) startOwner() {
+	d := control.Deps{
+		Boot:    b.cfg,
+		BootGen: b.cfgSeq,
+		Apply:   b.applyChange,
+		Tunnels: func() control.Tunnels {
+			if c := b.ipsecClient(); c != nil {
+				return c
+			}
+			return nil
+		},
+		Units: func() []*supervise.Unit {
+			if b.sup == nil {
+				return nil
+			}
+			return b.sup.Units()
+		},
+		SystemLog: b.logs.Lines,
+		Router:    b.webRouterStatus,
+
+		EnrollRouter:   b.enrollRouter,
+		UnenrollRouter: b.unenrollRouter,
+
+		SetupCode:    b.currentSetupCode,
+		SetupDone:    b.leaveSetupMode,
+		Reboot:       func(reason string) { b.requests.Ask(power.Reboot, reason) },
+		PowerOff:     func(reason string) { b.requests.Ask(power.PowerOff, reason) },
+		FactoryReset: b.factoryReset,
+		RestartCharon: func(ctx context.Context) error {
+			if b.sup == nil || b.sup.Unit("charon") == nil {
+				return fmt.Errorf("charon is not running")
+			}
+			return b.sup.Unit("charon").Restart(ctx)
+		},
+		Firewall:     readFirewallCounters,
+		Problems:     b.problemLines,
+		Provisioning: b.provision,
+		Version:      version,
+		Logf:         func(format string, args ...any) { b.log.Info(fmt.Sprintf(format, args...)) },
+		Sites: func() control.Sites { // init/failover.go
+			if g := b.siteGroup(); g != nil {
+				return g
+			}
+			return nil
+		},
+		Alarms: b.alarmManager,
+	}
+	if b.store != nil { // not a nil *config.Store in an interface
+		d.Store = b.store
+	}
+	b.owner = control.New(d)
+}
+
+// factoryReset erases the config store and reboots into setup mode: the
+// web UI's and the console's.
+func (b *box) factoryReset() error {
+	if b.store == nil {
+		return fmt.Errorf("/perm is not mounted: there is no config store to erase")
+	}
+	if err := opmenu.Wipe(b.store.Dir); err != nil {
+		return err
+	}
+	b.log.Info("factory reset: config store erased")
+	b.requests.Ask(power.Reboot, "factory reset")
+	return nil
+}
+
+// applyChange hands a saved config to the drivers (the owner calls it).
+func (b *box) applyChange(ctx context.Context, c config.Config) error {
+	err := b.applier.Apply(ctx, c)
+	b.applyIPsec(c) // XFRM policies and charon follow the tunnels
+	b.configureSyslog(c)
+	return err
+}
