@@ -11,6 +11,9 @@ import (
 	"github.com/tunneler/tunneler/appliance/supervise"
 )
 
+// trialFile records a change on trial, so a reboot during it goes back.
+const trialFile = "/perm/state/trial.json"
+
 // startOwner makes the one owner of the running box (appliance/control)
 // from the config loaded at boot. The web UI, the console menu and the
 // banner all save and read through it.
@@ -63,6 +66,7 @@ func (b *box) startOwner() {
 	}
 	if b.store != nil { // not a nil *config.Store in an interface
 		d.Store = b.store
+		d.TrialFile = trialFile
 	}
 	b.owner = control.New(d)
 }

@@ -177,6 +177,16 @@ func TestWebUISetupAPI(t *testing.T) {
 	}
 	w.base = "https://" + newLAN
 	csrf = w.login(t) // the session cookie belongs to the old address
+	// An address change goes on trial by default: confirmed from this new
+	// session, it stays (TestTrialChange shows one that is not).
+	var st struct {
+		Trial *struct{ Generation int } `json:"trial"`
+	}
+	w.getJSON(t, "/api/overview", &st)
+	if st.Trial == nil {
+		t.Errorf("the LAN address change is not on trial")
+	}
+	w.post(t, csrf, "/api/trial/confirm", nil)
 
 	// CSRF: a state change without the session's token is refused.
 	if status, ans := w.postStatus(t, "", "/api/tunnels/site1/reconnect", url.Values{"confirm": {"yes"}}); status != http.StatusForbidden {

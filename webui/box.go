@@ -44,6 +44,9 @@ type Appliance interface {
 	// normalised (NormalizeSetupCode): compare it with the printed code
 	// normalised the same way.
 	CheckSetupCode(code string) bool
+	// Trial is the change on trial, nil when none runs (every page's
+	// banner shows it).
+	Trial() *control.TrialStatus
 }
 
 // The snapshot the pages render is the owner's (appliance/control): the
@@ -65,6 +68,7 @@ type (
 	RemoteStatus    = control.RemoteStatus
 	Alarm           = control.Alarm
 	AlarmChange     = control.AlarmChange
+	TrialStatus     = control.TrialStatus
 )
 
 // Colours, log kinds and actions, as the owner names them.

@@ -31,8 +31,11 @@ type fakeBox struct {
 	// sites and alarms too (webui/sites.go).
 	sites  []SiteStatus
 	alarms []Alarm
-	// sources lists where each save came from.
+	// sources lists where each save came from, trials how long each ran
+	// on trial (0: for good).
 	sources []control.Source
+	trials  []time.Duration
+	trial   *control.TrialStatus
 }
 
 func newFakeBox() *fakeBox {
@@ -61,6 +64,13 @@ func (f *fakeBox) generation() int {
 	return f.saves
 }
 
+// Trial: the fake runs no trials unless a test sets one.
+func (f *fakeBox) Trial() *control.TrialStatus {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.trial
+}
+
 func (f *fakeBox) AdminHash() string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -74,6 +84,7 @@ func (f *fakeBox) Save(ctx context.Context, ch control.Change) (config.FieldErro
 		return nil, &control.StaleError{Base: ch.Base, Newest: f.saves}
 	}
 	f.sources = append(f.sources, ch.Source)
+	f.trials = append(f.trials, ch.Trial)
 	c := ch.Config.KeepSecrets(f.cfg)
 	c.Version = config.CurrentVersion
 	if errs := c.Validate(); len(errs) > 0 {
@@ -165,6 +176,12 @@ func (f *fakeBox) Do(ctx context.Context, a Action) error {
 	defer f.mu.Unlock()
 	f.actions = append(f.actions, a)
 	f.logLocked(KindCharon, "action "+a.Kind+" "+a.Tunnel)
+	if a.Kind == control.ActConfirmTrial || a.Kind == control.ActRevertTrial {
+		if f.trial == nil {
+			return control.ErrNoTrial
+		}
+		f.trial = nil
+	}
 	return nil
 }
 

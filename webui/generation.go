@@ -57,7 +57,13 @@ func (s *Server) saveChange(w http.ResponseWriter, r *http.Request, p *page, c c
 		s.fail(w, r, http.StatusPreconditionRequired, err.Error())
 		return false
 	}
-	errs, err := s.box.Save(r.Context(), control.Change{Config: c, Base: base, Source: source(r)})
+	trial, err := trialOf(r)
+	if err != nil {
+		p.addErr("trial_minutes", err.Error())
+		s.render(w, r, tmpl, p)
+		return false
+	}
+	errs, err := s.box.Save(r.Context(), control.Change{Config: c, Base: base, Source: source(r), Trial: trial})
 	var stale *control.StaleError
 	switch {
 	case errors.As(err, &stale):

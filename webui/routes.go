@@ -54,6 +54,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /sites/{site}/remotes/{n}/restart", s.authed(s.restartRemoteConfirm))
 	m.HandleFunc("POST /sites/{site}/remotes/{n}/restart", s.authed(s.restartRemote))
 
+	m.HandleFunc("POST /trial/{action}", s.authed(s.trialAction))
 	m.HandleFunc("GET /router", s.authed(s.routerPage))
 	m.HandleFunc("POST /router/enroll", s.authed(s.routerEnroll))
 	m.HandleFunc("POST /router/unenroll", s.authed(s.routerUnenroll))
@@ -222,6 +223,9 @@ func (s *Server) base(sess *session, title, active string) *page {
 		p.Host = c.System.Hostname
 	}
 	p.Gen = gen // the generation this page's forms are based on
+	if p.LoggedIn {
+		p.Trial = s.box.Trial()
+	}
 	return p
 }
 

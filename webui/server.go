@@ -58,6 +58,7 @@ import (
 
 	"github.com/tunneler/tunneler/appliance/adminpw"
 	"github.com/tunneler/tunneler/appliance/config"
+	"github.com/tunneler/tunneler/appliance/control"
 	"github.com/tunneler/tunneler/webui/metrics"
 )
 
@@ -156,6 +157,9 @@ var funcs = template.FuncMap{
 	"eq2":    func(a, b string) bool { return a == b },
 	"checkd": func(b bool) template.HTMLAttr { return checkedAttr(b) },
 	"ifc":    func(p *page, k, r string) ifaceView { return ifaceView{P: p, K: k, R: r} },
+	// trialf fills the "trialfield" form part: on says whether the box
+	// is ticked when the page opens.
+	"trialf": func(p *page, on bool) map[string]any { return map[string]any{"Page": p, "On": on} },
 }
 
 // ifaceView feeds the "iface" template: the page, the form prefix and the legend.
@@ -218,7 +222,9 @@ type page struct {
 	Now      time.Time // the server's clock, for "5m ago"
 	// Gen is the generation of the settings the page shows: its forms
 	// send it back, and GET answers it as the ETag.
-	Gen      int
+	Gen int
+	// Trial is the change on trial, for the banner on every page.
+	Trial    *control.TrialStatus
 	fieldErr []apiError
 }
 

@@ -60,6 +60,10 @@ func (o *Owner) Do(ctx context.Context, a Action) error {
 			}
 		}()
 		return nil
+	case ActConfirmTrial:
+		return o.ConfirmTrial(a.Source)
+	case ActRevertTrial:
+		return o.RevertTrial(a.Source)
 	case ActReboot:
 		if o.d.Reboot == nil {
 			return errors.New("reboot is not available")

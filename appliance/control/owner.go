@@ -43,6 +43,9 @@ type Tunnels interface {
 type Deps struct {
 	// Store is nil when /perm is not mounted: nothing can be saved.
 	Store Store
+	// TrialFile records a running trial on /perm, so a reboot during it
+	// goes back too; "" keeps trials in memory only.
+	TrialFile string
 	// Boot is the config loaded at boot and its generation (zero in
 	// setup mode): the owner's starting point.
 	Boot    config.Config
@@ -107,6 +110,7 @@ type Owner struct {
 	gen    int           // its generation; 0 before the first save
 	has    bool          // a document was loaded or saved
 	applyN int           // the newest apply; older ones stop watching
+	trial  *trial        // the change on trial, nil when none
 
 	// applyMu runs the drivers for one config at a time, in order.
 	applyMu sync.Mutex
@@ -140,6 +144,9 @@ func New(d Deps) *Owner {
 	o := &Owner{d: d, cpu: cpuMeter{proc: d.Proc}}
 	o.cur, o.gen, o.has = d.Boot, d.BootGen, d.BootGen > 0
 	o.applied, o.appliedGen = d.Boot.WithDefaults(), d.BootGen
+	if d.Store != nil {
+		o.resumeTrial()
+	}
 	return o
 }
 

@@ -19,6 +19,7 @@ const (
 	FromProvisioning Source = "provisioning file"
 	FromRestore      Source = "restore"
 	FromUpdate       Source = "update"
+	FromTrialRevert  Source = "trial revert"
 )
 
 // Change is one edit of the config on its way to the box.
@@ -30,6 +31,9 @@ type Change struct {
 	// else saved in between, and saving would silently undo their change.
 	Base   int
 	Source Source
+	// Trial, when set, applies the change on trial: unless ConfirmTrial
+	// is called within Trial, the box goes back to the generation before.
+	Trial time.Duration
 }
 
 // StaleError refuses a change based on an older generation.
@@ -73,6 +77,7 @@ func (o *Owner) save(ch Change, jwt []byte) (int, config.FieldErrors, error) {
 	if err != nil {
 		return 0, nil, fmt.Errorf("save config: %w", err)
 	}
+	prev, prevGen := o.cur, o.gen
 	o.cur, o.gen, o.has = c, seq, true
 	src := ch.Source
 	if src == "" {
@@ -82,6 +87,21 @@ func (o *Owner) save(ch Change, jwt []byte) (int, config.FieldErrors, error) {
 	if !c.Admin.PasswordHash.IsZero() && o.d.SetupDone != nil {
 		o.d.SetupDone()
 	}
+	switch {
+	case ch.Trial > 0 && prevGen > 0:
+		o.startTrial(seq, ch.Trial, src, prev, prevGen)
+	case o.trial != nil:
+		// A change saved for good on top of one on trial keeps both:
+		// the operator reached the box to make it.
+		o.d.Logf("TRIAL: generation %d ends its trial: generation %d was saved on top of it from the %s", o.trial.Generation, seq, src)
+		o.endTrial()
+	}
+	o.startApply(seq, c, jwt)
+	return seq, nil, nil
+}
+
+// startApply starts applying generation seq. Under o.mu.
+func (o *Owner) startApply(seq int, c config.Config, jwt []byte) {
 	o.applyN++
 	n := o.applyN
 	o.evMu.Lock()
@@ -89,7 +109,6 @@ func (o *Owner) save(ch Change, jwt []byte) (int, config.FieldErrors, error) {
 	o.evMu.Unlock()
 	o.event(n, "config", "ok", fmt.Sprintf("saved (generation %d)", seq), false)
 	go o.apply(n, seq, c, jwt)
-	return seq, nil, nil
 }
 
 // current reports whether apply n is still the newest.

@@ -41,8 +41,10 @@ type Status struct {
 	Problems []BootProblem `json:"problems,omitempty"`
 	// Sites with several remotes, and the alarms raised when a remote or
 	// a site goes down (webui/sites.go).
-	Sites        []SiteStatus  `json:"sites,omitempty"`
-	Alarms       []Alarm       `json:"alarms"`
+	Sites  []SiteStatus `json:"sites,omitempty"`
+	Alarms []Alarm      `json:"alarms"`
+	// Trial is the change on trial, nil when none runs.
+	Trial        *TrialStatus  `json:"trial,omitempty"`
 	AlarmHistory []AlarmChange `json:"alarm_history,omitempty"`
 }
 
@@ -172,12 +174,16 @@ const (
 	ActRestartCharon = "restart-charon" // restart the IKE daemon
 	ActReboot        = "reboot"
 	ActFactoryReset  = "factory-reset" // wipe /perm config and secrets, reboot into setup
+	ActConfirmTrial  = "confirm-trial" // keep the change on trial
+	ActRevertTrial   = "revert-trial"  // go back from it now
 )
 
 // Action is one operator action.
 type Action struct {
 	Kind   string `json:"kind"`
 	Tunnel string `json:"tunnel,omitempty"`
+	// Source says who asked (the trial's log names it).
+	Source Source `json:"-"`
 }
 
 // SiteStatus is a site with several remotes (config.Site): which remote

@@ -53,6 +53,7 @@ func (o *Owner) Status() Status {
 	}
 	o.sitesAndAlarms(&st, c, byName) // sites.go
 	st.System = o.system()
+	st.Trial = o.Trial()
 	if o.d.Firewall != nil {
 		rcs, err := o.d.Firewall()
 		if err != nil {

@@ -37,6 +37,11 @@ type Settings interface {
 	AdminHash() string
 	// Status is the one snapshot the web UI and /metrics show too.
 	Status() control.Status
+	// Trial is the change on trial (nil: none); the console confirms or
+	// reverts it like any browser.
+	Trial() *control.TrialStatus
+	ConfirmTrial(by control.Source) error
+	RevertTrial(by control.Source) error
 }
 
 // Menu is the operator's console menu and what it acts on.
@@ -113,6 +118,8 @@ func (b *Menu) Items(extra ...console.Item) []console.Item {
 		console.Item{Key: "10", Title: "Factory reset (erases the config, reboots)",
 			Confirm: "This erases every setting, tunnel and key in the config store and reboots.", Run: b.factoryReset},
 		console.Item{Key: "11", Title: "Debug shell (test hook; asks for the admin password)", Shown: func() bool { return b.TestHooks }, Dialog: b.debugShell},
+		console.Item{Key: "18", Title: "Confirm the change on trial (keep it)", Shown: b.onTrial, Run: b.confirmTrial},
+		console.Item{Key: "19", Title: "Go back from the change on trial now", Shown: b.onTrial, Confirm: "The box goes back to the settings before the change.", Run: b.revertTrial},
 	)
 	return items
 }
@@ -219,7 +226,11 @@ func (b *Menu) status(w io.Writer) error {
 	for _, l := range StatusLines(c, seq) {
 		fmt.Fprintf(w, " %s\n", l)
 	}
-	for _, l := range TunnelLines(b.Settings.Status()) {
+	st := b.Settings.Status()
+	if l := TrialLine(st.Trial, time.Now()); l != "" {
+		fmt.Fprintf(w, " %s\n", l)
+	}
+	for _, l := range TunnelLines(st) {
 		fmt.Fprintf(w, " %s\n", l)
 	}
 	return nil
@@ -489,4 +500,37 @@ func (b *Menu) debugShell(s *console.Session) error {
 		}
 	}
 	return nil
+}
+
+// onTrial reports whether a change is on trial.
+func (b *Menu) onTrial() bool { return b.Settings != nil && b.Settings.Trial() != nil }
+
+func (b *Menu) confirmTrial(w io.Writer) error {
+	t := b.Settings.Trial()
+	if err := b.Settings.ConfirmTrial(control.FromConsole); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "Generation %d confirmed: it stays.\n", t.Generation)
+	return nil
+}
+
+func (b *Menu) revertTrial(w io.Writer) error {
+	t := b.Settings.Trial()
+	if err := b.Settings.RevertTrial(control.FromConsole); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "Going back from generation %d to the settings of generation %d.\n", t.Generation, t.Previous)
+	return nil
+}
+
+// TrialLine is the status screen's line for a running trial.
+func TrialLine(t *control.TrialStatus, now time.Time) string {
+	if t == nil {
+		return ""
+	}
+	left := t.Deadline.Sub(now).Round(time.Second)
+	if left < 0 {
+		left = 0
+	}
+	return fmt.Sprintf("TRIAL: generation %d goes back to generation %d in %s unless confirmed (entry 18 here, the web UI's banner, or POST /api/trial/confirm)", t.Generation, t.Previous, left)
 }

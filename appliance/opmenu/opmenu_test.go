@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tunneler/tunneler/appliance/adminpw"
 	"github.com/tunneler/tunneler/appliance/config"
@@ -187,5 +188,31 @@ func TestTunnelLines(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, TunnelLines(st)); diff != "" {
 		t.Errorf("TunnelLines (-want +got):\n%s", diff)
+	}
+}
+
+// A change on trial is confirmed or reverted from the console like from a
+// browser; the entries show only while a trial runs.
+func TestConsoleConfirmsTrial(t *testing.T) {
+	owner := newTestOwner(t, withTunnel())
+	c, gen, _ := owner.Config()
+	c.System.Hostname = "on-trial"
+	if _, err := owner.Save(context.Background(), control.Change{Config: c, Base: gen, Trial: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	b := &Menu{Settings: owner}
+	m := &console.Menu{Title: "T", Items: b.Items()}
+	var out bytes.Buffer
+	if err := m.Serve(strings.NewReader("1\n18\n18\n"), &out); err != nil {
+		t.Fatal(err)
+	}
+	o := out.String()
+	for _, want := range []string{"TRIAL: generation 2 goes back to generation 1 in", "Generation 2 confirmed: it stays.", `No menu entry "18"`} {
+		if !strings.Contains(o, want) {
+			t.Errorf("console lacks %q:\n%s", want, o)
+		}
+	}
+	if owner.Trial() != nil {
+		t.Error("the trial still runs")
 	}
 }

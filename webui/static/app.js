@@ -100,3 +100,19 @@
     });
   }
 })();
+
+// The trial banner counts down to its deadline; at zero the box has gone
+// back, so the page reloads to show the settings it runs now.
+(function () {
+  var b = document.getElementById('trial-banner');
+  var left = document.getElementById('trial-left');
+  if (!b || !left) return;
+  var deadline = Date.parse(b.getAttribute('data-deadline'));
+  function tick() {
+    var s = Math.max(0, Math.round((deadline - Date.now()) / 1000));
+    left.textContent = Math.floor(s / 60) + ':' + ('0' + (s % 60)).slice(-2);
+    if (s === 0) { setTimeout(function () { location.reload(); }, 3000); return; }
+    setTimeout(tick, 1000);
+  }
+  tick();
+})();
