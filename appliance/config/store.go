@@ -1,8 +1,6 @@
 package config
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -208,18 +206,9 @@ func (s *Store) SaveWith(c Config, o SaveOptions) (int, error) {
 func (s *Store) save(c Config, o SaveOptions) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c.Version = CurrentVersion
-	doc, sec := splitSecrets(c)
-	docJSON, err := json.MarshalIndent(doc, "", "  ")
+	docJSON, secJSON, err := EncodeWithSecrets(c)
 	if err != nil {
-		return 0, fmt.Errorf("save config: encode: %w", err)
-	}
-	docJSON = append(docJSON, '\n')
-	sum := sha256.Sum256(docJSON)
-	sec.Config = hex.EncodeToString(sum[:])
-	secJSON, err := json.MarshalIndent(sec, "", "  ")
-	if err != nil {
-		return 0, fmt.Errorf("save config: encode secrets: %w", err)
+		return 0, fmt.Errorf("save config: %w", err)
 	}
 
 	seqs, err := s.seqs()
@@ -383,24 +372,11 @@ func (s *Store) read(seq int) (Config, error) {
 	if err != nil {
 		return Config{}, err
 	}
-	c, err := Decode(docJSON)
-	if err != nil {
-		return Config{}, fmt.Errorf("%s: %w", docName(seq), err)
-	}
 	secJSON, err := os.ReadFile(filepath.Join(s.Dir, secretsName(seq)))
 	if err != nil {
 		return Config{}, fmt.Errorf("secrets: %w", err)
 	}
-	var sec secretsFile
-	if err := json.Unmarshal(secJSON, &sec); err != nil {
-		// Do not wrap: a syntax error could quote part of a key.
-		return Config{}, fmt.Errorf("%s is not valid JSON", secretsName(seq))
-	}
-	sum := sha256.Sum256(docJSON)
-	if sec.Config != hex.EncodeToString(sum[:]) {
-		return Config{}, fmt.Errorf("%s belongs to another save of %s", secretsName(seq), docName(seq))
-	}
-	return joinSecrets(c, sec), nil
+	return decodeWithSecrets(docJSON, secJSON, docName(seq), secretsName(seq))
 }
 
 // List returns the saved generations, newest first, each with whether it
