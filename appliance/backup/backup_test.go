@@ -325,3 +325,47 @@ func resealed(t *testing.T, file []byte, change func(p *payload)) []byte {
 	}
 	return file
 }
+
+func TestReplaceDir(t *testing.T) {
+	perm := t.TempDir()
+	ident := filepath.Join(perm, "ziti", "identity")
+	os.MkdirAll(ident, 0o700)
+	os.WriteFile(filepath.Join(ident, "key.pem"), []byte("old key"), 0o600)
+	os.WriteFile(filepath.Join(ident, "db.proto.gzip"), []byte("old db"), 0o600)
+	files := map[string][]byte{
+		"ziti/identity/key.pem":         []byte(routerKey),
+		"ziti/identity/enrollment.json": []byte("{}"),
+		"ziti/identity/sub/x":           []byte("x"),
+		"ziti/router.yml":               []byte("not in the dir"),
+	}
+	if err := ReplaceDir(perm, "ziti/identity", files, ".enroll-", "enrollment.json"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Collect(perm, "ziti")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]byte{
+		"ziti/identity/key.pem":         []byte(routerKey),
+		"ziti/identity/enrollment.json": []byte("{}"),
+		"ziti/identity/sub/x":           []byte("x"),
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("after ReplaceDir (-want +got):\n%s", diff)
+	}
+	entries, _ := os.ReadDir(filepath.Join(perm, "ziti"))
+	if len(entries) != 1 || entries[0].Name() != "identity" {
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		t.Errorf("ziti/ holds %v; want only identity (no staging or .old left)", names)
+	}
+	// Nothing under rel: the directory stays as it is.
+	if err := ReplaceDir(perm, "webui", files, ".restore-", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(perm, "webui")); err == nil {
+		t.Error("ReplaceDir made a directory the backup has no files for")
+	}
+}

@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/tunneler/tunneler/appliance/atomicfile"
@@ -81,6 +83,78 @@ func WriteFiles(root string, files map[string][]byte) error {
 		if err := atomicfile.Write(p, b, 0o600); err != nil {
 			return fmt.Errorf("restore %s: %w", name, err)
 		}
+	}
+	return nil
+}
+
+// ReplaceDir makes root/rel hold exactly the files of the backup under
+// rel/ (a directory replaced whole, such as the router's identity, where
+// a file left from the old one would mix two identities). The files are
+// written into a staging directory beside it, named stagePrefix plus a
+// random suffix, which is then swapped in: the old directory is renamed
+// to rel+".old", the staging one to rel, and the old one removed. A power
+// cut leaves the old or the new directory whole, or rel missing with
+// rel+".old" whole. Files are written in name order, except lastFile
+// (a name relative to rel, or ""), written after all others so that its
+// presence says the staging directory is complete.
+//
+// For the router's identity pass stagePrefix ".enroll-" and lastFile
+// "enrollment.json": ziti.Router.Tidy then finishes or undoes a swap cut
+// by a power failure exactly as it does for an enrollment (it adopts a
+// staging directory holding enrollment.json when the identity is missing,
+// brings rel+".old" back otherwise, and removes stale staging
+// directories). Files outside rel/ are ignored; with none, rel is left
+// alone.
+func ReplaceDir(root, rel string, files map[string][]byte, stagePrefix, lastFile string) error {
+	if err := checkName(rel); err != nil {
+		return fmt.Errorf("restore %s: %w", rel, err)
+	}
+	sub := map[string][]byte{}
+	for name, b := range files {
+		if r, ok := strings.CutPrefix(name, rel+"/"); ok {
+			sub[r] = b
+		}
+	}
+	if len(sub) == 0 {
+		return nil
+	}
+	dir := filepath.Join(root, filepath.FromSlash(rel))
+	parent := filepath.Dir(dir)
+	if err := os.MkdirAll(parent, 0o700); err != nil {
+		return fmt.Errorf("restore %s: %w", rel, err)
+	}
+	stage, err := os.MkdirTemp(parent, stagePrefix)
+	if err != nil {
+		return fmt.Errorf("restore %s: %w", rel, err)
+	}
+	defer os.RemoveAll(stage) // gone after a successful swap
+	names := slices.Sorted(maps.Keys(sub))
+	if i := slices.Index(names, lastFile); i >= 0 {
+		names = append(slices.Delete(names, i, i+1), lastFile)
+	}
+	for _, name := range names {
+		if err := WriteFiles(stage, map[string][]byte{name: sub[name]}); err != nil {
+			return fmt.Errorf("restore %s: %w", rel, err)
+		}
+	}
+	old := dir + ".old"
+	os.RemoveAll(old)
+	if err := os.Rename(dir, old); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("restore %s: set the old one aside: %w", rel, err)
+	}
+	if err := os.Rename(stage, dir); err != nil {
+		os.Rename(old, dir)
+		return fmt.Errorf("restore %s: move into place: %w", rel, err)
+	}
+	if d, err := os.Open(parent); err == nil {
+		err = d.Sync()
+		d.Close()
+		if err != nil {
+			return fmt.Errorf("restore %s: fsync %s: %w", rel, parent, err)
+		}
+	}
+	if err := os.RemoveAll(old); err != nil {
+		return fmt.Errorf("restore %s: remove the old one: %w", rel, err)
 	}
 	return nil
 }
