@@ -65,3 +65,74 @@ func distinctive(s string) bool {
 	}
 	return strings.ContainsAny(s, "0123456789") && strings.Trim(s, "0123456789") != ""
 }
+
+// FuzzDiff compares two arbitrary documents: Diff must never panic, find
+// nothing between a config and itself, find something between configs that
+// differ, and never show a secret's value.
+func FuzzDiff(f *testing.F) {
+	good, _ := json.Marshal(validConfig())
+	other := validConfig()
+	other.Tunnels = other.Tunnels[1:]
+	other.Interfaces[0].Role = RoleLAN
+	changed, _ := json.Marshal(other)
+	f.Add(good, changed)
+	f.Add([]byte(`{"version": 3, "tunnels": [{"name": "a", "psk": "`+strongPSK1+`"}, {"name": "a"}]}`),
+		[]byte(`{"version": 3, "tunnels": [{"name": "a", "psk": "`+strongPSK2+`", "mobike": false}]}`))
+	f.Add([]byte(`{"version": 3, "sites": [{"name": "x[1]", "remotes": [{}, {"peer_address": "p"}]}]}`),
+		[]byte(`{"version": 3, "profiles": [{"name": "", "psk": "(hidden)"}], "admin": {"password_hash": "h"}}`))
+	f.Fuzz(func(t *testing.T, a, b []byte) {
+		ca, err := Decode(a)
+		if err != nil {
+			return
+		}
+		cb, err := Decode(b)
+		if err != nil {
+			return
+		}
+		if d := Diff(ca, ca); len(d) != 0 {
+			t.Fatalf("Diff of a config with itself: %v", d)
+		}
+		d := Diff(ca, cb)
+		if len(d) == 0 && !equalDocuments(ca, cb) {
+			t.Fatalf("Diff found nothing between\n%s\nand\n%s", a, b)
+		}
+		secrets := map[string]bool{}
+		for _, c := range []Config{ca, cb} {
+			_, s := splitSecrets(c)
+			for _, v := range append(mapValues(s.TunnelPSKs), append(mapValues(s.ProfilePSKs), s.AdminPasswordHash)...) {
+				if distinctive(v) {
+					secrets[v] = true
+				}
+			}
+		}
+		for _, c := range d {
+			for v := range secrets {
+				// A secret may equal a name or an address by chance; only
+				// a value that appears nowhere else in the input counts.
+				if strings.Count(string(a)+string(b), v) == 1 && strings.Contains(c.String(), v) {
+					t.Fatalf("change %q shows the secret %q", c, v)
+				}
+			}
+		}
+	})
+}
+
+// equalDocuments reports whether two configs would be saved alike, which
+// is what Diff compares (an empty list and a missing one are the same).
+func equalDocuments(a, b Config) bool {
+	da, sa := splitSecrets(a)
+	db, sb := splitSecrets(b)
+	ja, _ := json.Marshal(da)
+	jb, _ := json.Marshal(db)
+	ka, _ := json.Marshal(sa)
+	kb, _ := json.Marshal(sb)
+	return string(ja) == string(jb) && string(ka) == string(kb)
+}
+
+func mapValues(m map[string]string) []string {
+	var out []string
+	for _, v := range m {
+		out = append(out, v)
+	}
+	return out
+}

@@ -1,7 +1,10 @@
 package config
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 )
 
 // String prints the document as compact JSON with every secret shown as
@@ -47,9 +50,57 @@ func (c Config) KeepSecrets(stored Config) Config {
 	return c
 }
 
-// secretsFile is the shape of the 0600 file beside each stored document.
-// Its fields are plain strings on purpose: this is the one place secrets
-// are written out, and nothing else uses this type.
+// EncodeWithSecrets returns c as a stored generation is made of: the
+// document, secrets as "(hidden)", and the secrets file that fills them
+// in and carries the document's SHA-256. These are the only bytes with
+// secrets in clear that leave this package: the Store writes them to
+// 0600 files, a backup encrypts them. Version is set to CurrentVersion.
+func EncodeWithSecrets(c Config) (doc, secrets []byte, err error) {
+	c.Version = CurrentVersion
+	d, sec := splitSecrets(c)
+	doc, err = json.MarshalIndent(d, "", "  ")
+	if err != nil {
+		return nil, nil, fmt.Errorf("encode config: %w", err)
+	}
+	doc = append(doc, '\n')
+	sum := sha256.Sum256(doc)
+	sec.Config = hex.EncodeToString(sum[:])
+	secrets, err = json.MarshalIndent(sec, "", "  ")
+	if err != nil {
+		return nil, nil, fmt.Errorf("encode config secrets: %w", err)
+	}
+	return doc, secrets, nil
+}
+
+// DecodeWithSecrets is the reverse of EncodeWithSecrets: it decodes doc
+// (strictly, migrating older versions; a *DecodeError on failure) and
+// fills its placeholders from secrets, which must belong to this doc. It
+// does not validate. Errors never quote the secrets.
+func DecodeWithSecrets(doc, secrets []byte) (Config, error) {
+	return decodeWithSecrets(doc, secrets, "config", "secrets")
+}
+
+func decodeWithSecrets(docJSON, secJSON []byte, docLabel, secLabel string) (Config, error) {
+	c, err := Decode(docJSON)
+	if err != nil {
+		return Config{}, fmt.Errorf("%s: %w", docLabel, err)
+	}
+	var sec secretsFile
+	if err := json.Unmarshal(secJSON, &sec); err != nil {
+		// Do not wrap: a syntax error could quote part of a key.
+		return Config{}, fmt.Errorf("%s is not valid JSON", secLabel)
+	}
+	sum := sha256.Sum256(docJSON)
+	if sec.Config != hex.EncodeToString(sum[:]) {
+		return Config{}, fmt.Errorf("%s belongs to another save of %s", secLabel, docLabel)
+	}
+	return joinSecrets(c, sec), nil
+}
+
+// secretsFile is the shape of the 0600 file beside each stored document
+// (and of the secrets in a backup). Its fields are plain strings on
+// purpose: EncodeWithSecrets is the one place secrets are written out,
+// and nothing else uses this type.
 type secretsFile struct {
 	// Config is the SHA-256 of the main document this file belongs to, so
 	// a main document is never paired with another save's secrets.

@@ -59,7 +59,7 @@ func TestStoreSaveLoad(t *testing.T) {
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	if diff := cmp.Diff([]string{"config-00000001.json", "secrets-00000001.json"}, names); diff != "" {
+	if diff := cmp.Diff([]string{"config-00000001.json", "meta-00000001.json", "secrets-00000001.json"}, names); diff != "" {
 		t.Errorf("files in the store (-want +got):\n%s", diff)
 	}
 }
@@ -114,6 +114,7 @@ func TestStoreRefusesInvalid(t *testing.T) {
 
 func TestStoreKeepsGenerationsAndRollsBack(t *testing.T) {
 	s := newStore(t)
+	s.Keep = 5
 	for i := 1; i <= 7; i++ {
 		mustSave(t, s, withHostname("gen-"+string(rune('0'+i))))
 	}
@@ -131,8 +132,8 @@ func TestStoreKeepsGenerationsAndRollsBack(t *testing.T) {
 	if diff := cmp.Diff([]int{7, 6, 5, 4, 3}, seqs); diff != "" {
 		t.Errorf("List (-want +got):\n%s", diff)
 	}
-	if entries, _ := os.ReadDir(s.Dir); len(entries) != 10 {
-		t.Errorf("store holds %d files, want 10 (5 documents, 5 secrets files)", len(entries))
+	if entries, _ := os.ReadDir(s.Dir); len(entries) != 15 {
+		t.Errorf("store holds %d files, want 15 (5 documents, 5 secrets files, 5 meta files)", len(entries))
 	}
 
 	n, err := s.Rollback(4)
@@ -226,6 +227,14 @@ func TestStoreCrashMidSave(t *testing.T) {
 			os.WriteFile(filepath.Join(dir, tempPrefix+secretsName(2)+"-123"), []byte(`{"tunnel_p`), 0o600)
 		}},
 		{"after secrets, before document", func(dir string) { copyFile(filepath.Join(dir, secretsName(1)), filepath.Join(dir, secretsName(2))) }},
+		{"after secrets and meta, before document", func(dir string) {
+			copyFile(filepath.Join(dir, secretsName(1)), filepath.Join(dir, secretsName(2)))
+			copyFile(filepath.Join(dir, metaName(1)), filepath.Join(dir, metaName(2)))
+		}},
+		{"while writing meta", func(dir string) {
+			copyFile(filepath.Join(dir, secretsName(1)), filepath.Join(dir, secretsName(2)))
+			os.WriteFile(filepath.Join(dir, tempPrefix+metaName(2)+"-789"), []byte(`{"sav`), 0o600)
+		}},
 		{"while writing document", func(dir string) {
 			copyFile(filepath.Join(dir, secretsName(1)), filepath.Join(dir, secretsName(2)))
 			os.WriteFile(filepath.Join(dir, tempPrefix+docName(2)+"-456"), []byte(`{"vers`), 0o644)
