@@ -28,9 +28,10 @@ import (
 	"github.com/tunneler/tunneler/appliance/supervise"
 )
 
-// Store is the part of config.Store the owner writes through.
+// Store is the part of config.Store the owner writes through: each
+// generation records where it came from, for the history.
 type Store interface {
-	Save(config.Config) (int, error)
+	SaveFrom(c config.Config, source string) (int, error)
 }
 
 // Tunnels is the part of the ipsec client the owner reads and drives.

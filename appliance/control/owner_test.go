@@ -27,7 +27,7 @@ func (s *memStore) Load() (config.Config, config.LoadInfo, error) {
 	return s.c, config.LoadInfo{}, nil
 }
 
-func (s *memStore) Save(c config.Config) (int, error) {
+func (s *memStore) SaveFrom(c config.Config, _ string) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.c, s.has = c, true

@@ -13,13 +13,13 @@ import (
 type Source string
 
 const (
-	FromWebUI        Source = "web UI"
-	FromAPI          Source = "API"
-	FromConsole      Source = "console"
-	FromProvisioning Source = "provisioning file"
-	FromRestore      Source = "restore"
-	FromUpdate       Source = "update"
-	FromTrialRevert  Source = "trial revert"
+	FromWebUI        Source = config.SourceWebUI
+	FromAPI          Source = config.SourceAPI
+	FromConsole      Source = config.SourceConsole
+	FromProvisioning Source = config.SourceProvisioning
+	FromRestore      Source = config.SourceRestore
+	FromUpdate       Source = config.SourceUpdate
+	FromTrialRevert  Source = config.SourceTrialRevert
 )
 
 // Change is one edit of the config on its way to the box.
@@ -73,7 +73,7 @@ func (o *Owner) save(ch Change, jwt []byte) (int, config.FieldErrors, error) {
 	if errs := c.Validate(); len(errs) > 0 {
 		return 0, errs, nil
 	}
-	seq, err := o.d.Store.Save(c)
+	seq, err := o.d.Store.SaveFrom(c, string(ch.Source))
 	if err != nil {
 		return 0, nil, fmt.Errorf("save config: %w", err)
 	}

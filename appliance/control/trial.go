@@ -133,7 +133,7 @@ func (o *Owner) expire(gen int) {
 func (o *Owner) revert(why string) error {
 	t := o.trial
 	o.endTrial()
-	seq, err := o.d.Store.Save(t.prev)
+	seq, err := o.d.Store.SaveFrom(t.prev, string(FromTrialRevert))
 	if err != nil {
 		return fmt.Errorf("go back to generation %d: save: %w", t.Previous, err)
 	}

@@ -17,7 +17,7 @@ type genStore struct {
 	gens []config.Config
 }
 
-func (s *genStore) Save(c config.Config) (int, error) {
+func (s *genStore) SaveFrom(c config.Config, _ string) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.gens = append(s.gens, c)
@@ -49,7 +49,7 @@ func hostConfig(host string) config.Config {
 // trial for d.
 func trialOwner(t *testing.T, st *genStore, d time.Duration) *Owner {
 	t.Helper()
-	seq, _ := st.Save(hostConfig("before"))
+	seq, _ := st.SaveFrom(hostConfig("before"), "")
 	o := New(Deps{Store: st, Boot: hostConfig("before"), BootGen: seq, Proc: t.TempDir(),
 		TrialFile: filepath.Join(t.TempDir(), "trial.json"), TunnelTimeout: 10 * time.Millisecond})
 	if _, err := o.Save(context.Background(), Change{Config: hostConfig("during"), Base: seq, Source: FromWebUI, Trial: d}); err != nil {
@@ -111,7 +111,7 @@ func TestTrial(t *testing.T) {
 // A box that goes down during a trial comes back on the generation before.
 func TestTrialSurvivesReboot(t *testing.T) {
 	st := &genStore{}
-	seq, _ := st.Save(hostConfig("before"))
+	seq, _ := st.SaveFrom(hostConfig("before"), "")
 	file := filepath.Join(t.TempDir(), "trial.json")
 	o := New(Deps{Store: st, Boot: hostConfig("before"), BootGen: seq, TrialFile: file, Proc: t.TempDir()})
 	if _, err := o.Save(context.Background(), Change{Config: hostConfig("during"), Base: seq, Trial: time.Hour}); err != nil {

@@ -37,7 +37,7 @@ const maxFile = 1 << 20
 
 // Saver is the config store.
 type Saver interface {
-	Save(config.Config) (int, error)
+	SaveFrom(c config.Config, source string) (int, error)
 }
 
 // Result says what provisioning found and did.
@@ -175,7 +175,7 @@ func importFile(dir, name string, store Saver, imp importer) Result {
 		syncDir(dir)
 		return r
 	}
-	seq, err := store.Save(c)
+	seq, err := store.SaveFrom(c, config.SourceProvisioning)
 	if err != nil {
 		// The file is fine as far as it knows; the store is not. Keep the
 		// file where it is so the next boot tries again.

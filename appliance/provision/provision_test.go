@@ -180,7 +180,7 @@ func TestLastRejectedOnlyForRejectedFiles(t *testing.T) {
 
 type failingStore struct{}
 
-func (failingStore) Save(config.Config) (int, error) { return 0, errors.New("disk full") }
+func (failingStore) SaveFrom(config.Config, string) (int, error) { return 0, errors.New("disk full") }
 
 func TestStoreFailureKeepsTheFile(t *testing.T) {
 	esp := t.TempDir()
