@@ -186,7 +186,7 @@ func (w *webLab) checkOneColour(t *testing.T, csrf string) {
 	w.site.Peer.Run(t, "nft", "add table inet cut")
 	w.site.Peer.Run(t, "nft", "add chain inet cut in { type filter hook input priority 0 ; }")
 	w.site.Peer.Run(t, "nft", "add rule inet cut in udp dport { 500, 4500 } drop")
-	w.site.Swanctl(t, "--terminate", "--ike", "site1", "--force")
+	w.site.Swanctl(t, "--terminate", "--ike", "tunneler", "--force")
 	waitColour("site1", "orange")
 	check("site1", "orange")
 	check("ghost", "gray")

@@ -19,7 +19,10 @@ func (o *Owner) Status() Status {
 	if o.d.Router != nil {
 		st.Router = o.d.Router()
 	}
-	c, _ := o.Applied()
+	// The newest saved config: a tunnel just saved is listed (gray, "not
+	// loaded yet") while its apply runs.
+	c, _, _ := o.stored()
+	c = c.WithDefaults()
 	var live []ipsec.TunnelStatus
 	running := false
 	if o.d.Tunnels != nil {
