@@ -4,6 +4,7 @@ SHELL := /bin/bash
 # terminal; `make test` runs every test tier. See README.md.
 
 BOARD   ?= generic
+MACHINE ?= pc
 BUILD   ?= build
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 GO      ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
@@ -29,13 +30,13 @@ ziti-cli:
 
 # Direct kernel boot with the serial console on this terminal (ctrl-a x quits).
 run: image
-	scripts/run-qemu -board $(BOARD) -firmware direct
+	scripts/run-qemu -board $(BOARD) -machine $(MACHINE) -firmware direct
 
 run-uefi: image
-	scripts/run-qemu -board $(BOARD) -firmware uefi
+	scripts/run-qemu -board $(BOARD) -machine $(MACHINE) -firmware uefi
 
 run-bios: image
-	scripts/run-qemu -board $(BOARD) -firmware bios
+	scripts/run-qemu -board $(BOARD) -machine $(MACHINE) -firmware bios
 
 # Every tier: unit, kernel (root, namespaces) and system (qemu). A tier that
 # cannot run fails instead of skipping (TUNNELER_REQUIRE_ALL).
