@@ -10,7 +10,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 GO      ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 export PATH := $(dir $(GO)):$(PATH)
 
-.PHONY: all deps image ziti-cli run run-uefi run-bios test unit bench fuzz clean
+.PHONY: all deps image ziti-cli run run-uefi run-bios test unit bench soak fuzz clean
 
 all: image
 
@@ -57,6 +57,19 @@ bench: image ziti-cli
 		$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x -timeout 50m ./... \
 		| $(GO) run ./scripts/benchfigures -o $(BUILD)/bench/figures.txt
 	@echo; echo "figures ($(BUILD)/bench/figures.txt):"; cat $(BUILD)/bench/figures.txt
+
+# The soak campaign: faults on repeat (systest TestSoak*, which run only
+# with TUNNELER_SOAK=1, so make test skips them). Figures go to
+# $(BUILD)/soak/figures.txt. SOAK_POWERCUTS sets the number of power cuts.
+SOAK_POWERCUTS ?= 50
+soak: image
+	@if [ "$$(id -u)" != 0 ]; then echo "make soak needs root (qemu taps, namespaces): run sudo make soak" >&2; exit 1; fi
+	mkdir -p $(BUILD)/soak
+	rm -f $(BUILD)/soak/figures.txt
+	set -o pipefail; TUNNELER_SOAK=1 TUNNELER_SOAK_POWERCUTS=$(SOAK_POWERCUTS) \
+		TUNNELER_BUILD=$(abspath $(BUILD)) TUNNELER_BOARD=$(BOARD) \
+		$(GO) test -count=1 -run '^TestSoak' -v -timeout 6h ./systest | tee $(BUILD)/soak/soak.log
+	@echo; echo "figures ($(BUILD)/soak/figures.txt):"; cat $(BUILD)/soak/figures.txt
 
 FUZZTIME ?= 30s
 fuzz:
