@@ -196,8 +196,8 @@ func TestWatchdogResetsHungInit(t *testing.T) {
 		t.Run(string(m), func(t *testing.T) {
 			vm := vmtest.Start(t, im, vmtest.Options{Firmware: vmtest.Direct, Machine: m, Append: "tunneler.debug=hang tunneler.watchdog=5"})
 			expectBanner(t, vm, "direct")
-			armed := expect(t, vm, regexp.MustCompile(`watchdog armed[^\n]*`), 20*time.Second)
-			t.Logf("%s: %s", m, armed[0])
+			armed := expect(t, vm, regexp.MustCompile(`watchdog armed[^\n]*\n`), 20*time.Second)
+			t.Logf("%s: %s", m, strings.TrimSpace(armed[0]))
 			expect(t, vm, regexp.MustCompile(`supervision loop stops here`), 20*time.Second)
 			// No clean shutdown may happen: the next thing is a fresh kernel.
 			got := expect(t, vm, regexp.MustCompile(`(/perm unmounted cleanly|Tunneler \S+ starting)`), 90*time.Second)
