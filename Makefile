@@ -4,12 +4,13 @@ SHELL := /bin/bash
 # terminal; `make test` runs every test tier. See README.md.
 
 BOARD   ?= generic
+MACHINE ?= pc
 BUILD   ?= build
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 GO      ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 export PATH := $(dir $(GO)):$(PATH)
 
-.PHONY: all deps image ziti-cli run run-uefi run-bios test unit bench fuzz clean
+.PHONY: all deps image ziti-cli run run-uefi run-bios test unit bench soak fuzz clean
 
 all: image
 
@@ -29,13 +30,13 @@ ziti-cli:
 
 # Direct kernel boot with the serial console on this terminal (ctrl-a x quits).
 run: image
-	scripts/run-qemu -board $(BOARD) -firmware direct
+	scripts/run-qemu -board $(BOARD) -machine $(MACHINE) -firmware direct
 
 run-uefi: image
-	scripts/run-qemu -board $(BOARD) -firmware uefi
+	scripts/run-qemu -board $(BOARD) -machine $(MACHINE) -firmware uefi
 
 run-bios: image
-	scripts/run-qemu -board $(BOARD) -firmware bios
+	scripts/run-qemu -board $(BOARD) -machine $(MACHINE) -firmware bios
 
 # Every tier: unit, kernel (root, namespaces) and system (qemu). A tier that
 # cannot run fails instead of skipping (TUNNELER_REQUIRE_ALL).
@@ -56,6 +57,19 @@ bench: image ziti-cli
 		$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x -timeout 50m ./... \
 		| $(GO) run ./scripts/benchfigures -o $(BUILD)/bench/figures.txt
 	@echo; echo "figures ($(BUILD)/bench/figures.txt):"; cat $(BUILD)/bench/figures.txt
+
+# The soak campaign: faults on repeat (systest TestSoak*, which run only
+# with TUNNELER_SOAK=1, so make test skips them). Figures go to
+# $(BUILD)/soak/figures.txt. SOAK_POWERCUTS sets the number of power cuts.
+SOAK_POWERCUTS ?= 50
+soak: image
+	@if [ "$$(id -u)" != 0 ]; then echo "make soak needs root (qemu taps, namespaces): run sudo make soak" >&2; exit 1; fi
+	mkdir -p $(BUILD)/soak
+	rm -f $(BUILD)/soak/figures.txt
+	set -o pipefail; TUNNELER_SOAK=1 TUNNELER_SOAK_POWERCUTS=$(SOAK_POWERCUTS) \
+		TUNNELER_BUILD=$(abspath $(BUILD)) TUNNELER_BOARD=$(BOARD) \
+		$(GO) test -count=1 -run '^TestSoak' -v -timeout 6h ./systest | tee $(BUILD)/soak/soak.log
+	@echo; echo "figures ($(BUILD)/soak/figures.txt):"; cat $(BUILD)/soak/figures.txt
 
 FUZZTIME ?= 30s
 fuzz:

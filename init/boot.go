@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -414,15 +415,24 @@ func (b *box) armWatchdog() {
 	go f.Feed(&b.heartbeat, time.Second, f.Timeout/2, nil)
 }
 
-// watchPowerButton turns an ACPI power-button press into a clean power off.
+// watchPowerButton turns a power-key press, from whichever input device
+// reports it, into a clean power off.
 func (b *box) watchPowerButton() {
-	dev, err := power.FindPowerButton("/sys")
+	devs, err := power.FindPowerButtons("/sys")
 	if err != nil {
 		b.log.Warn("power button: not found; pressing it will not power off cleanly", "err", err)
 		return
 	}
-	b.log.Info("power button: watching", "device", dev)
-	b.log.Warn("power button", "err", b.requests.WatchPowerButton(dev))
+	for _, dev := range devs {
+		b.log.Info("power button: watching", "device", dev, "name", inputName(dev))
+		go func() { b.log.Warn("power button", "device", dev, "err", b.requests.WatchPowerButton(dev)) }()
+	}
+}
+
+// inputName is the kernel's name of an input device, for the log.
+func inputName(dev string) string {
+	name, _ := os.ReadFile("/sys/class/input/" + filepath.Base(dev) + "/device/name")
+	return strings.TrimSpace(string(name))
 }
 
 // supervise is init's main loop: it beats the heartbeat the watchdog

@@ -120,16 +120,36 @@ func TestDirectBootPermSurvivesRebootAndPowerOff(t *testing.T) {
 	}
 }
 
-// Legacy BIOS: SeaBIOS, gptmbr.bin, syslinux from the ESP, slot a. The ACPI
-// power button then powers off cleanly.
+// machines are the chipsets every firmware path is booted on: qemu's pc
+// (i440FX) and q35 (ICH9, libvirt's default for new VMs). They differ in
+// the buses, the ACPI tables and the watchdogs the box finds.
+var machines = []vmtest.Machine{vmtest.PC, vmtest.Q35}
+
+// Legacy BIOS: SeaBIOS, gptmbr.bin, syslinux from the ESP, slot a, on each
+// machine type. The watchdog is armed, and the ACPI power button then
+// powers off cleanly.
 func TestBIOSBootAndPowerButton(t *testing.T) {
 	requireTools(t)
 	im := vmtest.LoadImage(t)
-	vm := vmtest.Start(t, im, vmtest.Options{Firmware: vmtest.BIOS})
-	expectBanner(t, vm, "a")
-	if !strings.Contains(vm.Console.Output(), "power button: watching") {
+	for _, m := range machines {
+		t.Run(string(m), func(t *testing.T) {
+			vm := vmtest.Start(t, im, vmtest.Options{Firmware: vmtest.BIOS, Machine: m})
+			expectBanner(t, vm, "a")
+			expect(t, vm, regexp.MustCompile(`watchdog armed`), 20*time.Second)
+			powerButtonPowersOff(t, vm)
+		})
+	}
+}
+
+// powerButtonPowersOff presses the ACPI power button of a booted box and
+// expects a clean power off, whichever input device reports the press.
+func powerButtonPowersOff(t *testing.T, vm *vmtest.VM) {
+	t.Helper()
+	watching := regexp.MustCompile(`power button: watching[^\n]*`).FindAllString(vm.Console.Output(), -1)
+	if len(watching) == 0 {
 		t.Fatalf("init does not watch the power button:\n%s", vm.Console.Tail(40))
 	}
+	t.Logf("%s: %s", vm.Opts.Machine, strings.Join(watching, "; "))
 	if err := vm.PowerButton(); err != nil {
 		t.Fatal(err)
 	}
@@ -140,39 +160,54 @@ func TestBIOSBootAndPowerButton(t *testing.T) {
 	vmtest.CheckPermClean(t, vm.PermImage(t))
 }
 
-// UEFI: OVMF, systemd-boot from the ESP, slot a. Ctrl-alt-del reboots
-// cleanly and the box comes back.
+// UEFI: OVMF, systemd-boot from the ESP, slot a, on each machine type.
+// Ctrl-alt-del reboots cleanly, the box comes back with its watchdog
+// armed, and the power button then powers it off cleanly.
 func TestUEFIBootAndCtrlAltDel(t *testing.T) {
 	requireTools(t)
 	im := vmtest.LoadImage(t)
-	vm := vmtest.Start(t, im, vmtest.Options{Firmware: vmtest.UEFI})
-	expectBanner(t, vm, "a")
-	expect(t, vm, regexp.MustCompile(`watchdog armed`), 20*time.Second)
-	if err := vm.CtrlAltDel(); err != nil {
-		t.Fatal(err)
-	}
-	expect(t, vm, regexp.MustCompile(`shutting down.*reason=ctrl-alt-del`), shutdownTimeout)
-	expect(t, vm, regexp.MustCompile(`/perm unmounted cleanly`), shutdownTimeout)
-	if n, how := bootLine(t, expectBanner(t, vm, "a")); n != "2" || !strings.Contains(how, "was clean") {
-		t.Errorf("after ctrl-alt-del: boot %s, %q; want boot 2, clean", n, how)
+	for _, m := range machines {
+		t.Run(string(m), func(t *testing.T) {
+			vm := vmtest.Start(t, im, vmtest.Options{Firmware: vmtest.UEFI, Machine: m})
+			expectBanner(t, vm, "a")
+			expect(t, vm, regexp.MustCompile(`watchdog armed`), 20*time.Second)
+			if err := vm.CtrlAltDel(); err != nil {
+				t.Fatal(err)
+			}
+			expect(t, vm, regexp.MustCompile(`shutting down.*reason=ctrl-alt-del`), shutdownTimeout)
+			expect(t, vm, regexp.MustCompile(`/perm unmounted cleanly`), shutdownTimeout)
+			if n, how := bootLine(t, expectBanner(t, vm, "a")); n != "2" || !strings.Contains(how, "was clean") {
+				t.Errorf("after ctrl-alt-del: boot %s, %q; want boot 2, clean", n, how)
+			}
+			expect(t, vm, regexp.MustCompile(`watchdog armed`), 20*time.Second)
+			powerButtonPowersOff(t, vm)
+		})
 	}
 }
 
 // A supervision loop that stops must end in a reset by the hardware
-// watchdog, and the next boot says the last one did not end cleanly.
+// watchdog, and the next boot says the last one did not end cleanly; on
+// each machine type, since q35 brings a watchdog of its own (ICH9's TCO)
+// next to the i6300esb.
 func TestWatchdogResetsHungInit(t *testing.T) {
 	requireTools(t)
 	im := vmtest.LoadImage(t)
-	vm := vmtest.Start(t, im, vmtest.Options{Firmware: vmtest.Direct, Append: "tunneler.debug=hang tunneler.watchdog=5"})
-	expectBanner(t, vm, "direct")
-	expect(t, vm, regexp.MustCompile(`supervision loop stops here`), 20*time.Second)
-	// No clean shutdown may happen: the next thing is a fresh kernel.
-	m := expect(t, vm, regexp.MustCompile(`(/perm unmounted cleanly|Tunneler \S+ starting)`), 90*time.Second)
-	if strings.Contains(m[0], "unmounted") {
-		t.Fatal("the box shut down cleanly instead of being reset by the watchdog")
-	}
-	if n, how := bootLine(t, expectBanner(t, vm, "direct")); n != "2" || !strings.Contains(how, "NOT clean") {
-		t.Errorf("after a watchdog reset: boot %s, %q; want boot 2, not clean", n, how)
+	for _, m := range machines {
+		t.Run(string(m), func(t *testing.T) {
+			vm := vmtest.Start(t, im, vmtest.Options{Firmware: vmtest.Direct, Machine: m, Append: "tunneler.debug=hang tunneler.watchdog=5"})
+			expectBanner(t, vm, "direct")
+			armed := expect(t, vm, regexp.MustCompile(`watchdog armed[^\n]*\n`), 20*time.Second)
+			t.Logf("%s: %s", m, strings.TrimSpace(armed[0]))
+			expect(t, vm, regexp.MustCompile(`supervision loop stops here`), 20*time.Second)
+			// No clean shutdown may happen: the next thing is a fresh kernel.
+			got := expect(t, vm, regexp.MustCompile(`(/perm unmounted cleanly|Tunneler \S+ starting)`), 90*time.Second)
+			if strings.Contains(got[0], "unmounted") {
+				t.Fatal("the box shut down cleanly instead of being reset by the watchdog")
+			}
+			if n, how := bootLine(t, expectBanner(t, vm, "direct")); n != "2" || !strings.Contains(how, "NOT clean") {
+				t.Errorf("after a watchdog reset: boot %s, %q; want boot 2, not clean", n, how)
+			}
+		})
 	}
 }
 

@@ -160,6 +160,12 @@ type Tunnel struct {
 	// instead of rekeying the IKE_SA; some older peers want it. IKEv1
 	// always re-authenticates.
 	Reauth bool `json:"reauth,omitempty"`
+
+	// Site names the site this tunnel is a remote of (set by
+	// RemoteTunnel, never stored). The remotes of one site share one
+	// reqid, so the site's inbound policies accept their SAs and no
+	// other tunnel's.
+	Site string `json:"-"`
 }
 
 // Router holds the OpenZiti router's settings on the box.

@@ -160,6 +160,7 @@ func (c Config) RemoteTunnel(s Site, i int) Tunnel {
 	p, _ := c.Profile(r.Profile)
 	t := Tunnel{
 		Name:           RemoteTunnelName(s.Name, i),
+		Site:           s.Name,
 		IKEVersion:     p.IKEVersion,
 		PeerAddress:    r.PeerAddress,
 		LocalAddress:   r.LocalAddress,

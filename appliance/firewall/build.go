@@ -319,12 +319,20 @@ func buildInput(rs *Ruleset, spec Spec) {
 	in := chainInput
 	rs.count(rs.rule(in).iifLoopback(), "in_loopback").accept()
 	rs.count(rs.rule(in).ctState(1), "in_invalid").drop() // 1: invalid
-	rs.count(rs.rule(in).ctState(2, 4), "in_established").accept()
 	// Whatever came out of a tunnel is judged by ipsec_in alone (goto: no
 	// way back), so that with a single NIC decrypted traffic never reaches
-	// the LAN rules of the interface it arrived on.
+	// the LAN rules of the interface it arrived on. It goes there before
+	// the established rule: conntrack sees a running ping as established
+	// from its second packet on, so a rate limit behind that rule would
+	// count only each ping's first packet.
 	rs.rule(in).secpath().goTo(chainIPsecIn)
 	rs.rule(in).iifnameSet(setXfrmIfs).goTo(chainIPsecIn)
+	// The same holds for ping on LAN: the echo requests beyond the rate
+	// are dropped before conntrack's verdict can accept them.
+	rate := uint64(spec.pingRate())
+	rs.count(rs.rule(in).iifnameSet(setLANIfs).nfproto(false).icmpType(false, icmpEchoRequest, "echo-request").limitOver(rate, uint32(2*rate)), "in_lan_ping_drop").drop()
+	rs.count(rs.rule(in).iifnameSet(setLANIfs).nfproto(true).icmpType(true, icmp6EchoReq, "echo-request").limitOver(rate, uint32(2*rate)), "in_lan_ping_drop").drop()
+	rs.count(rs.rule(in).ctState(2, 4), "in_established").accept()
 	rs.rule(in).iifnameSet(setWANIfs).jump(chainWANIn)
 	rs.rule(in).iifnameSet(setLANIfs).jump(chainLANIn)
 	// DHCP replies go to the broadcast or the offered address, which
@@ -366,28 +374,35 @@ func buildInput(rs *Ruleset, spec Spec) {
 		rs.rule(chainLANIn).nfproto(true).addrSet(true, true, true, setMgmt6).ret()
 	}
 	rs.count(rs.rule(chainLANIn).l4proto(unix.IPPROTO_TCP).dportSet(unix.IPPROTO_TCP, setMgmtPorts), "in_mgmt").accept()
-	rate := uint64(spec.pingRate())
-	rs.count(rs.rule(chainLANIn).nfproto(false).icmpType(false, icmpEchoRequest, "echo-request").limit(rate, uint32(2*rate)), "in_lan_ping").accept()
-	rs.count(rs.rule(chainLANIn).nfproto(true).icmpType(true, icmp6EchoReq, "echo-request").limit(rate, uint32(2*rate)), "in_lan_ping").accept()
+	// Echo requests beyond the rate were dropped in input already.
+	rs.count(rs.rule(chainLANIn).nfproto(false).icmpType(false, icmpEchoRequest, "echo-request"), "in_lan_ping").accept()
+	rs.count(rs.rule(chainLANIn).nfproto(true).icmpType(true, icmp6EchoReq, "echo-request"), "in_lan_ping").accept()
 
 	// From a tunnel: the router's intercepts, the resolver and ping on the
-	// inside address, and nothing else.
+	// inside address, replies to the box's own traffic, and nothing else.
 	ip := chainIPsecIn
 	if len(spec.RemoteNetworks) > 0 {
 		rs.count(rs.rule(ip).nfproto(false).addrSet(false, true, true, setRemote4), "in_ipsec_drop").drop()
 		rs.count(rs.rule(ip).nfproto(true).addrSet(true, true, true, setRemote6), "in_ipsec_drop").drop()
 	}
+	// Ping is judged before the established rule (see buildInput): one
+	// bucket for all tunnels, PingRate a second with a burst of twice that.
+	if a := spec.InsideAddr; a.IsValid() {
+		a = a.Unmap()
+		typ := byte(icmpEchoRequest)
+		if a.Is6() {
+			typ = icmp6EchoReq
+		}
+		rs.count(rs.rule(ip).nfproto(a.Is6()).addr(false, a).icmpType(a.Is6(), typ, "echo-request").limitOver(rate, uint32(2*rate)), "in_ipsec_ping_drop").drop()
+		rs.count(rs.rule(ip).nfproto(a.Is6()).addr(false, a).icmpType(a.Is6(), typ, "echo-request"), "in_ipsec_ping").accept()
+	}
+	rs.count(rs.rule(ip).ctState(2, 4), "in_ipsec_established").accept()
 	rs.count(rs.rule(ip).markMatch(TProxyMark), "in_ipsec_intercept").accept()
 	if a := spec.InsideAddr; a.IsValid() {
 		a = a.Unmap()
 		for _, p := range []byte{unix.IPPROTO_UDP, unix.IPPROTO_TCP} {
 			rs.count(rs.rule(ip).nfproto(a.Is6()).addr(false, a).l4proto(p).port(p, true, spec.dnsPort(), spec.dnsPort()), "in_ipsec_dns").accept()
 		}
-		typ := byte(icmpEchoRequest)
-		if a.Is6() {
-			typ = icmp6EchoReq
-		}
-		rs.count(rs.rule(ip).nfproto(a.Is6()).addr(false, a).icmpType(a.Is6(), typ, "echo-request").limit(rate, uint32(2*rate)), "in_ipsec_ping").accept()
 	}
 	if spec.LogDrops {
 		rs.rule(ip).limit(5, 10).log("tunneler drop ipsec: ")

@@ -33,9 +33,11 @@ func TestBuildInput(t *testing.T) {
 	want := []string{
 		`iif "lo" counter name in_loopback accept`,
 		`ct state invalid counter name in_invalid drop`,
-		`ct state established,related counter name in_established accept`,
 		`meta secpath exists goto ipsec_in`,
 		`iifname @xfrm_ifs goto ipsec_in`,
+		`iifname @lan_ifs meta nfproto ipv4 icmp type echo-request limit rate over 10/second burst 20 packets counter name in_lan_ping_drop drop`,
+		`iifname @lan_ifs meta nfproto ipv6 icmpv6 type echo-request limit rate over 10/second burst 20 packets counter name in_lan_ping_drop drop`,
+		`ct state established,related counter name in_established accept`,
 		`iifname @wan_ifs jump wan_in`,
 		`iifname @lan_ifs jump lan_in`,
 		`meta nfproto ipv4 meta l4proto udp udp sport 67 udp dport 68 counter name in_dhcp accept`,
@@ -58,10 +60,12 @@ func TestBuildInput(t *testing.T) {
 		t.Errorf("wan_in (-want +got):\n%s", diff)
 	}
 	wantIPsec := []string{
+		`meta nfproto ipv4 ip daddr 100.64.0.1 icmp type echo-request limit rate over 10/second burst 20 packets counter name in_ipsec_ping_drop drop`,
+		`meta nfproto ipv4 ip daddr 100.64.0.1 icmp type echo-request counter name in_ipsec_ping accept`,
+		`ct state established,related counter name in_ipsec_established accept`,
 		`meta mark & 0x00000001 == 0x00000001 counter name in_ipsec_intercept accept`,
 		`meta nfproto ipv4 ip daddr 100.64.0.1 meta l4proto udp udp dport 53 counter name in_ipsec_dns accept`,
 		`meta nfproto ipv4 ip daddr 100.64.0.1 meta l4proto tcp tcp dport 53 counter name in_ipsec_dns accept`,
-		`meta nfproto ipv4 ip daddr 100.64.0.1 icmp type echo-request limit rate 10/second burst 20 packets counter name in_ipsec_ping accept`,
 		`counter name in_ipsec_drop drop`,
 	}
 	if diff := cmp.Diff(wantIPsec, rs.Rules(chainIPsecIn)); diff != "" {
@@ -102,8 +106,8 @@ func TestBuildLAN(t *testing.T) {
 	}{
 		{"two NICs, any source", func(*Spec) {}, []string{
 			`meta l4proto tcp tcp dport @mgmt_ports counter name in_mgmt accept`,
-			`meta nfproto ipv4 icmp type echo-request limit rate 10/second burst 20 packets counter name in_lan_ping accept`,
-			`meta nfproto ipv6 icmpv6 type echo-request limit rate 10/second burst 20 packets counter name in_lan_ping accept`,
+			`meta nfproto ipv4 icmp type echo-request counter name in_lan_ping accept`,
+			`meta nfproto ipv6 icmpv6 type echo-request counter name in_lan_ping accept`,
 		}},
 		{"single NIC with sources", func(s *Spec) {
 			s.SingleNIC, s.LAN = true, s.WAN
@@ -114,8 +118,8 @@ func TestBuildLAN(t *testing.T) {
 			`meta nfproto ipv4 ip saddr != @mgmt4 return`,
 			`meta nfproto ipv6 ip6 saddr != @mgmt6 return`,
 			`meta l4proto tcp tcp dport @mgmt_ports counter name in_mgmt accept`,
-			`meta nfproto ipv4 icmp type echo-request limit rate 10/second burst 20 packets counter name in_lan_ping accept`,
-			`meta nfproto ipv6 icmpv6 type echo-request limit rate 10/second burst 20 packets counter name in_lan_ping accept`,
+			`meta nfproto ipv4 icmp type echo-request counter name in_lan_ping accept`,
+			`meta nfproto ipv6 icmpv6 type echo-request counter name in_lan_ping accept`,
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/tunneler/tunneler/scripts/testenv"
+	"golang.org/x/net/icmp"
+	"golang.org/x/net/ipv4"
 )
 
 // TestInputRules sends each kind of packet the input chain decides on and
@@ -308,4 +310,103 @@ func TestAbortDropsHalfBatch(t *testing.T) {
 	if ok, err := tableExists(l.conn); err != nil || !ok {
 		t.Fatalf("table gone after an aborted batch (exists %v, %v)", ok, err)
 	}
+}
+
+// TestPingFloodIsRateLimited floods echo requests at 500/s, far over the
+// default 10/s with a burst of 20, from a tunnel and from LAN. A running
+// ping is "established" to conntrack from its second packet on, so a limit
+// behind the established rule never bit; now the replies must stay near
+// burst + rate × duration and the rest must show in the drop counter.
+func TestPingFloodIsRateLimited(t *testing.T) {
+	l := newLab(t)
+	mustApply(t, l.conn, l.spec())
+	for _, tc := range []struct {
+		name string
+		from *testenv.Netns
+		dst  string
+		drop string
+		// pass counts every answered request; on LAN only a ping's first
+		// request reaches in_lan_ping, conntrack accepts the rest.
+		pass string
+	}{
+		{"from a tunnel to the inside address", l.site, "100.64.0.1", "in_ipsec_ping_drop", "in_ipsec_ping"},
+		{"from LAN", l.lan, "10.9.0.1", "in_lan_ping_drop", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			const count, every = 1000, 2 * time.Millisecond
+			var passBefore uint64
+			if tc.pass != "" {
+				passBefore = counter(t, l.conn, tc.pass)
+			}
+			dropBefore := counter(t, l.conn, tc.drop)
+			answered, elapsed := pingFlood(t, tc.from, tc.dst, count, every)
+			// 20 of burst, 10 a second for the whole run, and slack for
+			// the bucket's clock.
+			most := 20 + int(10*elapsed.Seconds()) + 5
+			t.Logf("%d sent in %v, %d answered (at most %d allowed)", count, elapsed.Round(time.Millisecond), answered, most)
+			if answered > most {
+				t.Errorf("%d of %d echo requests answered in %v, want at most %d", answered, count, elapsed, most)
+			}
+			if answered < 20 {
+				t.Errorf("only %d answered: the burst of 20 should pass", answered)
+			}
+			if dropped := counter(t, l.conn, tc.drop) - dropBefore; dropped != uint64(count-answered) {
+				t.Errorf("counter %s rose by %d, want %d (the unanswered ones)", tc.drop, dropped, count-answered)
+			}
+			if tc.pass != "" {
+				if passed := counter(t, l.conn, tc.pass) - passBefore; passed != uint64(answered) {
+					t.Errorf("counter %s rose by %d, want %d (the answered ones)", tc.pass, passed, answered)
+				}
+			}
+		})
+	}
+}
+
+// pingFlood sends count ICMP echo requests from ns to dst, one every
+// every, and counts the replies until a second after the last. ping(8)
+// itself slows down when replies go missing, so it cannot flood at a set
+// rate.
+func pingFlood(t *testing.T, ns *testenv.Netns, dst string, count int, every time.Duration) (answered int, elapsed time.Duration) {
+	t.Helper()
+	var c *icmp.PacketConn
+	in(t, ns, func() (err error) {
+		c, err = icmp.ListenPacket("ip4:icmp", "0.0.0.0")
+		return err
+	})
+	defer c.Close()
+	const id = 0x7e57
+	got := map[int]bool{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 1500)
+		for {
+			n, _, err := c.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			m, err := icmp.ParseMessage(1, buf[:n])
+			if err != nil || m.Type != ipv4.ICMPTypeEchoReply {
+				continue
+			}
+			if e, ok := m.Body.(*icmp.Echo); ok && e.ID == id {
+				got[e.Seq] = true
+			}
+		}
+	}()
+	to := &net.IPAddr{IP: net.ParseIP(dst)}
+	start := time.Now()
+	tick := time.NewTicker(every)
+	for seq := 0; seq < count; seq++ {
+		<-tick.C
+		b, _ := (&icmp.Message{Type: ipv4.ICMPTypeEcho, Body: &icmp.Echo{ID: id, Seq: seq, Data: []byte("flood")}}).Marshal(nil)
+		if _, err := c.WriteTo(b, to); err != nil {
+			t.Fatalf("send echo request %d to %s: %v", seq, dst, err)
+		}
+	}
+	tick.Stop()
+	elapsed = time.Since(start)
+	c.SetReadDeadline(time.Now().Add(time.Second))
+	<-done
+	return len(got), elapsed
 }

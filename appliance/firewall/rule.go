@@ -261,6 +261,13 @@ func (r *rule) limit(rate uint64, burst uint32) *rule {
 		&expr.Limit{Type: expr.LimitTypePkts, Rate: rate, Unit: expr.LimitTimeSecond, Burst: burst})
 }
 
+// limitOver passes only the packets beyond rate a second (after the
+// burst): the ones a rate limit must drop.
+func (r *rule) limitOver(rate uint64, burst uint32) *rule {
+	return r.add(fmt.Sprintf("limit rate over %d/second burst %d packets", rate, burst),
+		&expr.Limit{Type: expr.LimitTypePkts, Rate: rate, Over: true, Unit: expr.LimitTimeSecond, Burst: burst})
+}
+
 func (r *rule) tcpSYN() *rule {
 	r.l4proto(unix.IPPROTO_TCP)
 	r.text = r.text[:len(r.text)-1]

@@ -24,25 +24,41 @@ const (
 
 // ReqIDs gives each tunnel a fixed reqid derived from its name, so it stays
 // the same across reboots and config edits (xfrm policy templates and
-// charon's CHILD_SA must agree on it). Hash collisions are resolved in
-// name order by taking the next free number.
+// charon's CHILD_SA must agree on it). The remotes of one site
+// (config.Tunnel.Site) share the site's reqid: its inbound policies then
+// accept the SAs of any of its remotes and of no other tunnel, so one
+// site's peer cannot send with another site's addresses. charon takes a
+// configured reqid as it is, whatever other CHILD_SA uses it; the out
+// policy still picks the active remote's SA by its peer address. Hash
+// collisions are resolved in key order by taking the next free number.
 func ReqIDs(tunnels []config.Tunnel) map[string]uint32 {
-	names := make([]string, 0, len(tunnels))
-	for _, t := range tunnels {
-		names = append(names, t.Name)
+	keyOf := func(t config.Tunnel) string {
+		if t.Site != "" {
+			return "site " + t.Site // a space: never a tunnel's name
+		}
+		return t.Name
 	}
-	slices.Sort(names)
-	out := make(map[string]uint32, len(names))
+	var keys []string
+	for _, t := range tunnels {
+		keys = append(keys, keyOf(t))
+	}
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+	ids := make(map[string]uint32, len(keys))
 	used := map[uint32]bool{}
-	for _, n := range names {
+	for _, k := range keys {
 		h := fnv.New32a()
-		h.Write([]byte(n))
+		h.Write([]byte(k))
 		id := reqIDBase + h.Sum32()%reqIDSpan
 		for used[id] {
 			id = reqIDBase + (id-reqIDBase+1)%reqIDSpan
 		}
 		used[id] = true
-		out[n] = id
+		ids[k] = id
+	}
+	out := make(map[string]uint32, len(tunnels))
+	for _, t := range tunnels {
+		out[t.Name] = ids[keyOf(t)]
 	}
 	return out
 }

@@ -1,6 +1,7 @@
 package ipsec
 
 import (
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -226,6 +227,40 @@ func TestReqIDs(t *testing.T) {
 	less := ReqIDs(ts[:1])
 	if more["a"] != ids["a"] || less["a"] != ids["a"] || more["c"] != ids["c"] {
 		t.Errorf("reqids moved: %v %v %v", ids, more, less)
+	}
+}
+
+// The remotes of one site share a reqid, which no other tunnel or site
+// has, and each remote's CHILD_SA is loaded with it: the site's inbound
+// policies name that reqid, so only its own remotes' SAs pass them.
+func TestReqIDsShareOnePerSite(t *testing.T) {
+	cfg := config.Config{
+		Tunnels: []config.Tunnel{{Name: "plain", PeerAddress: "198.51.100.9", PSK: config.NewSecret("a-long-enough-psk"),
+			RemoteNetworks: []config.Prefix{config.PrefixFrom(netip.MustParsePrefix("10.1.0.0/16"))}}},
+		Profiles: []config.Profile{{Name: "p", PSK: config.NewSecret("a-long-enough-psk")}},
+		Sites: []config.Site{
+			{Name: "hq", RemoteNetworks: []config.Prefix{config.PrefixFrom(netip.MustParsePrefix("10.9.0.0/24"))},
+				Remotes: []config.Remote{{PeerAddress: "192.0.2.2", Profile: "p"}, {PeerAddress: "192.0.2.3", Profile: "p"}}},
+			{Name: "branch", RemoteNetworks: []config.Prefix{config.PrefixFrom(netip.MustParsePrefix("10.8.0.0/24"))},
+				Remotes: []config.Remote{{PeerAddress: "192.0.2.4", Profile: "p"}, {PeerAddress: "192.0.2.5", Profile: "p"}}},
+		},
+	}
+	all := cfg.AllTunnels()
+	ids := ReqIDs(all)
+	if ids["hq-r1"] != ids["hq-r2"] || ids["branch-r1"] != ids["branch-r2"] {
+		t.Errorf("remotes of one site got different reqids: %v", ids)
+	}
+	if ids["hq-r1"] == ids["branch-r1"] || ids["hq-r1"] == ids["plain"] || ids["branch-r1"] == ids["plain"] {
+		t.Errorf("two sites, or a site and a tunnel, share a reqid: %v", ids)
+	}
+	for _, tun := range all {
+		c, err := NewConn(tun, ids[tun.Name])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := get(c.Message(), tun.Name, "children", tun.Name, "reqid"), fmt.Sprint(ids[tun.Name]); got != want {
+			t.Errorf("conn %s loads its CHILD_SA with reqid %v, want %s", tun.Name, got, want)
+		}
 	}
 }
 

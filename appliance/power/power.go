@@ -97,21 +97,42 @@ const (
 	keyPower       = 116
 )
 
-// FindPowerButton returns the /dev/input/eventN of the ACPI power button
-// (the `button` module must be loaded), by the input device's name.
-func FindPowerButton(sysfs string) (string, error) {
-	names, _ := filepath.Glob(filepath.Join(sysfs, "class", "input", "event*", "device", "name"))
-	for _, n := range names {
-		data, err := os.ReadFile(n)
-		if err != nil {
-			continue
-		}
-		if strings.TrimSpace(string(data)) == "Power Button" {
-			event := filepath.Base(filepath.Dir(filepath.Dir(n)))
-			return "/dev/input/" + event, nil
+// FindPowerButtons returns the /dev/input/eventN of every input device
+// that can report the power key: the ACPI power button (the `button`
+// module must be loaded) under whatever name and path the machine gives
+// it, a second ACPI button on some chipsets, a keyboard's power key. Which
+// of them reports a press differs between machines (qemu's pc and q35,
+// real boards), so init watches them all.
+func FindPowerButtons(sysfs string) ([]string, error) {
+	dirs, _ := filepath.Glob(filepath.Join(sysfs, "class", "input", "event*"))
+	var out []string
+	for _, d := range dirs {
+		name, _ := os.ReadFile(filepath.Join(d, "device", "name"))
+		keys, _ := os.ReadFile(filepath.Join(d, "device", "capabilities", "key"))
+		if strings.TrimSpace(string(name)) == "Power Button" || hasKey(string(keys), keyPower) {
+			out = append(out, "/dev/input/"+filepath.Base(d))
 		}
 	}
-	return "", fmt.Errorf("no ACPI power button input device")
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no input device reports the power key (ACPI power button or keyboard)")
+	}
+	return out, nil
+}
+
+// hasKey reads a sysfs capabilities bitmap: hexadecimal words of the
+// kernel's long (64 bits here), most significant first, leading zero words
+// left out.
+func hasKey(bitmap string, code int) bool {
+	words := strings.Fields(bitmap)
+	i := len(words) - 1 - code/64 // words[len-1] holds bits 0..63
+	if i < 0 {
+		return false
+	}
+	var w uint64
+	if _, err := fmt.Sscanf(words[i], "%x", &w); err != nil {
+		return false
+	}
+	return w&(1<<(code%64)) != 0
 }
 
 // WatchPowerButton reads key events from dev and asks for a power off when

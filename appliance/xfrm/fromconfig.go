@@ -44,8 +44,9 @@ func FromConfig(cfg config.Config, reqids map[string]uint32, resolve Resolver) (
 			Peer:  peer,
 			Route: t.Mode == config.ModeRoute,
 			IfID:  t.IfID,
-			// A site's remote networks may answer through a standby remote.
-			AnyInbound: remotes[t.Name] && t.Mode != config.ModeRoute,
+			// A site's remote networks may answer through a standby
+			// remote: any of its remotes' SAs (they share the reqid).
+			AnyPeerInbound: remotes[t.Name] && t.Mode != config.ModeRoute,
 		}
 		for _, p := range t.LocalNetworks {
 			x.LocalNets = append(x.LocalNets, p.Prefix)

@@ -216,10 +216,10 @@ func vethNames(prefix string) (wan, site string) {
 	return fmt.Sprintf("%sw%d", prefix, n), fmt.Sprintf("%ss%d", prefix, n)
 }
 
-// The kernel takes the wildcard in/fwd templates of a site's remote and
-// hands them back so that a second Apply changes nothing (no endless
-// re-install at every config apply or failover).
-func TestKernelAnyInboundIdempotent(t *testing.T) {
+// The kernel takes the any-peer in/fwd templates of a site's remote, with
+// the site's reqid, and hands them back so that a second Apply changes
+// nothing (no endless re-install at every config apply or failover).
+func TestKernelAnyPeerInboundIdempotent(t *testing.T) {
 	testenv.RequireRoot(t)
 	_, _, h := boxAndPeer(t)
 	m := New(h)
@@ -227,7 +227,7 @@ func TestKernelAnyInboundIdempotent(t *testing.T) {
 	d := Desired{
 		InsideAddress: netip.MustParseAddr("100.64.0.1"),
 		Tunnels: []Tunnel{{
-			Name: "hq-r2", ReqID: 9, AnyInbound: true,
+			Name: "hq-r2", ReqID: 9, AnyPeerInbound: true,
 			Peer:       netip.MustParseAddr("192.0.2.2"),
 			LocalNets:  []netip.Prefix{netip.MustParsePrefix("100.64.0.0/10")},
 			RemoteNets: []netip.Prefix{netip.MustParsePrefix("10.9.0.0/24")},
@@ -242,5 +242,23 @@ func TestKernelAnyInboundIdempotent(t *testing.T) {
 	}
 	if len(res.Added) != 0 || len(res.Deleted) != 0 {
 		t.Errorf("second apply changed policies: %+v", res)
+	}
+	// The in and fwd templates name the site's reqid, not 0 ("any SA").
+	pols, err := h.XfrmPolicyList(netlink.FAMILY_V4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inbound := 0
+	for _, p := range pols {
+		if p.Dir != netlink.XFRM_DIR_IN && p.Dir != netlink.XFRM_DIR_FWD {
+			continue
+		}
+		inbound++
+		if len(p.Tmpls) != 1 || p.Tmpls[0].Reqid != 9 || !p.Tmpls[0].Src.IsUnspecified() {
+			t.Errorf("%s policy %v -> %v: templates %+v, want one from any source with reqid 9", p.Dir, p.Src, p.Dst, p.Tmpls)
+		}
+	}
+	if inbound != 2 {
+		t.Errorf("%d in/fwd policies in the kernel, want 2", inbound)
 	}
 }

@@ -40,14 +40,16 @@ type Tunnel struct {
 	// use), an xfrm interface InterfaceName(IfID), and Routes through it.
 	Route bool
 	IfID  uint32
-	// AnyInbound is for the remotes of a site (config.Site): they share
-	// selectors, and only the active remote has policies, but the remote
-	// site may send through any of them (its own routing picks the device,
-	// and a standby's SA stays up). The in and fwd templates then accept
-	// any tunnel-mode ESP SA (reqid 0, any source), so replies through a
-	// standby are not dropped. Clear text still is: the template is not
-	// optional. The out policy keeps the active remote's reqid and peer.
-	AnyInbound bool
+	// AnyPeerInbound is for the remotes of a site (config.Site): they
+	// share selectors and one reqid, and only the active remote has
+	// policies, but the remote site may send through any of them (its own
+	// routing picks the device, and a standby's SA stays up). The in and
+	// fwd templates then accept a tunnel-mode ESP SA from any source
+	// address, but only with ReqID: the SAs of this site's remotes, never
+	// another tunnel's, so no other peer can send with this site's
+	// addresses. Clear text is dropped too: the template is not optional.
+	// The out policy keeps the active remote's peer, which picks its SA.
+	AnyPeerInbound bool
 	// Routes are routed into the tunnel, with the inside address as
 	// source. Policy mode: usually RemoteNets, sent toward Peer's next hop
 	// so the out policy catches them. Route mode: sent to the interface.
@@ -142,14 +144,14 @@ func Policies(tunnels []Tunnel) ([]Policy, error) {
 					continue
 				}
 				prio := priority(l, r)
-				inSrc, inReqID := peer, t.ReqID
-				if t.AnyInbound {
-					inSrc, inReqID = anyOf(peer), 0
+				inSrc := peer
+				if t.AnyPeerInbound {
+					inSrc = anyOf(peer)
 				}
 				ps := []Policy{
 					{t.Name, netlink.XFRM_DIR_OUT, l, r, ifid, prio, local, peer, t.ReqID},
-					{t.Name, netlink.XFRM_DIR_IN, r, l, ifid, prio, inSrc, local, inReqID},
-					{t.Name, netlink.XFRM_DIR_FWD, r, l, ifid, prio, inSrc, local, inReqID},
+					{t.Name, netlink.XFRM_DIR_IN, r, l, ifid, prio, inSrc, local, t.ReqID},
+					{t.Name, netlink.XFRM_DIR_FWD, r, l, ifid, prio, inSrc, local, t.ReqID},
 				}
 				for _, p := range ps {
 					if other, dup := seen[p.key()]; dup && other != t.Name {

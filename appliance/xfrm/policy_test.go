@@ -146,12 +146,14 @@ func TestRoundTripWildcardV6(t *testing.T) {
 	}
 }
 
-// A site's remote: out keeps the active remote's reqid and peer; in and
-// fwd accept any tunnel SA, so replies through a standby remote pass.
-func TestPoliciesAnyInbound(t *testing.T) {
+// A site's remote: out keeps the active remote's peer; in and fwd accept
+// an SA from any peer, but only with the site's reqid (shared by its
+// remotes), so replies through a standby remote pass and no other
+// tunnel's SA does.
+func TestPoliciesAnyPeerInbound(t *testing.T) {
 	tun := policyTunnel()
 	tun.RemoteNets = tun.RemoteNets[:1]
-	tun.AnyInbound = true
+	tun.AnyPeerInbound = true
 	got, err := Policies([]Tunnel{tun})
 	if err != nil {
 		t.Fatal(err)
@@ -162,8 +164,8 @@ func TestPoliciesAnyInbound(t *testing.T) {
 	}
 	want := []string{
 		"dir out 100.64.0.0/10 -> 10.1.0.0/16 tmpl 192.0.2.1 -> 198.51.100.9 reqid 7 prio 1230",
-		"dir in 10.1.0.0/16 -> 100.64.0.0/10 tmpl 0.0.0.0 -> 192.0.2.1 reqid 0 prio 1230",
-		"dir fwd 10.1.0.0/16 -> 100.64.0.0/10 tmpl 0.0.0.0 -> 192.0.2.1 reqid 0 prio 1230",
+		"dir in 10.1.0.0/16 -> 100.64.0.0/10 tmpl 0.0.0.0 -> 192.0.2.1 reqid 7 prio 1230",
+		"dir fwd 10.1.0.0/16 -> 100.64.0.0/10 tmpl 0.0.0.0 -> 192.0.2.1 reqid 7 prio 1230",
 	}
 	if diff := cmp.Diff(sortedStrings(want), sortedStrings(lines)); diff != "" {
 		t.Errorf("policies (-want +got):\n%s", diff)

@@ -24,6 +24,14 @@ const (
 	UEFI   Firmware = "uefi"   // OVMF → systemd-boot on the ESP
 )
 
+// Machine is qemu's machine type: the chipset the box finds.
+type Machine string
+
+const (
+	PC  Machine = "pc"  // i440FX + PIIX: qemu's default, and our oldest
+	Q35 Machine = "q35" // ICH9 + PCIe: libvirt's and virt-manager's default for new VMs
+)
+
 const (
 	ovmfCode = "/usr/share/OVMF/OVMF_CODE.fd"
 	ovmfVars = "/usr/share/OVMF/OVMF_VARS.fd"
@@ -38,7 +46,9 @@ type NIC struct {
 
 // Options describe one VM.
 type Options struct {
-	Firmware  Firmware
+	Firmware Firmware
+	// Machine is PC when empty.
+	Machine   Machine
 	MemoryMiB int    // 512 by default
 	Append    string // extra kernel arguments (direct boot only)
 	// Disk is the overlay to boot; empty makes a fresh overlay of the
@@ -75,6 +85,9 @@ func Start(t testing.TB, im *Image, opts Options) *VM {
 	}
 	if opts.Firmware == "" {
 		opts.Firmware = Direct
+	}
+	if opts.Machine == "" {
+		opts.Machine = PC
 	}
 	dir := t.TempDir()
 	vm := &VM{t: t, Image: im, Opts: opts, dir: dir, exited: make(chan struct{})}
@@ -127,8 +140,11 @@ func Start(t testing.TB, im *Image, opts Options) *VM {
 
 func (vm *VM) qemuArgs() ([]string, error) {
 	o := vm.Opts
+	if o.Machine != PC && o.Machine != Q35 {
+		return nil, fmt.Errorf("unknown machine type %q (pc or q35)", o.Machine)
+	}
 	args := []string{
-		"-machine", "pc", "-smp", "1", "-m", fmt.Sprint(o.MemoryMiB),
+		"-machine", string(o.Machine), "-smp", "1", "-m", fmt.Sprint(o.MemoryMiB),
 		"-display", "none", "-vga", "std",
 		"-serial", "stdio", "-monitor", "none",
 		"-qmp", "unix:" + filepath.Join(vm.dir, "qmp.sock") + ",server=on,wait=off",

@@ -1,0 +1,157 @@
+package systest
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tunneler/tunneler/scripts/vmtest"
+)
+
+// The soak campaign (make soak) repeats faults that the other system tests
+// try once. It runs only with TUNNELER_SOAK=1, so make test never runs it,
+// and writes its figures to $TUNNELER_BUILD/soak/figures.txt.
+const soakEnv = "TUNNELER_SOAK"
+
+func soakOnly(t *testing.T) {
+	t.Helper()
+	if os.Getenv(soakEnv) == "" {
+		// A plain skip, not testenv.Skip: the soak is left out of make
+		// test on purpose, whatever TUNNELER_REQUIRE_ALL says.
+		t.Skip("soak campaign: runs under make soak (" + soakEnv + "=1)")
+	}
+}
+
+// soakCount reads a repeat count from env, or def.
+func soakCount(t *testing.T, env string, def int) int {
+	t.Helper()
+	v := os.Getenv(env)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		t.Fatalf("%s=%q: want a count of 1 or more", env, v)
+	}
+	return n
+}
+
+// soakFigures appends lines to the campaign's figures file.
+func soakFigures(t *testing.T, lines ...string) {
+	t.Helper()
+	build, err := vmtest.BuildDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(build, "soak", "figures.txt")
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatalf("open figures file: %v", err)
+	}
+	defer f.Close()
+	for _, l := range lines {
+		fmt.Fprintln(f, l)
+		t.Log(l)
+	}
+}
+
+var (
+	savedGenRe  = regexp.MustCompile(`saveloop: saved config generation (\d+)\D`)
+	loadedGenRe = regexp.MustCompile(`config: loaded config generation (\d+)([^\n]*)\(hostname (saveloop-[ab]), 1 tunnels\)`)
+)
+
+// TestSoakPowerCutsWhileSaving cuts the power (kills qemu) at a random
+// moment while init saves the config in a loop (tunneler.debug=saveloop),
+// TUNNELER_SOAK_POWERCUTS times (50 by default) on one disk. Every next
+// boot must load the last generation reported saved before the cut or a
+// newer one (a save that finished after the last report), or, when the
+// newest on disk was torn by the cut, the one before it and say so: never
+// an empty, older or mixed config.
+func TestSoakPowerCutsWhileSaving(t *testing.T) {
+	soakOnly(t)
+	requireTools(t)
+	cuts := soakCount(t, "TUNNELER_SOAK_POWERCUTS", 50)
+	seed := uint64(time.Now().UnixNano())
+	rng := rand.New(rand.NewPCG(seed, 0))
+	t.Logf("%d power cuts, random seed %d", cuts, seed)
+	im := vmtest.LoadImage(t)
+	disk := diskWithESPFile(t, im, "tunneler.env", envFile)
+
+	var (
+		sane, fellBack int
+		lastSaved      int // newest generation reported saved before the last cut
+		bootTimes      []time.Duration
+	)
+	start := time.Now()
+	for i := 0; i <= cuts; i++ {
+		t.Run(fmt.Sprintf("boot %02d", i), func(t *testing.T) {
+			began := time.Now()
+			vm := vmtest.Start(t, im, vmtest.Options{Firmware: vmtest.Direct, Disk: disk, Append: "tunneler.debug=saveloop"})
+			banner := expectBanner(t, vm, "direct")
+			bootTimes = append(bootTimes, time.Since(began))
+			if i > 0 {
+				out := vm.Console.Output()
+				m := loadedGenRe.FindStringSubmatch(out)
+				if m == nil {
+					t.Fatalf("after power cut %d the box does not say which config it loaded:\n%s", i, vm.Console.Tail(80))
+				}
+				gen, _ := strconv.Atoi(m[1])
+				switch {
+				case gen < lastSaved:
+					t.Errorf("after power cut %d: loaded generation %d, older than %d which was reported saved", i, gen, lastSaved)
+				case strings.Contains(out, "no generation is readable") || strings.Contains(out, "provisioning: imported"):
+					t.Errorf("after power cut %d the config was lost:\n%s", i, vm.Console.Tail(60))
+				case strings.Contains(m[2], "newer generations were unreadable") && !strings.Contains(banner, "PROBLEM:    config:"):
+					t.Errorf("after power cut %d: fell back to generation %d without saying so in the banner:\n%s", i, gen, banner)
+				default:
+					sane++
+					if strings.Contains(m[2], "newer generations were unreadable") {
+						fellBack++
+					}
+				}
+				t.Logf("power cut %d: generation %d (%s%s), %d was the last reported saved", i, gen, m[3], m[2], lastSaved)
+			}
+			if i == cuts {
+				menu(t, vm, "0", true)
+				if err := vm.Wait(shutdownTimeout); err != nil {
+					t.Fatal(err)
+				}
+				vmtest.CheckPermClean(t, vm.PermImage(t))
+				return
+			}
+			first := expect(t, vm, savedGenRe, 60*time.Second)
+			firstGen, _ := strconv.Atoi(first[1])
+			// A random moment within the next 1.5 s of saving.
+			time.Sleep(time.Duration(rng.IntN(1500)) * time.Millisecond)
+			vm.Kill()
+			newest := firstGen
+			for _, m := range savedGenRe.FindAllStringSubmatch(vm.Console.Output(), -1) {
+				if g, _ := strconv.Atoi(m[1]); g > newest {
+					newest = g
+				}
+			}
+			lastSaved = newest
+		})
+	}
+	if len(bootTimes) == 0 {
+		t.Fatal("no boot reached the banner")
+	}
+	slices.Sort(bootTimes)
+	soakFigures(t,
+		fmt.Sprintf("power cuts while saving: %d/%d boots came up with a whole generation, none older than the last reported saved (%d fell back past a torn newest one)", sane, cuts, fellBack),
+		fmt.Sprintf("power cuts while saving: boot to banner median %.1f s, max %.1f s; %d cuts in %s (seed %d)",
+			bootTimes[len(bootTimes)/2].Seconds(), bootTimes[len(bootTimes)-1].Seconds(), cuts, time.Since(start).Round(time.Second), seed))
+	if sane != cuts {
+		t.Errorf("%d of %d boots after a power cut came up with a sane config", sane, cuts)
+	}
+}
