@@ -169,7 +169,7 @@ func (b *box) applyChange(c config.Config) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	err := b.applier.Apply(ctx, c)
-	b.applyIPsec(c) // XFRM policies and charon follow the tunnels
+	b.sites.Apply(c) // XFRM policies and charon follow the tunnels
 	b.configureSyslog(c)
 	return err
 }
@@ -192,7 +192,7 @@ func (b *box) menu() *console.Menu {
 		NetStatus: b.netStatus,
 		PrintStatus: func(w io.Writer) {
 			b.printBanner()
-			for _, l := range b.siteMenu().Lines() { // sites and alarms (init/failover.go)
+			for _, l := range b.siteMenu().Lines() { // sites and alarms (init/sites.go)
 				fmt.Fprintf(w, " %s\n", l)
 			}
 		},

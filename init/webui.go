@@ -74,7 +74,7 @@ func (b *box) serveWebUI() {
 		Store: b.webStore(),
 		Apply: b.applyChange,
 		Tunnels: func() boxapi.Tunnels {
-			if c := b.ipsecClient(); c != nil {
+			if c := b.sites.Client(); c != nil {
 				return c
 			}
 			return nil
@@ -117,13 +117,13 @@ func (b *box) serveWebUI() {
 		Provisioning: b.provision,
 		Version:      version,
 		Logf:         func(format string, args ...any) { b.log.Info(fmt.Sprintf(format, args...)) },
-		Sites: func() boxapi.Sites { // init/failover.go
-			if g := b.siteGroup(); g != nil {
+		Sites: func() boxapi.Sites {
+			if g := b.sites.Group(); g != nil {
 				return g
 			}
 			return nil
 		},
-		Alarms: b.alarmManager,
+		Alarms: b.sites.Alarms,
 	})
 	metricsDir := ""
 	if b.perm.Mounted {
