@@ -57,7 +57,8 @@ func (m *Manager) stopSites() {
 // startSites runs the failover of cfg's sites (cfg with defaults applied):
 // monitors, runners, alarms, and charon's view fed in. run's policies must
 // already be those of cfg.Expand(run.active) and charon must have every
-// remote loaded (cfg.AllTunnels). The caller holds m.mu.
+// remote loaded (cfg.AllTunnels). Apply calls it under m.mu, Start before
+// it publishes run.
 func (m *Manager) startSites(run *running, cfg config.Config) {
 	m.attachAlarmSyslog(cfg)
 	client := run.client()

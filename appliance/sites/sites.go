@@ -155,18 +155,25 @@ func (m *Manager) problem(format string, args ...any) {
 // never sent in clear, until an SA exists.
 func (m *Manager) Start(cfg config.Config) {
 	defer m.once.Do(func() { close(m.ready) })
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	cfg = cfg.WithDefaults()
-	m.cfg = cfg
+	var run *running
+	// What Start made is published at its end, before Apply may run. The
+	// slow steps (peers' DNS, netlink) run without m.mu, so Client and
+	// PoliciesMissing do not wait for them; an activation waits for m.mu
+	// and works on run itself.
+	defer func() {
+		m.mu.Lock()
+		m.run, m.cfg = run, cfg
+		m.mu.Unlock()
+	}()
 	if len(cfg.AllTunnels()) == 0 {
 		m.attachAlarmSyslog(cfg) // a config saved later starts charon (Apply)
 		return
 	}
 	m.addInsideAddress(cfg.Router.InsideAddress.Addr)
-	m.run = m.installPolicies(cfg)
-	m.startCharon(m.run, cfg)
-	m.startSites(m.run, cfg)
+	run = m.installPolicies(cfg)
+	m.startCharon(run, cfg)
+	m.startSites(run, cfg)
 }
 
 // Apply makes the XFRM policies and charon follow c's tunnels. It waits
