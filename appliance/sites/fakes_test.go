@@ -147,6 +147,7 @@ type box struct {
 	t        *trail
 	pol      *fakePolicies
 	client   *fakeClient
+	logMu    sync.Mutex
 	log      *bytes.Buffer
 	problems []string
 	pmu      sync.Mutex
@@ -163,8 +164,7 @@ func newBox(o boxOpts) *box {
 	t := newTrail()
 	b := &box{t: t, pol: &fakePolicies{t: t}, log: &bytes.Buffer{}}
 	b.client = &fakeClient{t: t, changed: make(chan struct{})}
-	var logMu sync.Mutex
-	log := slog.New(slog.NewTextHandler(lockedWriter{&logMu, b.log}, nil))
+	log := slog.New(slog.NewTextHandler(lockedWriter{&b.logMu, b.log}, nil))
 	opts := Options{
 		NewPolicies: func() (Policies, error) {
 			if o.policiesErr != nil {
