@@ -30,6 +30,7 @@ import (
 	"github.com/tunneler/tunneler/appliance/power"
 	"github.com/tunneler/tunneler/appliance/provision"
 	"github.com/tunneler/tunneler/appliance/remotelog"
+	"github.com/tunneler/tunneler/appliance/sites"
 	"github.com/tunneler/tunneler/appliance/supervise"
 	"github.com/tunneler/tunneler/appliance/watchdog"
 	"github.com/u-root/u-root/pkg/rtc"
@@ -74,8 +75,9 @@ type box struct {
 	bannerSecs float64    // /init to the first banner
 	router     *boxRouter // nil without /perm or a supervisor (init/router.go)
 	web        webCert    // the web UI's certificate (init/webui.go)
-	ipsecCtl   ipsecCtl   // charon and policies, for changes after boot (init/ipsecchange.go)
-	sites      siteCtl    // failover of sites with several remotes, alarms (init/failover.go)
+
+	// sites runs the tunnels, charon, failover and alarms (init/sites.go).
+	sites *sites.Manager
 
 	// syslog forwards logs to a remote server, off until the config
 	// names one (init/syslog.go).
@@ -140,6 +142,7 @@ func boot() {
 	// From here on every child is started through the reaper, which owns
 	// all waiting (PID 1 reaps orphans with wait4(-1)).
 	b.startSupervision()
+	b.sites = b.newSites()
 
 	// The running slot's extras (charon, the router) at /usr.
 	b.mountSlot()

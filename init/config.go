@@ -182,7 +182,7 @@ func (b *box) menu() *console.Menu {
 		NetStatus:    b.netStatus,
 		PrintStatus: func(w io.Writer) {
 			b.printBanner()
-			for _, l := range b.siteMenu().Lines() { // sites and alarms (init/failover.go)
+			for _, l := range b.siteMenu().Lines() { // sites and alarms (init/sites.go)
 				fmt.Fprintf(w, " %s\n", l)
 			}
 		},

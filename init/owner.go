@@ -23,7 +23,7 @@ func (b *box) startOwner() {
 		BootGen: b.cfgSeq,
 		Apply:   b.applyChange,
 		Tunnels: func() control.Tunnels {
-			if c := b.ipsecClient(); c != nil {
+			if c := b.sites.Client(); c != nil {
 				return c
 			}
 			return nil
@@ -56,13 +56,13 @@ func (b *box) startOwner() {
 		Provisioning: b.provision,
 		Version:      version,
 		Logf:         func(format string, args ...any) { b.log.Info(fmt.Sprintf(format, args...)) },
-		Sites: func() control.Sites { // init/failover.go
-			if g := b.siteGroup(); g != nil {
+		Sites: func() control.Sites { // init/sites.go
+			if g := b.sites.Group(); g != nil {
 				return g
 			}
 			return nil
 		},
-		Alarms: b.alarmManager,
+		Alarms: b.sites.Alarms,
 	}
 	if b.store != nil { // not a nil *config.Store in an interface
 		d.Store = b.store
@@ -88,7 +88,7 @@ func (b *box) factoryReset() error {
 // applyChange hands a saved config to the drivers (the owner calls it).
 func (b *box) applyChange(ctx context.Context, c config.Config) error {
 	err := b.applier.Apply(ctx, c)
-	b.applyIPsec(c) // XFRM policies and charon follow the tunnels
+	b.sites.Apply(c) // XFRM policies and charon follow the tunnels
 	b.configureSyslog(c)
 	return err
 }

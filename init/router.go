@@ -11,11 +11,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/tunneler/tunneler/appliance/config"
 	"github.com/tunneler/tunneler/appliance/opmenu"
 	"github.com/tunneler/tunneler/appliance/supervise"
 	"github.com/tunneler/tunneler/appliance/ziti"
-	"github.com/vishvananda/netlink"
 )
 
 // routerUnit is the supervised service's name (and its log file's).
@@ -96,20 +94,8 @@ func (b *box) startRouter() {
 }
 
 // policiesMissing reports whether the config has policy-mode tunnels but
-// the kernel holds no XFRM policy at all (installing them failed).
-func (b *box) policiesMissing() bool {
-	need := false
-	for _, t := range b.cfg.AllTunnels() { // sites' remotes too
-		if t.Mode != config.ModeRoute && len(t.RemoteNetworks) > 0 {
-			need = true
-		}
-	}
-	if !need {
-		return false
-	}
-	pols, err := netlink.XfrmPolicyList(netlink.FAMILY_V4)
-	return err != nil || len(pols) == 0
-}
+// the kernel holds no XFRM policy of ours (installing them failed).
+func (b *box) policiesMissing() bool { return b.sites.PoliciesMissing() }
 
 // report logs every change of the router's connection to its controller,
 // so the console says when it connects, loses it and gets it back.
