@@ -1,0 +1,97 @@
+package config
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Validate returns every problem in the document at once, each naming its
+// field; nil means the document can be saved and applied. It checks the
+// document with defaults applied (WithDefaults), since the defaults take
+// part in what can conflict (the default local network, the LAN fallback);
+// defaults never reorder fields, so the paths match the operator's document.
+func (c Config) Validate() FieldErrors {
+	c = c.WithDefaults() // a copy: enforceLimits may cut its lists
+	var p problems
+	enforceLimits(&p, &c)
+	if c.Version != CurrentVersion {
+		p.add("version", "is %d; this firmware reads version %d documents (older ones are migrated on import)", c.Version, CurrentVersion)
+	}
+	validateSystem(&p, c.System)
+	box := validateInterfaces(&p, c.Interfaces)
+	validateAdmin(&p, c.Admin)
+	insideOK := validateRouter(&p, c.Router, box)
+	validateTunnels(&p, c.Tunnels, c.Router, insideOK, box)
+	validateProfiles(&p, c.Profiles, c.Tunnels)
+	validateSites(&p, c, insideOK, box)
+	return p.list
+}
+
+// boxNet is a subnet the box itself sits on; tunnel networks must not
+// overlap it, or traffic for the box's own neighbours would go into the
+// tunnel (or the tunnel's traffic out of the LAN).
+type boxNet struct {
+	prefix netip.Prefix
+	desc   string
+}
+
+// checkNetwork checks a network in CIDR notation and returns it when valid.
+func checkNetwork(p *problems, field string, n Prefix) (netip.Prefix, bool) {
+	switch {
+	case n.IsZero():
+		p.add(field, "is empty; write a network like 10.1.0.0/16")
+		return netip.Prefix{}, false
+	case !n.IsValid():
+		p.add(field, "%q is not a network in CIDR notation (like 10.1.0.0/16)", n.String())
+		return netip.Prefix{}, false
+	case n.Prefix != n.Masked():
+		p.add(field, "%s has host bits set; the network is %s", n, n.Masked())
+		return netip.Prefix{}, false
+	}
+	return n.Prefix, true
+}
+
+func overlapsBox(n netip.Prefix, box []boxNet) (boxNet, bool) {
+	for _, b := range box {
+		if b.prefix.Overlaps(n) {
+			return b, true
+		}
+	}
+	return boxNet{}, false
+}
+
+// claimed is a network some earlier field already uses.
+type claimed struct {
+	prefix netip.Prefix
+	field  string
+}
+
+func firstOverlap(n netip.Prefix, cs []claimed) (claimed, bool) {
+	for _, c := range cs {
+		if c.prefix.Overlaps(n) {
+			return c, true
+		}
+	}
+	return claimed{}, false
+}
+
+func firstContaining(a netip.Addr, cs []claimed) (claimed, bool) {
+	for _, c := range cs {
+		if c.prefix.Contains(a) {
+			return c, true
+		}
+	}
+	return claimed{}, false
+}
+
+func checkDuration(p *problems, field string, d Duration, min, max time.Duration) bool {
+	switch {
+	case !d.Valid():
+		p.add(field, "%q is not a duration (like 50m, 3h or 1h30m)", d.String())
+	case d.D < min || d.D > max:
+		p.add(field, "%s is outside the range %s to %s", d, shortDuration(min), shortDuration(max))
+	default:
+		return true
+	}
+	return false
+}
