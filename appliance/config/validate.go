@@ -21,8 +21,9 @@ func (c Config) Validate() FieldErrors {
 	box := validateInterfaces(&p, c.Interfaces)
 	validateAdmin(&p, c.Admin)
 	insideOK := validateRouter(&p, c.Router, box)
-	validateTunnels(&p, c.Tunnels, c.Router, insideOK, box)
-	validateProfiles(&p, c.Profiles, c.Tunnels)
+	keyAt := map[string]string{} // PSK -> the first field that holds it
+	validateTunnels(&p, c.Tunnels, c.Router, insideOK, box, keyAt)
+	validateProfiles(&p, c.Profiles, keyAt)
 	validateSites(&p, c, insideOK, box)
 	return p.list
 }

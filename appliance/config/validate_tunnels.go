@@ -3,13 +3,11 @@ package config
 import (
 	"fmt"
 	"net/netip"
-	"time"
 )
 
-func validateTunnels(p *problems, ts []Tunnel, r Router, insideOK bool, box []boxNet) {
+func validateTunnels(p *problems, ts []Tunnel, r Router, insideOK bool, box []boxNet, keyAt map[string]string) {
 	nameAt := map[string]int{}
 	ifIDAt := map[uint32]int{}
-	pskAt := map[string]int{}
 	var locals, remotes [][]claimed // valid networks per tunnel, for overlap checks
 	var routes []claimed            // route-mode routes of earlier tunnels
 	for i, t := range ts {
@@ -26,11 +24,6 @@ func validateTunnels(p *problems, ts []Tunnel, r Router, insideOK bool, box []bo
 				nameAt[t.Name] = i
 			}
 		}
-		switch t.IKEVersion {
-		case IKEv1, IKEv2:
-		default:
-			p.add(fld(base, "ike_version"), "%q is not an IKE version; it must be ikev2 or ikev1", t.IKEVersion)
-		}
 		validatePeer(p, fld(base, "peer_address"), t.PeerAddress)
 		if !t.LocalAddress.IsZero() {
 			switch {
@@ -40,9 +33,6 @@ func validateTunnels(p *problems, ts []Tunnel, r Router, insideOK bool, box []bo
 				p.add(fld(base, "local_address"), "%s %s", t.LocalAddress, unicastProblem(t.LocalAddress.Addr))
 			}
 		}
-		validateID(p, fld(base, "local_id"), t.LocalID)
-		validateID(p, fld(base, "remote_id"), t.RemoteID)
-		validatePSK(p, fld(base, "psk"), t.PSK, pskAt, i)
 
 		var myLocals, myRemotes []claimed
 		for j, n := range t.LocalNetworks {
@@ -130,26 +120,8 @@ func validateTunnels(p *problems, ts []Tunnel, r Router, insideOK bool, box []bo
 
 		routes = append(routes, myRoutes...)
 
-		if _, ok := presets[t.Preset]; !ok {
-			p.add(fld(base, "preset"), "%q is not a known preset; use one of %s", t.Preset, presetNames())
-		}
-		validateProposals(p, fld(base, "ike_proposals"), t.IKEProposals, true, t.IKEVersion)
-		validateProposals(p, fld(base, "esp_proposals"), t.ESPProposals, false, t.IKEVersion)
-
-		checkDuration(p, fld(base, "ike_lifetime"), t.IKELifetime, 10*time.Minute, 24*time.Hour)
-		checkDuration(p, fld(base, "child_lifetime"), t.ChildLifetime, 2*time.Minute, 24*time.Hour)
-		checkDuration(p, fld(base, "dpd_delay"), t.DPDDelay, 5*time.Second, 10*time.Minute)
-		if checkDuration(p, fld(base, "dpd_timeout"), t.DPDTimeout, 10*time.Second, time.Hour) &&
-			t.DPDDelay.Valid() && t.DPDTimeout.D <= t.DPDDelay.D {
-			p.add(fld(base, "dpd_timeout"), "%s must be longer than dpd_delay (%s)", t.DPDTimeout, t.DPDDelay)
-		}
-		switch t.Initiation {
-		case Initiator, Responder:
-		default:
-			p.add(fld(base, "initiation"), "%q must be initiator or responder", t.Initiation)
-		}
-		if t.IKEVersion == IKEv1 && t.MOBIKE != nil && *t.MOBIKE {
-			p.add(fld(base, "mobike"), "needs IKEv2; turn it off for an IKEv1 tunnel")
+		if validateIKE(p, base, "tunnel", t.IKESettings) {
+			claimKey(p, base, t.PSK, keyAt)
 		}
 	}
 }

@@ -16,7 +16,7 @@ func tunnel(mod ...func(*config.Tunnel)) config.Tunnel {
 	t := config.Tunnel{
 		Name:           "site-a",
 		PeerAddress:    "198.51.100.9",
-		PSK:            config.NewSecret("a-long-and-random-pre-shared-key"),
+		IKESettings:    config.IKESettings{PSK: config.NewSecret("a-long-and-random-pre-shared-key")},
 		RemoteNetworks: []config.Prefix{config.PrefixFrom(netip.MustParsePrefix("10.1.0.0/16"))},
 	}
 	for _, m := range mod {
@@ -186,7 +186,7 @@ func TestConnErrors(t *testing.T) {
 		want string
 	}{
 		"no psk":       {tunnel(func(t *config.Tunnel) { t.PSK = config.Secret{} }), "no pre-shared key"},
-		"no proposals": {config.Tunnel{Name: "x", PSK: config.NewSecret("k")}, "no proposals"},
+		"no proposals": {config.Tunnel{Name: "x", IKESettings: config.IKESettings{PSK: config.NewSecret("k")}}, "no proposals"},
 		"route no id":  {tunnel(func(t *config.Tunnel) { t.Mode = config.ModeRoute }), "if_id"},
 		"no networks":  {tunnel(func(t *config.Tunnel) { t.RemoteNetworks = nil }), "networks"},
 	} {
