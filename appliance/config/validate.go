@@ -28,6 +28,24 @@ func (c Config) Validate() FieldErrors {
 	return p.list
 }
 
+// validateName checks the name of the tunnel or profile at base: what and
+// example ("the tunnel", "site-a") go into the message when it is missing.
+// nameAt maps the names seen so far to where they were.
+func validateName(p *problems, base, name, what, example string, nameAt map[string]string) {
+	switch {
+	case name == "":
+		p.add(fld(base, "name"), "is missing; give %s a short name like %s", what, example)
+	case !validName(name):
+		p.add(fld(base, "name"), "%q is not a valid name: use lower-case letters, digits and '-', start with a letter, at most 63 characters", name)
+	default:
+		if where, dup := nameAt[name]; dup {
+			p.add(fld(base, "name"), "%q is already the name of %s; names must be unique", name, where)
+		} else {
+			nameAt[name] = base
+		}
+	}
+}
+
 // boxNet is a subnet the box itself sits on; tunnel networks must not
 // overlap it, or traffic for the box's own neighbours would go into the
 // tunnel (or the tunnel's traffic out of the LAN).

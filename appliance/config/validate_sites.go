@@ -8,21 +8,10 @@ import (
 )
 
 func validateProfiles(p *problems, ps []Profile, keyAt map[string]string) {
-	nameAt := map[string]int{}
+	nameAt := map[string]string{}
 	for i, pr := range ps {
 		base := idx("profiles", i)
-		switch {
-		case pr.Name == "":
-			p.add(fld(base, "name"), "is missing; give the profile a short name like fortigate-hq")
-		case !validName(pr.Name):
-			p.add(fld(base, "name"), "%q is not a valid name: use lower-case letters, digits and '-', start with a letter, at most 63 characters", pr.Name)
-		default:
-			if j, dup := nameAt[pr.Name]; dup {
-				p.add(fld(base, "name"), "%q is already the name of profiles[%d]; names must be unique", pr.Name, j)
-			} else {
-				nameAt[pr.Name] = i
-			}
-		}
+		validateName(p, base, pr.Name, "the profile", "fortigate-hq", nameAt)
 		// Remotes sharing a profile share its key on purpose; two profiles
 		// with one key, or a profile reusing a tunnel's key, are a mistake.
 		if validateIKE(p, base, "profile", pr.IKESettings) {

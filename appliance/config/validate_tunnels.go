@@ -6,24 +6,13 @@ import (
 )
 
 func validateTunnels(p *problems, ts []Tunnel, r Router, insideOK bool, box []boxNet, keyAt map[string]string) {
-	nameAt := map[string]int{}
+	nameAt := map[string]string{}
 	ifIDAt := map[uint32]int{}
 	var locals, remotes [][]claimed // valid networks per tunnel, for overlap checks
 	var routes []claimed            // route-mode routes of earlier tunnels
 	for i, t := range ts {
 		base := idx("tunnels", i)
-		switch {
-		case t.Name == "":
-			p.add(fld(base, "name"), "is missing; give the tunnel a short name like site-a")
-		case !validName(t.Name):
-			p.add(fld(base, "name"), "%q is not a valid name: use lower-case letters, digits and '-', start with a letter, at most 63 characters", t.Name)
-		default:
-			if j, dup := nameAt[t.Name]; dup {
-				p.add(fld(base, "name"), "%q is already the name of tunnels[%d]; names must be unique", t.Name, j)
-			} else {
-				nameAt[t.Name] = i
-			}
-		}
+		validateName(p, base, t.Name, "the tunnel", "site-a", nameAt)
 		validatePeer(p, fld(base, "peer_address"), t.PeerAddress)
 		if !t.LocalAddress.IsZero() {
 			switch {
