@@ -32,6 +32,12 @@ func TestIKESettingsValidatedAlike(t *testing.T) {
 			"psk", `is "` + Hidden + `", a placeholder for the stored key, but there is no stored key to keep`},
 		{"broken ESP proposal", func(s *IKESettings) { s.ESPProposals = []string{"aes256gcm16-ecp384", "3des-md5"} },
 			"esp_proposals[1]", `"3des-md5" uses 3des: 3DES has a 64-bit block (Sweet32)`},
+		{"too many ESP proposals", func(s *IKESettings) {
+			s.ESPProposals = nil
+			for range maxProposals + 1 {
+				s.ESPProposals = append(s.ESPProposals, "aes256gcm16-ecp384")
+			}
+		}, "esp_proposals", "has 17 entries; at most 16 are allowed"},
 		{"AEAD IKE proposal with IKEv1", func(s *IKESettings) {
 			s.IKEVersion, s.MOBIKE = IKEv1, nil
 			s.IKEProposals = []string{"aes256gcm16-prfsha384-ecp384"}
