@@ -65,18 +65,20 @@ type tunnelForm struct {
 // PSK is taken exactly as typed (spaces may be part of a key).
 func decodeTunnelForm(v url.Values) tunnelForm {
 	t := config.Tunnel{
-		Name:           strings.ToLower(field(v, "name")),
-		PeerAddress:    field(v, "peer_address"),
-		LocalID:        field(v, "local_id"),
-		RemoteID:       field(v, "remote_id"),
+		Name:        strings.ToLower(field(v, "name")),
+		PeerAddress: field(v, "peer_address"),
+		IKESettings: config.IKESettings{
+			LocalID:       field(v, "local_id"),
+			RemoteID:      field(v, "remote_id"),
+			Preset:        field(v, "preset"),
+			IKEVersion:    config.IKEVersion(field(v, "ike_version")),
+			Initiation:    config.Initiation(field(v, "initiation")),
+			IKEProposals:  lines(v.Get("ike_proposals")),
+			ESPProposals:  lines(v.Get("esp_proposals")),
+			ForceUDPEncap: v.Get("force_udp_encap") == "on",
+		},
 		RemoteNetworks: prefixes(v.Get("remote_networks")),
 		LocalNetworks:  prefixes(v.Get("local_networks")),
-		Preset:         field(v, "preset"),
-		IKEVersion:     config.IKEVersion(field(v, "ike_version")),
-		Initiation:     config.Initiation(field(v, "initiation")),
-		IKEProposals:   lines(v.Get("ike_proposals")),
-		ESPProposals:   lines(v.Get("esp_proposals")),
-		ForceUDPEncap:  v.Get("force_udp_encap") == "on",
 	}
 	if m := field(v, "mode"); m != "" {
 		t.Mode = config.TunnelMode(m)

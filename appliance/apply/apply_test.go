@@ -38,7 +38,7 @@ var cmpOpts = cmp.Options{
 }
 
 func tunnel(name, peer string, remote ...string) config.Tunnel {
-	t := config.Tunnel{Name: name, PeerAddress: peer, PSK: config.NewSecret("Xk9-long-enough-psk-for-tests-7Qz")}
+	t := config.Tunnel{Name: name, PeerAddress: peer, IKESettings: config.IKESettings{PSK: config.NewSecret("Xk9-long-enough-psk-for-tests-7Qz")}}
 	for _, r := range remote {
 		t.RemoteNetworks = append(t.RemoteNetworks, config.MustPrefix(r))
 	}

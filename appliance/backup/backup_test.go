@@ -37,8 +37,8 @@ func testConfig() config.Config {
 		},
 		Admin: config.Admin{PasswordHash: config.NewSecret(adminHash)},
 		Tunnels: []config.Tunnel{
-			{Name: "site-a", PeerAddress: "203.0.113.5", PSK: config.NewSecret(psk1), RemoteNetworks: []config.Prefix{config.MustPrefix("10.1.0.0/16")}},
-			{Name: "site-b", PeerAddress: "203.0.113.6", PSK: config.NewSecret(psk2), RemoteNetworks: []config.Prefix{config.MustPrefix("10.2.0.0/16")}},
+			{Name: "site-a", PeerAddress: "203.0.113.5", IKESettings: config.IKESettings{PSK: config.NewSecret(psk1)}, RemoteNetworks: []config.Prefix{config.MustPrefix("10.1.0.0/16")}},
+			{Name: "site-b", PeerAddress: "203.0.113.6", IKESettings: config.IKESettings{PSK: config.NewSecret(psk2)}, RemoteNetworks: []config.Prefix{config.MustPrefix("10.2.0.0/16")}},
 		},
 		Router: config.Router{Enrolled: true},
 	}

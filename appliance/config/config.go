@@ -1,5 +1,7 @@
 package config
 
+import "slices"
+
 // CurrentVersion is the document version this firmware writes. Older
 // versions are migrated forward on Decode (see migrate.go).
 const CurrentVersion = 3
@@ -111,19 +113,12 @@ const (
 type Tunnel struct {
 	// Name is a DNS-label-like name (a-z, 0-9, '-'); it names the charon
 	// connection and appears in status pages.
-	Name       string     `json:"name"`
-	IKEVersion IKEVersion `json:"ike_version,omitempty"`
+	Name string `json:"name"`
 	// PeerAddress is the remote device's public IP address or DNS name.
 	PeerAddress string `json:"peer_address"`
 	// LocalAddress pins the address IKE is sent from; empty means the
 	// WAN's address (IPSEC_LOCALIP=%any).
 	LocalAddress Addr `json:"local_address,omitzero"`
-	// LocalID and RemoteID are IKE identities (IP, FQDN, user@FQDN or a
-	// DN). Empty LocalID means the box's WAN address; RemoteID defaults
-	// to PeerAddress.
-	LocalID  string `json:"local_id,omitempty"`
-	RemoteID string `json:"remote_id,omitempty"`
-	PSK      Secret `json:"psk,omitzero"`
 	// LocalNetworks are the box's side of the tunnel (default: the router's
 	// intercept range, 100.64.0.0/10).
 	LocalNetworks  []Prefix   `json:"local_networks,omitempty"`
@@ -134,9 +129,31 @@ type Tunnel struct {
 	// Routes are sent to the xfrm interface in route mode (default: the
 	// remote networks).
 	Routes []Prefix `json:"routes,omitempty"`
-	// Preset names the kind of remote device; it picks proposals and
-	// lifetimes known to work with it when those are left out.
-	Preset string `json:"preset,omitempty"`
+	// IKESettings are written inline, next to the fields above: an
+	// embedded struct's fields are promoted in encoding/json.
+	IKESettings
+
+	// Site names the site this tunnel is a remote of (set by
+	// RemoteTunnel, never stored). The remotes of one site share one
+	// reqid, so the site's inbound policies accept their SAs and no
+	// other tunnel's.
+	Site string `json:"-"`
+}
+
+// IKESettings are how the box talks IKE and ESP to a remote device: what a
+// Tunnel says for itself and a Profile says for the remotes that name it.
+// Fields left out come from Preset, then the defaults (see withDefaults).
+type IKESettings struct {
+	// Preset names the kind of remote device (see PresetNames); it picks
+	// proposals and lifetimes known to work with it when those are left out.
+	Preset     string     `json:"preset,omitempty"`
+	IKEVersion IKEVersion `json:"ike_version,omitempty"`
+	// LocalID and RemoteID are IKE identities (IP, FQDN, user@FQDN or a
+	// DN). Empty LocalID means the box's WAN address; RemoteID defaults
+	// to the peer address.
+	LocalID  string `json:"local_id,omitempty"`
+	RemoteID string `json:"remote_id,omitempty"`
+	PSK      Secret `json:"psk,omitzero"`
 	// IKEProposals and ESPProposals are strongSwan proposal strings, most
 	// preferred first, e.g. "aes256gcm16-prfsha384-ecp384".
 	IKEProposals []string `json:"ike_proposals,omitempty"`
@@ -160,12 +177,19 @@ type Tunnel struct {
 	// instead of rekeying the IKE_SA; some older peers want it. IKEv1
 	// always re-authenticates.
 	Reauth bool `json:"reauth,omitempty"`
+}
 
-	// Site names the site this tunnel is a remote of (set by
-	// RemoteTunnel, never stored). The remotes of one site share one
-	// reqid, so the site's inbound policies accept their SAs and no
-	// other tunnel's.
-	Site string `json:"-"`
+// cloneIKE deep-copies the lists and the MOBIKE pointer of s. A function,
+// not a method, so Tunnel and Profile do not get a clone that copies only
+// part of them.
+func cloneIKE(s IKESettings) IKESettings {
+	s.IKEProposals = slices.Clone(s.IKEProposals)
+	s.ESPProposals = slices.Clone(s.ESPProposals)
+	if s.MOBIKE != nil {
+		m := *s.MOBIKE
+		s.MOBIKE = &m
+	}
+	return s
 }
 
 // Router holds the OpenZiti router's settings on the box.

@@ -157,22 +157,11 @@ func (c Config) clone() Config {
 		t.LocalNetworks = slices.Clone(t.LocalNetworks)
 		t.RemoteNetworks = slices.Clone(t.RemoteNetworks)
 		t.Routes = slices.Clone(t.Routes)
-		t.IKEProposals = slices.Clone(t.IKEProposals)
-		t.ESPProposals = slices.Clone(t.ESPProposals)
-		if t.MOBIKE != nil {
-			m := *t.MOBIKE
-			t.MOBIKE = &m
-		}
+		t.IKESettings = cloneIKE(t.IKESettings)
 	}
 	c.Profiles = slices.Clone(c.Profiles)
 	for i := range c.Profiles {
-		p := &c.Profiles[i]
-		p.IKEProposals = slices.Clone(p.IKEProposals)
-		p.ESPProposals = slices.Clone(p.ESPProposals)
-		if p.MOBIKE != nil {
-			m := *p.MOBIKE
-			p.MOBIKE = &m
-		}
+		c.Profiles[i].IKESettings = cloneIKE(c.Profiles[i].IKESettings)
 	}
 	c.Sites = slices.Clone(c.Sites)
 	for i := range c.Sites {

@@ -140,6 +140,12 @@ func (d *differ) fields(path string, a, b reflect.Value) {
 		if name == "-" {
 			continue
 		}
+		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
+			// Embedded settings (IKESettings) are inline in the
+			// document, as encoding/json writes them.
+			d.fields(path, a.Field(i), b.Field(i))
+			continue
+		}
 		if name == "" {
 			name = f.Name
 		}

@@ -32,7 +32,7 @@ func TestDiff(t *testing.T) {
 			c.Tunnels[1].PeerAddress = "203.0.113.9"
 		}, []Change{{Field: "tunnels[site-a].peer_address", Old: "203.0.113.5", New: "203.0.113.9"}}},
 		{"tunnel added", func(c *Config) {
-			c.Tunnels = append(c.Tunnels, Tunnel{Name: "site-c", PeerAddress: "198.51.100.77", PSK: NewSecret(strongPSK1)})
+			c.Tunnels = append(c.Tunnels, Tunnel{Name: "site-c", PeerAddress: "198.51.100.77", IKESettings: IKESettings{PSK: NewSecret(strongPSK1)}})
 		}, []Change{{Field: "tunnels[site-c]", New: ChangeAdded}}},
 		{"tunnel removed", func(c *Config) { c.Tunnels = c.Tunnels[1:] },
 			[]Change{{Field: "tunnels[site-a]", New: ChangeRemoved}}},
@@ -60,7 +60,7 @@ func TestDiff(t *testing.T) {
 			{Field: "router.inside_address", New: "100.64.0.2"},
 		}},
 		{"sites, profiles and remotes by position", func(c *Config) {
-			c.Profiles = []Profile{{Name: "hq-ipsec", PSK: NewSecret(strongPSK2)}}
+			c.Profiles = []Profile{{Name: "hq-ipsec", IKESettings: IKESettings{PSK: NewSecret(strongPSK2)}}}
 			c.Sites = []Site{{Name: "hq", Remotes: []Remote{{PeerAddress: "203.0.113.1", Profile: "hq-ipsec"}}}}
 		}, []Change{{Field: "profiles[hq-ipsec]", New: ChangeAdded}, {Field: "sites[hq]", New: ChangeAdded}}},
 		{"duplicate names fall back to positions", func(c *Config) { c.Tunnels[1].Name = "site-a" },
@@ -84,7 +84,7 @@ func TestDiff(t *testing.T) {
 
 func TestDiffRemotesAndMonitor(t *testing.T) {
 	old := validConfig()
-	old.Profiles = []Profile{{Name: "p", PSK: NewSecret(strongPSK2)}}
+	old.Profiles = []Profile{{Name: "p", IKESettings: IKESettings{PSK: NewSecret(strongPSK2)}}}
 	old.Sites = []Site{{Name: "hq", Remotes: []Remote{{PeerAddress: "203.0.113.1", Profile: "p"}}}}
 	new := old.clone()
 	new.Sites[0].Remotes = append(new.Sites[0].Remotes, Remote{PeerAddress: "203.0.113.2", Profile: "p"})

@@ -31,14 +31,17 @@ IPSEC_IKEREAUTH=no
 		t.Fatalf("problems: %v", probs)
 	}
 	want := Config{Version: CurrentVersion, Tunnels: []Tunnel{{
-		Name: EnvTunnelName, IKEVersion: IKEv2, PeerAddress: "203.0.113.5",
-		LocalID: "tunneler.example.com", RemoteID: "fw.example.com", PSK: NewSecret(strongPSK1),
+		Name: EnvTunnelName, PeerAddress: "203.0.113.5",
 		LocalNetworks:  []Prefix{MustPrefix("100.64.0.0/10")},
 		RemoteNetworks: []Prefix{MustPrefix("10.1.0.0/16"), MustPrefix("10.2.0.0/16")},
-		IKEProposals:   []string{"aes256gcm16-prfsha384-ecp384", "aes256-sha256-modp2048"},
-		ESPProposals:   []string{"aes256gcm16-ecp384"},
-		ChildLifetime:  Dur(45 * time.Minute), IKELifetime: Dur(3 * time.Hour),
-		ForceUDPEncap: true,
+		IKESettings: IKESettings{
+			IKEVersion: IKEv2,
+			LocalID:    "tunneler.example.com", RemoteID: "fw.example.com", PSK: NewSecret(strongPSK1),
+			IKEProposals:  []string{"aes256gcm16-prfsha384-ecp384", "aes256-sha256-modp2048"},
+			ESPProposals:  []string{"aes256gcm16-ecp384"},
+			ChildLifetime: Dur(45 * time.Minute), IKELifetime: Dur(3 * time.Hour),
+			ForceUDPEncap: true,
+		},
 	}}}
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("ImportEnv (-want +got):\n%s", diff)
@@ -80,8 +83,8 @@ func TestImportEnvProblems(t *testing.T) {
 			file: "# nothing but a comment\n",
 			want: EnvProblems{
 				{Name: "IPSEC_REMOTEIP", Message: "is not set; give the remote VPN device's public IP address or DNS name"},
-				{Name: "IPSEC_PSK", Message: "is not set; every tunnel needs a pre-shared key, and the box can generate a strong one"},
 				{Name: "IPSEC_REMOTENET", Message: "is empty; list at least one network behind the remote device, like 10.1.0.0/16"},
+				{Name: "IPSEC_PSK", Message: "is not set; every tunnel needs a pre-shared key, and the box can generate a strong one"},
 			},
 		},
 		{
@@ -122,9 +125,9 @@ func TestImportEnvProblems(t *testing.T) {
 				{Line: 12, Name: "PATH", Message: "is not a vnf-ipsec variable; the file may set only the IPSEC_ variables"},
 				{Line: 8, Name: "IPSEC_VTI_STATICROUTES", Message: "needs IPSEC_VTI_KEY: static routes go to the tunnel interface of route-based mode"},
 				{Line: 1, Name: "IPSEC_REMOTEIP", Message: "255.255.255.255 is the broadcast address, not a single host"},
-				{Line: 3, Name: "IPSEC_PSK", Message: "is 12 characters long, which is too short to resist guessing; use at least 20 random characters, or let the box generate a strong one"},
 				{Line: 2, Name: "IPSEC_REMOTENET", Message: "100.64.5.0/24 overlaps the local network 100.64.0.0/10 (tunnels[0].local_networks[0]); the two sides of a tunnel must not overlap"},
 				{Line: 8, Name: "IPSEC_VTI_STATICROUTES", Message: "are only used with mode route; in policy mode the remote networks decide what enters the tunnel"},
+				{Line: 3, Name: "IPSEC_PSK", Message: "is 12 characters long, which is too short to resist guessing; use at least 20 random characters, or let the box generate a strong one"},
 				{Line: 5, Name: "IPSEC_IKECIPHER", Message: "\"3des-sha1-modp1024\" uses 3des: 3DES has a 64-bit block (Sweet32)"},
 			},
 		},

@@ -20,8 +20,8 @@ func validConfig() Config {
 		},
 		Admin: Admin{PasswordHash: NewSecret(argonHash), AllowedNetworks: []Prefix{MustPrefix("192.168.10.0/24")}},
 		Tunnels: []Tunnel{
-			{Name: "site-a", PeerAddress: "203.0.113.5", LocalID: "tunneler.example.com", RemoteID: "203.0.113.5", PSK: NewSecret(strongPSK1), RemoteNetworks: []Prefix{MustPrefix("10.1.0.0/16"), MustPrefix("10.2.0.0/16")}},
-			{Name: "site-b", PeerAddress: "vpn.site-b.example.net", PSK: NewSecret(strongPSK2), RemoteNetworks: []Prefix{MustPrefix("172.16.0.0/16")}, Preset: "fortigate"},
+			{Name: "site-a", PeerAddress: "203.0.113.5", IKESettings: IKESettings{LocalID: "tunneler.example.com", RemoteID: "203.0.113.5", PSK: NewSecret(strongPSK1)}, RemoteNetworks: []Prefix{MustPrefix("10.1.0.0/16"), MustPrefix("10.2.0.0/16")}},
+			{Name: "site-b", PeerAddress: "vpn.site-b.example.net", IKESettings: IKESettings{PSK: NewSecret(strongPSK2), Preset: "fortigate"}, RemoteNetworks: []Prefix{MustPrefix("172.16.0.0/16")}},
 		},
 	}
 }

@@ -24,6 +24,10 @@ func enforceLimits(p *problems, c *Config) {
 		}
 		return n
 	}
+	cutIKE := func(base string, s *IKESettings) {
+		s.IKEProposals = s.IKEProposals[:cut(fld(base, "ike_proposals"), len(s.IKEProposals), maxProposals)]
+		s.ESPProposals = s.ESPProposals[:cut(fld(base, "esp_proposals"), len(s.ESPProposals), maxProposals)]
+	}
 	c.System.NTPServers = c.System.NTPServers[:cut("system.ntp_servers", len(c.System.NTPServers), maxServers)]
 	c.Interfaces = c.Interfaces[:cut("interfaces", len(c.Interfaces), maxInterfaces)]
 	for i := range c.Interfaces {
@@ -38,15 +42,11 @@ func enforceLimits(p *problems, c *Config) {
 		t.LocalNetworks = t.LocalNetworks[:cut(fld(base, "local_networks"), len(t.LocalNetworks), maxNetworks)]
 		t.RemoteNetworks = t.RemoteNetworks[:cut(fld(base, "remote_networks"), len(t.RemoteNetworks), maxNetworks)]
 		t.Routes = t.Routes[:cut(fld(base, "routes"), len(t.Routes), maxNetworks)]
-		t.IKEProposals = t.IKEProposals[:cut(fld(base, "ike_proposals"), len(t.IKEProposals), maxProposals)]
-		t.ESPProposals = t.ESPProposals[:cut(fld(base, "esp_proposals"), len(t.ESPProposals), maxProposals)]
+		cutIKE(base, &t.IKESettings)
 	}
 	c.Profiles = c.Profiles[:cut("profiles", len(c.Profiles), maxProfiles)]
 	for i := range c.Profiles {
-		pr := &c.Profiles[i]
-		base := idx("profiles", i)
-		pr.IKEProposals = pr.IKEProposals[:cut(fld(base, "ike_proposals"), len(pr.IKEProposals), maxProposals)]
-		pr.ESPProposals = pr.ESPProposals[:cut(fld(base, "esp_proposals"), len(pr.ESPProposals), maxProposals)]
+		cutIKE(idx("profiles", i), &c.Profiles[i].IKESettings)
 	}
 	c.Sites = c.Sites[:cut("sites", len(c.Sites), maxSites)]
 	for i := range c.Sites {

@@ -77,15 +77,17 @@ func migrateV1(old configV1) Config {
 	}
 	if t := old.Tunnel; t != nil {
 		nt := Tunnel{
-			Name:          v1TunnelName,
-			IKEVersion:    IKEVersion(t.IKE),
-			PeerAddress:   t.RemoteIP,
-			LocalID:       t.LocalID,
-			RemoteID:      t.RemoteID,
-			PSK:           old.PSK,
-			IKEProposals:  splitList(t.IKECipher),
-			ESPProposals:  splitList(t.ESPCipher),
-			ForceUDPEncap: t.ForceUDP,
+			Name:        v1TunnelName,
+			PeerAddress: t.RemoteIP,
+			IKESettings: IKESettings{
+				IKEVersion:    IKEVersion(t.IKE),
+				LocalID:       t.LocalID,
+				RemoteID:      t.RemoteID,
+				PSK:           old.PSK,
+				IKEProposals:  splitList(t.IKECipher),
+				ESPProposals:  splitList(t.ESPCipher),
+				ForceUDPEncap: t.ForceUDP,
+			},
 		}
 		for _, n := range splitList(t.LocalSubnet) {
 			nt.LocalNetworks = append(nt.LocalNetworks, ParsePrefix(n))

@@ -67,7 +67,7 @@ func TestKeepSecrets(t *testing.T) {
 	edited.Tunnels[0].PSK = Secret{hidden: true}
 	edited.Tunnels[1].PSK = NewSecret("a-new-key-Zq8Lw3x_Pm7Rv2K") // changed on purpose
 	edited.Admin.PasswordHash = Secret{hidden: true}
-	edited.Tunnels = append(edited.Tunnels, Tunnel{Name: "new", PSK: Secret{hidden: true}})
+	edited.Tunnels = append(edited.Tunnels, Tunnel{Name: "new", IKESettings: IKESettings{PSK: Secret{hidden: true}}})
 	got := edited.KeepSecrets(stored)
 	if got.Tunnels[0].PSK.Reveal() != strongPSK1 || got.Admin.PasswordHash.Reveal() != argonHash {
 		t.Error("placeholders were not replaced by the stored secrets")

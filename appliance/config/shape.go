@@ -175,14 +175,22 @@ func (w *shapeWalker) object(t reflect.Type, path string) error {
 }
 
 // jsonFields maps the JSON names of t's exported fields to the fields.
+// The fields of an embedded struct without a JSON name stand inline, as
+// encoding/json reads them (Tunnel and Profile embed IKESettings); a field
+// of t itself wins over one of the same name from an embedded struct.
 func jsonFields(t reflect.Type) map[string]reflect.StructField {
 	m := map[string]reflect.StructField{}
+	var promoted []map[string]reflect.StructField
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
+			promoted = append(promoted, jsonFields(f.Type))
+			continue
+		}
 		if !f.IsExported() {
 			continue
 		}
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
 		if name == "-" {
 			continue
 		}
@@ -190,6 +198,13 @@ func jsonFields(t reflect.Type) map[string]reflect.StructField {
 			name = f.Name
 		}
 		m[name] = f
+	}
+	for _, p := range promoted {
+		for name, f := range p {
+			if _, ok := m[name]; !ok {
+				m[name] = f
+			}
+		}
 	}
 	return m
 }

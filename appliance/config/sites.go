@@ -13,23 +13,9 @@ import (
 type Profile struct {
 	// Name is how remotes refer to the profile (a-z, 0-9, '-').
 	Name string `json:"name"`
-	// Preset names the kind of remote device (see PresetNames).
-	Preset     string     `json:"preset,omitempty"`
-	IKEVersion IKEVersion `json:"ike_version,omitempty"`
-	LocalID    string     `json:"local_id,omitempty"`
-	// RemoteID defaults to each remote's peer address.
-	RemoteID      string     `json:"remote_id,omitempty"`
-	PSK           Secret     `json:"psk,omitzero"`
-	IKEProposals  []string   `json:"ike_proposals,omitempty"`
-	ESPProposals  []string   `json:"esp_proposals,omitempty"`
-	IKELifetime   Duration   `json:"ike_lifetime,omitzero"`
-	ChildLifetime Duration   `json:"child_lifetime,omitzero"`
-	DPDDelay      Duration   `json:"dpd_delay,omitzero"`
-	DPDTimeout    Duration   `json:"dpd_timeout,omitzero"`
-	Initiation    Initiation `json:"initiation,omitempty"`
-	ForceUDPEncap bool       `json:"force_udp_encap,omitempty"`
-	MOBIKE        *bool      `json:"mobike,omitempty"`
-	Reauth        bool       `json:"reauth,omitempty"`
+	// IKESettings are written inline, as in a Tunnel; RemoteID defaults
+	// to each remote's peer address.
+	IKESettings
 }
 
 // Site is a remote site reached over up to MaxRemotes VPN devices or links.
@@ -158,34 +144,16 @@ func (c Config) Profile(name string) (Profile, bool) {
 func (c Config) RemoteTunnel(s Site, i int) Tunnel {
 	r := s.Remotes[i]
 	p, _ := c.Profile(r.Profile)
-	t := Tunnel{
+	return Tunnel{
 		Name:           RemoteTunnelName(s.Name, i),
 		Site:           s.Name,
-		IKEVersion:     p.IKEVersion,
 		PeerAddress:    r.PeerAddress,
 		LocalAddress:   r.LocalAddress,
-		LocalID:        p.LocalID,
-		RemoteID:       p.RemoteID,
-		PSK:            p.PSK,
 		LocalNetworks:  slices.Clone(s.LocalNetworks),
 		RemoteNetworks: slices.Clone(s.RemoteNetworks),
 		Mode:           ModePolicy,
-		Preset:         p.Preset,
-		IKEProposals:   slices.Clone(p.IKEProposals),
-		ESPProposals:   slices.Clone(p.ESPProposals),
-		IKELifetime:    p.IKELifetime,
-		ChildLifetime:  p.ChildLifetime,
-		DPDDelay:       p.DPDDelay,
-		DPDTimeout:     p.DPDTimeout,
-		Initiation:     p.Initiation,
-		ForceUDPEncap:  p.ForceUDPEncap,
-		Reauth:         p.Reauth,
+		IKESettings:    cloneIKE(p.IKESettings),
 	}
-	if p.MOBIKE != nil {
-		m := *p.MOBIKE
-		t.MOBIKE = &m
-	}
-	return t
 }
 
 // AllTunnels is what charon loads: the plain tunnels, then every remote of

@@ -15,8 +15,8 @@ const strongPSK3 = "Zr4_Wq9mXc2Lp7Vt-Kb3Nd8Hj5Fg1Sy6"
 func validSiteConfig() Config {
 	c := validConfig()
 	c.Profiles = []Profile{
-		{Name: "forti", Preset: "fortigate", PSK: NewSecret(strongPSK3)},
-		{Name: "pan", Preset: "paloalto", PSK: NewSecret("Tb6-Hn2Qw8Zx4Rc9_Lm3Vp7Kd1Js5Fy0"), IKELifetime: MustDuration("4h")},
+		{Name: "forti", IKESettings: IKESettings{Preset: "fortigate", PSK: NewSecret(strongPSK3)}},
+		{Name: "pan", IKESettings: IKESettings{Preset: "paloalto", PSK: NewSecret("Tb6-Hn2Qw8Zx4Rc9_Lm3Vp7Kd1Js5Fy0"), IKELifetime: MustDuration("4h")}},
 	}
 	c.Sites = []Site{{
 		Name:           "hq",

@@ -7,82 +7,17 @@ import (
 	"time"
 )
 
-func validateProfiles(p *problems, ps []Profile, ts []Tunnel) {
-	nameAt := map[string]int{}
-	pskAt := map[string]int{}
+func validateProfiles(p *problems, ps []Profile, keyAt map[string]string) {
+	nameAt := map[string]string{}
 	for i, pr := range ps {
 		base := idx("profiles", i)
-		switch {
-		case pr.Name == "":
-			p.add(fld(base, "name"), "is missing; give the profile a short name like fortigate-hq")
-		case !validName(pr.Name):
-			p.add(fld(base, "name"), "%q is not a valid name: use lower-case letters, digits and '-', start with a letter, at most 63 characters", pr.Name)
-		default:
-			if j, dup := nameAt[pr.Name]; dup {
-				p.add(fld(base, "name"), "%q is already the name of profiles[%d]; names must be unique", pr.Name, j)
-			} else {
-				nameAt[pr.Name] = i
-			}
-		}
-		v := pr.IKEVersion
-		switch v {
-		case "":
-			v = IKEv2
-		case IKEv1, IKEv2:
-		default:
-			p.add(fld(base, "ike_version"), "%q is not an IKE version; it must be ikev2 or ikev1", pr.IKEVersion)
-		}
-		validateID(p, fld(base, "local_id"), pr.LocalID)
-		validateID(p, fld(base, "remote_id"), pr.RemoteID)
+		validateName(p, base, pr.Name, "the profile", "fortigate-hq", nameAt)
 		// Remotes sharing a profile share its key on purpose; two profiles
 		// with one key, or a profile reusing a tunnel's key, are a mistake.
-		n := len(p.list)
-		validatePSK(p, fld(base, "psk"), pr.PSK, map[string]int{}, i)
-		if len(p.list) == n && !pr.PSK.IsZero() && !pr.PSK.IsHidden() {
-			k := pr.PSK.Reveal()
-			if j, dup := pskAt[k]; dup {
-				p.add(fld(base, "psk"), "is the same key as profiles[%d]; use a different key per remote device", j)
-			} else if j := tunnelWithPSK(ts, k); j >= 0 {
-				p.add(fld(base, "psk"), "is the same key as tunnels[%d]; use a different key per remote device", j)
-			} else {
-				pskAt[k] = i
-			}
-		}
-		if _, ok := presets[pr.Preset]; !ok {
-			p.add(fld(base, "preset"), "%q is not a known preset; use one of %s", pr.Preset, presetNames())
-		}
-		validateProposals(p, fld(base, "ike_proposals"), pr.IKEProposals, true, v)
-		validateProposals(p, fld(base, "esp_proposals"), pr.ESPProposals, false, v)
-		optDuration := func(name string, d Duration, min, max time.Duration) bool {
-			return !d.IsZero() && checkDuration(p, fld(base, name), d, min, max)
-		}
-		optDuration("ike_lifetime", pr.IKELifetime, 10*time.Minute, 24*time.Hour)
-		optDuration("child_lifetime", pr.ChildLifetime, 2*time.Minute, 24*time.Hour)
-		delayOK := optDuration("dpd_delay", pr.DPDDelay, 5*time.Second, 10*time.Minute)
-		if optDuration("dpd_timeout", pr.DPDTimeout, 10*time.Second, time.Hour) && delayOK && pr.DPDTimeout.D <= pr.DPDDelay.D {
-			p.add(fld(base, "dpd_timeout"), "%s must be longer than dpd_delay (%s)", pr.DPDTimeout, pr.DPDDelay)
-		}
-		switch pr.Initiation {
-		case "", Initiator:
-		case Responder:
-			// A standby that only responds cannot be brought up by the
-			// box; failover then waits on the remote device.
-		default:
-			p.add(fld(base, "initiation"), "%q must be initiator or responder", pr.Initiation)
-		}
-		if v == IKEv1 && pr.MOBIKE != nil && *pr.MOBIKE {
-			p.add(fld(base, "mobike"), "needs IKEv2; turn it off for an IKEv1 profile")
+		if validateIKE(p, base, "profile", pr.IKESettings) {
+			claimKey(p, base, pr.PSK, keyAt)
 		}
 	}
-}
-
-func tunnelWithPSK(ts []Tunnel, k string) int {
-	for j, t := range ts {
-		if !t.PSK.IsHidden() && !t.PSK.IsZero() && t.PSK.Reveal() == k {
-			return j
-		}
-	}
-	return -1
 }
 
 // validateSites checks sites on a document with defaults applied.

@@ -14,20 +14,24 @@ func TestValidateAcceptsGoodDocuments(t *testing.T) {
 		"full":  validConfig(),
 		"empty": {}, // setup mode: nothing configured yet
 		"minimal tunnel": {Version: CurrentVersion, Tunnels: []Tunnel{{
-			Name: "a", PeerAddress: "vpn.example.com", PSK: NewSecret(strongPSK1),
+			Name: "a", PeerAddress: "vpn.example.com", IKESettings: IKESettings{PSK: NewSecret(strongPSK1)},
 			RemoteNetworks: []Prefix{MustPrefix("10.0.0.0/8")},
 		}}},
 		"ikev1 with defaults": {Version: CurrentVersion, Tunnels: []Tunnel{{
-			Name: "v1", IKEVersion: IKEv1, PeerAddress: "203.0.113.9", PSK: NewSecret(strongPSK1),
-			RemoteNetworks: []Prefix{MustPrefix("10.0.0.0/8")}, Preset: "pfsense", MOBIKE: &on,
+			Name: "v1", PeerAddress: "203.0.113.9",
+			RemoteNetworks: []Prefix{MustPrefix("10.0.0.0/8")},
+			IKESettings: IKESettings{
+				IKEVersion: IKEv1, PSK: NewSecret(strongPSK1),
+				Preset: "pfsense", MOBIKE: &on,
+			},
 		}}},
 		"route mode with 0/0 selectors": {Version: CurrentVersion, Tunnels: []Tunnel{{
-			Name: "r", PeerAddress: "2001:db8::1", PSK: NewSecret(strongPSK1), Mode: ModeRoute, IfID: 42,
+			Name: "r", PeerAddress: "2001:db8::1", IKESettings: IKESettings{PSK: NewSecret(strongPSK1)}, Mode: ModeRoute, IfID: 42,
 			LocalNetworks: []Prefix{MustPrefix("0.0.0.0/0")}, RemoteNetworks: []Prefix{MustPrefix("0.0.0.0/0")},
 			Routes: []Prefix{MustPrefix("10.20.0.0/16")},
 		}}},
 		"custom intercept range": {Version: CurrentVersion, Router: Router{InterceptRange: MustPrefix("10.99.0.0/24")}, Tunnels: []Tunnel{{
-			Name: "c", PeerAddress: "203.0.113.9", PSK: NewSecret(strongPSK1),
+			Name: "c", PeerAddress: "203.0.113.9", IKESettings: IKESettings{PSK: NewSecret(strongPSK1)},
 			RemoteNetworks: []Prefix{MustPrefix("10.1.0.0/16")},
 		}}},
 	} {
@@ -55,8 +59,8 @@ func TestValidateReportsEverything(t *testing.T) {
 	want := []string{
 		"system.hostname",
 		"interfaces[0].gateway",
-		"tunnels[0].psk",
 		"tunnels[0].remote_networks[1]",
+		"tunnels[0].psk",
 		"tunnels[1].name",
 		"tunnels[1].esp_proposals[0]",
 	}
@@ -84,15 +88,18 @@ func TestWithDefaults(t *testing.T) {
 		},
 		Router: Router{IdentityPath: DefaultIdentityPath, InterceptRange: MustPrefix("100.64.0.0/10"), InsideAddress: MustAddr("100.64.0.1")},
 		Tunnels: []Tunnel{{
-			Name: "a", IKEVersion: IKEv2, PeerAddress: "203.0.113.5", RemoteID: "203.0.113.5",
+			Name: "a", PeerAddress: "203.0.113.5",
 			LocalNetworks:  []Prefix{MustPrefix("100.64.0.0/10")},
 			RemoteNetworks: []Prefix{MustPrefix("10.0.0.0/8")},
 			Mode:           ModePolicy,
-			IKEProposals:   []string{"aes256gcm16-prfsha384-ecp384", "aes256gcm16-prfsha256-x25519", "aes256-sha256-modp2048"},
-			ESPProposals:   []string{"aes256gcm16-ecp384", "aes256gcm16-x25519", "aes256-sha256-modp2048"},
-			IKELifetime:    Dur(3 * time.Hour), ChildLifetime: Dur(50 * time.Minute),
-			DPDDelay: Dur(30 * time.Second), DPDTimeout: Dur(150 * time.Second),
-			Initiation: Initiator, MOBIKE: &on,
+			IKESettings: IKESettings{
+				IKEVersion: IKEv2, RemoteID: "203.0.113.5",
+				IKEProposals: []string{"aes256gcm16-prfsha384-ecp384", "aes256gcm16-prfsha256-x25519", "aes256-sha256-modp2048"},
+				ESPProposals: []string{"aes256gcm16-ecp384", "aes256gcm16-x25519", "aes256-sha256-modp2048"},
+				IKELifetime:  Dur(3 * time.Hour), ChildLifetime: Dur(50 * time.Minute),
+				DPDDelay: Dur(30 * time.Second), DPDTimeout: Dur(150 * time.Second),
+				Initiation: Initiator, MOBIKE: &on,
+			},
 		}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -110,7 +117,7 @@ func TestWithDefaults(t *testing.T) {
 func TestDefaultsFollowCustomRangeAndIKEv1(t *testing.T) {
 	c := Config{
 		Router:  Router{InterceptRange: MustPrefix("10.99.0.0/24")},
-		Tunnels: []Tunnel{{IKEVersion: IKEv1, Mode: ModeRoute, RemoteNetworks: []Prefix{MustPrefix("10.1.0.0/16")}}},
+		Tunnels: []Tunnel{{IKESettings: IKESettings{IKEVersion: IKEv1}, Mode: ModeRoute, RemoteNetworks: []Prefix{MustPrefix("10.1.0.0/16")}}},
 	}.WithDefaults()
 	if got := c.Router.InsideAddress; got != MustAddr("10.99.0.1") {
 		t.Errorf("inside address = %v, want the first address of the custom range", got)
@@ -131,8 +138,12 @@ func TestPresetsPassTheAllowlist(t *testing.T) {
 	for name, p := range presets {
 		for _, v := range []IKEVersion{IKEv2, IKEv1} {
 			c := Config{Tunnels: []Tunnel{{
-				Name: "p", IKEVersion: v, Preset: name, PeerAddress: "203.0.113.1",
-				PSK: NewSecret(strongPSK1), RemoteNetworks: []Prefix{MustPrefix("10.0.0.0/8")},
+				Name: "p", PeerAddress: "203.0.113.1",
+				RemoteNetworks: []Prefix{MustPrefix("10.0.0.0/8")},
+				IKESettings: IKESettings{
+					IKEVersion: v, Preset: name,
+					PSK: NewSecret(strongPSK1),
+				},
 			}}}
 			if errs := c.Validate(); errs != nil {
 				t.Errorf("preset %q with %s: %v", name, v, errs)

@@ -10,7 +10,7 @@ import (
 
 func TestEncodeDecodeWithSecrets(t *testing.T) {
 	want := validConfig()
-	want.Profiles = []Profile{{Name: "p", PSK: NewSecret(strongPSK3)}}
+	want.Profiles = []Profile{{Name: "p", IKESettings: IKESettings{PSK: NewSecret(strongPSK3)}}}
 	doc, sec, err := EncodeWithSecrets(want)
 	if err != nil {
 		t.Fatal(err)

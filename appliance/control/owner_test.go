@@ -57,7 +57,7 @@ const psk = "Kp7rW2vX9qLm4TzB8nYc3HdF6jGs"
 func testConfig() config.Config {
 	return config.Config{Version: config.CurrentVersion,
 		Admin: config.Admin{PasswordHash: config.NewSecret("$2a$10$abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012")},
-		Tunnels: []config.Tunnel{{Name: "site1", PeerAddress: "192.0.2.2", PSK: config.NewSecret(psk),
+		Tunnels: []config.Tunnel{{Name: "site1", PeerAddress: "192.0.2.2", IKESettings: config.IKESettings{PSK: config.NewSecret(psk)},
 			RemoteNetworks: []config.Prefix{config.ParsePrefix("10.9.0.0/24")}}}}
 }
 

@@ -75,7 +75,7 @@ func TestKernelActivationNeverSendsClear(t *testing.T) {
 	received.Store(0)
 
 	cfg := config.Config{Version: config.CurrentVersion,
-		Profiles: []config.Profile{{Name: "p", PSK: config.NewSecret("Zr4_Wq9mXc2Lp7Vt-Kb3Nd8Hj5Fg1Sy6")}},
+		Profiles: []config.Profile{{Name: "p", IKESettings: config.IKESettings{PSK: config.NewSecret("Zr4_Wq9mXc2Lp7Vt-Kb3Nd8Hj5Fg1Sy6")}}},
 		Sites: []config.Site{{Name: "hq", RemoteNetworks: []config.Prefix{config.MustPrefix("10.9.0.0/24")},
 			Remotes: []config.Remote{{PeerAddress: "192.0.2.2", Profile: "p"}, {PeerAddress: "192.0.2.3", Profile: "p"}}}},
 	}

@@ -17,7 +17,7 @@ func tunnel(mod ...func(*config.Tunnel)) config.Tunnel {
 	t := config.Tunnel{
 		Name:           "site-a",
 		PeerAddress:    "198.51.100.9",
-		PSK:            config.NewSecret("a-long-and-random-pre-shared-key"),
+		IKESettings:    config.IKESettings{PSK: config.NewSecret("a-long-and-random-pre-shared-key")},
 		RemoteNetworks: []config.Prefix{config.PrefixFrom(netip.MustParsePrefix("10.1.0.0/16"))},
 	}
 	for _, m := range mod {
@@ -187,7 +187,7 @@ func TestConnErrors(t *testing.T) {
 		want string
 	}{
 		"no psk":       {tunnel(func(t *config.Tunnel) { t.PSK = config.Secret{} }), "no pre-shared key"},
-		"no proposals": {config.Tunnel{Name: "x", PSK: config.NewSecret("k")}, "no proposals"},
+		"no proposals": {config.Tunnel{Name: "x", IKESettings: config.IKESettings{PSK: config.NewSecret("k")}}, "no proposals"},
 		"route no id":  {tunnel(func(t *config.Tunnel) { t.Mode = config.ModeRoute }), "if_id"},
 		"no networks":  {tunnel(func(t *config.Tunnel) { t.RemoteNetworks = nil }), "networks"},
 	} {
@@ -235,9 +235,9 @@ func TestReqIDs(t *testing.T) {
 // policies name that reqid, so only its own remotes' SAs pass them.
 func TestReqIDsShareOnePerSite(t *testing.T) {
 	cfg := config.Config{
-		Tunnels: []config.Tunnel{{Name: "plain", PeerAddress: "198.51.100.9", PSK: config.NewSecret("a-long-enough-psk"),
+		Tunnels: []config.Tunnel{{Name: "plain", PeerAddress: "198.51.100.9", IKESettings: config.IKESettings{PSK: config.NewSecret("a-long-enough-psk")},
 			RemoteNetworks: []config.Prefix{config.PrefixFrom(netip.MustParsePrefix("10.1.0.0/16"))}}},
-		Profiles: []config.Profile{{Name: "p", PSK: config.NewSecret("a-long-enough-psk")}},
+		Profiles: []config.Profile{{Name: "p", IKESettings: config.IKESettings{PSK: config.NewSecret("a-long-enough-psk")}}},
 		Sites: []config.Site{
 			{Name: "hq", RemoteNetworks: []config.Prefix{config.PrefixFrom(netip.MustParsePrefix("10.9.0.0/24"))},
 				Remotes: []config.Remote{{PeerAddress: "192.0.2.2", Profile: "p"}, {PeerAddress: "192.0.2.3", Profile: "p"}}},

@@ -218,10 +218,12 @@ func TestKernelIKE(t *testing.T) {
 	waitSocket(t, boxSock)
 
 	cfg := config.Config{Tunnels: []config.Tunnel{{
-		Name:           "site-a",
-		PeerAddress:    "192.0.2.2",
-		LocalID:        "192.0.2.1",
-		PSK:            config.NewSecret(psk),
+		Name:        "site-a",
+		PeerAddress: "192.0.2.2",
+		IKESettings: config.IKESettings{
+			LocalID: "192.0.2.1",
+			PSK:     config.NewSecret(psk),
+		},
 		RemoteNetworks: []config.Prefix{config.PrefixFrom(netip.MustParsePrefix("10.9.0.0/24"))},
 	}}}.WithDefaults()
 

@@ -19,7 +19,7 @@ import (
 
 func withTunnel() config.Config {
 	return config.Config{Version: config.CurrentVersion, Tunnels: []config.Tunnel{{
-		Name: "hq", PeerAddress: "203.0.113.5", PSK: config.NewSecret("q7Vd-2mXz-Lp9R-wT4k-Hs8N-bY3c"),
+		Name: "hq", PeerAddress: "203.0.113.5", IKESettings: config.IKESettings{PSK: config.NewSecret("q7Vd-2mXz-Lp9R-wT4k-Hs8N-bY3c")},
 		RemoteNetworks: []config.Prefix{config.MustPrefix("10.1.0.0/16")},
 	}}}
 }

@@ -157,7 +157,7 @@ func TestRunnerSurvivesSIGKILL(t *testing.T) {
 	}
 
 	cfg := config.Config{Tunnels: []config.Tunnel{{
-		Name: "site-a", PeerAddress: "192.0.2.2", LocalID: "192.0.2.1", PSK: config.NewSecret(psk),
+		Name: "site-a", PeerAddress: "192.0.2.2", IKESettings: config.IKESettings{LocalID: "192.0.2.1", PSK: config.NewSecret(psk)},
 		RemoteNetworks: []config.Prefix{config.PrefixFrom(netip.MustParsePrefix("10.9.0.0/24"))},
 	}}}.WithDefaults()
 	ctx, cancel := context.WithCancel(context.Background())

@@ -1,0 +1,169 @@
+package config
+
+import (
+	"fmt"
+	"net/netip"
+)
+
+func validateTunnels(p *problems, ts []Tunnel, r Router, insideOK bool, box []boxNet, keyAt map[string]string) {
+	nameAt := map[string]string{}
+	ifIDAt := map[uint32]int{}
+	var locals, remotes [][]claimed // valid networks per tunnel, for overlap checks
+	var routes []claimed            // route-mode routes of earlier tunnels
+	for i, t := range ts {
+		base := idx("tunnels", i)
+		validateName(p, base, t.Name, "the tunnel", "site-a", nameAt)
+		validatePeer(p, fld(base, "peer_address"), t.PeerAddress)
+		if !t.LocalAddress.IsZero() {
+			switch {
+			case !t.LocalAddress.IsValid():
+				p.add(fld(base, "local_address"), "%q is not an IP address (leave it out to use the WAN address)", t.LocalAddress.String())
+			case unicastProblem(t.LocalAddress.Addr) != "":
+				p.add(fld(base, "local_address"), "%s %s", t.LocalAddress, unicastProblem(t.LocalAddress.Addr))
+			}
+		}
+
+		var myLocals, myRemotes []claimed
+		for j, n := range t.LocalNetworks {
+			f := idx(fld(base, "local_networks"), j)
+			n, ok := checkNetwork(p, f, n)
+			if !ok {
+				continue
+			}
+			if t.Mode == ModeRoute && n.Bits() == 0 {
+				// 0/0 selectors are how route mode is usually set up;
+				// the routes decide what enters the tunnel.
+				continue
+			}
+			if b, hit := overlapsBox(n, box); hit {
+				p.add(f, "%s overlaps %s", n, b.desc)
+				continue
+			}
+			if c, hit := firstOverlap(n, myLocals); hit {
+				p.add(f, "%s overlaps %s (%s) of the same tunnel", n, c.field, c.prefix)
+				continue
+			}
+			myLocals = append(myLocals, claimed{n, f})
+		}
+		if len(t.RemoteNetworks) == 0 {
+			p.add(fld(base, "remote_networks"), "is empty; list at least one network behind the remote device, like 10.1.0.0/16")
+		}
+		for j, n := range t.RemoteNetworks {
+			f := idx(fld(base, "remote_networks"), j)
+			n, ok := checkNetwork(p, f, n)
+			if !ok {
+				continue
+			}
+			if msg := remoteOverlap(n, t, myLocals, myRemotes, locals, remotes, r, box); msg != "" {
+				p.add(f, "%s", msg)
+				continue
+			}
+			myRemotes = append(myRemotes, claimed{n, f})
+		}
+		locals = append(locals, myLocals)
+		remotes = append(remotes, myRemotes)
+
+		// The router sources its traffic from the inside address; in
+		// policy mode only traffic from a local network matches the
+		// tunnel's policies.
+		if t.Mode == ModePolicy && len(myLocals) == len(t.LocalNetworks) && insideOK {
+			if _, hit := firstContaining(r.InsideAddress.Addr, myLocals); !hit {
+				p.add(fld(base, "local_networks"), "none contains the router's inside address %s, so the router's traffic would not enter this tunnel", r.InsideAddress)
+			}
+		}
+
+		var myRoutes []claimed
+		switch t.Mode {
+		case ModePolicy:
+			if t.IfID != 0 {
+				p.add(fld(base, "if_id"), "is only used with mode route")
+			}
+			if len(t.Routes) > 0 {
+				p.add(fld(base, "routes"), "are only used with mode route; in policy mode the remote networks decide what enters the tunnel")
+			}
+		case ModeRoute:
+			if t.IfID == 0 {
+				p.add(fld(base, "if_id"), "is missing; route mode needs an xfrm interface id from 1 to 4294967295")
+			} else if j, dup := ifIDAt[t.IfID]; dup {
+				p.add(fld(base, "if_id"), "%d is already the if_id of tunnels[%d]; each route-mode tunnel needs its own", t.IfID, j)
+			} else {
+				ifIDAt[t.IfID] = i
+			}
+			for j, n := range t.Routes {
+				f := idx(fld(base, "routes"), j)
+				n, ok := checkNetwork(p, f, n)
+				if !ok {
+					continue
+				}
+				if b, hit := overlapsBox(n, box); hit {
+					p.add(f, "%s overlaps %s", n, b.desc)
+				} else if c, hit := firstOverlap(n, routes); hit {
+					p.add(f, "%s overlaps %s (%s), routed into another tunnel", n, c.prefix, c.field)
+				} else {
+					myRoutes = append(myRoutes, claimed{n, f})
+				}
+			}
+		default:
+			p.add(fld(base, "mode"), "%q is not a mode; it must be policy or route", t.Mode)
+		}
+
+		routes = append(routes, myRoutes...)
+
+		if validateIKE(p, base, "tunnel", t.IKESettings) {
+			claimKey(p, base, t.PSK, keyAt)
+		}
+	}
+}
+
+// remoteOverlap says what a remote network conflicts with, or "".
+func remoteOverlap(n netip.Prefix, t Tunnel, myLocals, myRemotes []claimed, locals, remotes [][]claimed, r Router, box []boxNet) string {
+	if n.Bits() == 0 {
+		if t.Mode == ModeRoute {
+			return "" // see the local networks: the routes decide
+		}
+		return fmt.Sprintf("%s in policy mode would send the box's own traffic into the tunnel; use mode route for a default route", n)
+	}
+	if c, hit := firstOverlap(n, myLocals); hit {
+		return fmt.Sprintf("%s overlaps the local network %s (%s); the two sides of a tunnel must not overlap", n, c.prefix, c.field)
+	}
+	if c, hit := firstOverlap(n, myRemotes); hit {
+		return fmt.Sprintf("%s overlaps %s (%s) of the same tunnel", n, c.prefix, c.field)
+	}
+	for _, other := range remotes {
+		if c, hit := firstOverlap(n, other); hit {
+			return fmt.Sprintf("%s overlaps %s, a remote network of another tunnel (%s); the box could not tell which tunnel to use", n, c.prefix, c.field)
+		}
+	}
+	for _, other := range locals {
+		if c, hit := firstOverlap(n, other); hit {
+			return fmt.Sprintf("%s overlaps %s, a local network of another tunnel (%s)", n, c.prefix, c.field)
+		}
+	}
+	if rng := r.InterceptRange.Prefix; rng.IsValid() && rng.Overlaps(n) {
+		return fmt.Sprintf("%s overlaps the router's intercept range %s", n, rng)
+	}
+	if b, hit := overlapsBox(n, box); hit {
+		return fmt.Sprintf("%s overlaps %s", n, b.desc)
+	}
+	return ""
+}
+
+func validatePeer(p *problems, field, peer string) {
+	if peer == "" {
+		p.add(field, "is missing; give the remote VPN device's public IP address or DNS name")
+		return
+	}
+	if a, err := netip.ParseAddr(peer); err == nil {
+		if msg := unicastProblem(a); msg != "" {
+			p.add(field, "%s %s", peer, msg)
+		}
+		return
+	}
+	if peer == "%any" {
+		p.add(field, "%%any is not supported: the firewall admits IKE only from configured peers; give the remote device's address or DNS name")
+		return
+	}
+	if !validDNSName(peer) {
+		p.add(field, "%q is neither an IP address nor a DNS name", peer)
+	}
+}
