@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tunneler/tunneler/webui"
 )
 
 // The box has one owner of its running state (appliance/control): these
@@ -118,22 +120,25 @@ func (w *webLab) getJSON(t *testing.T, path string, v any) {
 	}
 }
 
+// apiColour is one tunnel's colour as GET /api/ipsec answers it, "" when
+// the tunnel is not listed.
+func (w *webLab) apiColour(t *testing.T, tunnel string) string {
+	t.Helper()
+	var st webui.Status
+	w.getJSON(t, "/api/ipsec", &st)
+	for _, tn := range st.Tunnels {
+		if tn.Name == tunnel {
+			return tn.Colour
+		}
+	}
+	return ""
+}
+
 // colours reads one tunnel's colour from the JSON API, the IPsec page and
 // the console's status screen.
 func (w *webLab) colours(t *testing.T, tunnel string) (api, page, console string) {
 	t.Helper()
-	var st struct {
-		Tunnels []struct {
-			Name   string `json:"name"`
-			Colour string `json:"colour"`
-		} `json:"tunnels"`
-	}
-	w.getJSON(t, "/api/ipsec", &st)
-	for _, tn := range st.Tunnels {
-		if tn.Name == tunnel {
-			api = tn.Colour
-		}
-	}
+	api = w.apiColour(t, tunnel)
 	re := regexp.MustCompile(`<span class="dot (\w+)" title="\w+"></span> ` + regexp.QuoteMeta(tunnel) + `</h2>`)
 	if m := re.FindStringSubmatch(w.getPage(t, "/ipsec")); m != nil {
 		page = m[1]
@@ -153,21 +158,13 @@ func (w *webLab) checkOneColour(t *testing.T, csrf string) {
 		"psk": {webPSK + "x"}, "remote_networks": {"10.99.0.0/24"}})
 	waitColour := func(tunnel, want string) {
 		t.Helper()
-		var st struct {
-			Tunnels []struct {
-				Name   string `json:"name"`
-				Colour string `json:"colour"`
-			} `json:"tunnels"`
-		}
+		got := ""
 		for deadline := time.Now().Add(3 * time.Minute); time.Now().Before(deadline); time.Sleep(2 * time.Second) {
-			w.getJSON(t, "/api/ipsec", &st)
-			for _, tn := range st.Tunnels {
-				if tn.Name == tunnel && tn.Colour == want {
-					return
-				}
+			if got = w.apiColour(t, tunnel); got == want {
+				return
 			}
 		}
-		t.Fatalf("tunnel %s never became %s: %+v\n%s", tunnel, want, st.Tunnels, w.vm.Console.Tail(30))
+		t.Fatalf("tunnel %s never became %s (last %q)\n%s", tunnel, want, got, w.vm.Console.Tail(30))
 	}
 	waitColour("site1", "green")
 	check := func(tunnel, want string) {
