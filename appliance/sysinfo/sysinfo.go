@@ -83,3 +83,19 @@ func KernelRelease() string {
 	}
 	return unix.ByteSliceToString(u.Release[:])
 }
+
+// ResidentKiB is process pid's resident memory (VmRSS in
+// procDir/PID/status) in KiB; 0 when the process or the figure is gone.
+func ResidentKiB(procDir string, pid int) int {
+	data, err := os.ReadFile(filepath.Join(procDir, strconv.Itoa(pid), "status"))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			n, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+			return n
+		}
+	}
+	return 0
+}

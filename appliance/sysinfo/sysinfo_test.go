@@ -134,3 +134,18 @@ func TestKernelRelease(t *testing.T) {
 		t.Error("KernelRelease is empty on a running Linux")
 	}
 }
+
+func TestResidentKiB(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "42"), 0o755)
+	os.WriteFile(filepath.Join(dir, "42", "status"), []byte("Name:\tziti-router\nVmPeak:\t  90000 kB\nVmRSS:\t   51234 kB\nThreads:\t9\n"), 0o644)
+	os.MkdirAll(filepath.Join(dir, "43"), 0o755)
+	os.WriteFile(filepath.Join(dir, "43", "status"), []byte("Name:\tkthreadd\n"), 0o644) // kernel threads have none
+	for _, tc := range []struct {
+		pid, want int
+	}{{42, 51234}, {43, 0}, {44, 0}} {
+		if got := ResidentKiB(dir, tc.pid); got != tc.want {
+			t.Errorf("ResidentKiB(%d) = %d, want %d", tc.pid, got, tc.want)
+		}
+	}
+}
