@@ -21,6 +21,7 @@ import (
 	"github.com/tunneler/tunneler/appliance/ipsec"
 	"github.com/tunneler/tunneler/appliance/provision"
 	"github.com/tunneler/tunneler/appliance/supervise"
+	"github.com/tunneler/tunneler/appliance/sysinfo"
 	"github.com/tunneler/tunneler/webui"
 )
 
@@ -100,7 +101,7 @@ type Box struct {
 	evGen  int                // which apply events belongs to
 	seq    int                // grows across applies
 
-	cpu cpuMeter
+	cpu sysinfo.CPUMeter
 }
 
 var _ webui.Box = (*Box)(nil)
@@ -119,7 +120,7 @@ func New(d Deps) *Box {
 	if d.Logf == nil {
 		d.Logf = func(string, ...any) {}
 	}
-	return &Box{d: d, cpu: cpuMeter{proc: d.Proc}}
+	return &Box{d: d, cpu: sysinfo.CPUMeter{Proc: d.Proc}}
 }
 
 // stored returns the saved document with its secrets.

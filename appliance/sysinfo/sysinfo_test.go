@@ -86,6 +86,7 @@ func TestCPUTimes(t *testing.T) {
 	}{
 		// user nice system idle iowait irq softirq steal
 		{"aggregate line", "cpu  10 20 30 400 50 6 7 8\ncpu0 1 2 3 4 5 6 7 8\n", 10 + 20 + 30 + 6 + 7 + 8, 531, true},
+		{"guest columns count too", "cpu  10 0 10 70 10 0 0 0 0 0\ncpu0 1 1 1 1\n", 20, 100, true},
 		{"per-cpu lines only", "cpu0 1 2 3 4 5\n", 0, 0, false},
 		{"empty", "", 0, 0, false},
 	} {
