@@ -116,7 +116,9 @@ func (s *ServiceForwarder) Configure(target, hostname string, secrets []string) 
 	}
 	before := s.Sink.Stats().Target
 	if err := s.Sink.Configure(target, hostname, secrets); err != nil {
-		s.log().Warn("remote syslog: not forwarding", "err", err)
+		// err names the remote syslog target itself: no prefix here, or
+		// the line would say "remote syslog" twice.
+		s.log().Warn("log forwarding off", "err", err)
 		return err
 	}
 	switch after := s.Sink.Stats().Target; {

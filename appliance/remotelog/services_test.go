@@ -125,7 +125,7 @@ func TestServiceForwarderConfigure(t *testing.T) {
 	}
 	s.Configure("udp://192.0.2.1:514", "box", nil) // same target: says nothing
 	s.Configure("", "box", nil)
-	sink.err = errors.New("bad target")
+	sink.err = errors.New(`remote syslog "bogus://x": scheme "bogus" is not udp:// or tcp://`)
 	if err := s.Configure("bogus://x", "box", nil); err == nil {
 		t.Error("Configure with a refused target: no error")
 	}
@@ -137,7 +137,7 @@ func TestServiceForwarderConfigure(t *testing.T) {
 	want := []string{
 		`"remote syslog: forwarding init's, charon's and the router's logs" to=udp://192.0.2.1:514`,
 		`"remote syslog: forwarding off"`,
-		`"remote syslog: not forwarding" err="bad target"`,
+		`"log forwarding off" err="remote syslog \"bogus://x\": scheme \"bogus\" is not udp:// or tcp://"`,
 	}
 	if diff := cmp.Diff(want, msgs); diff != "" {
 		t.Errorf("log (-want +got):\n%s", diff)
