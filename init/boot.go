@@ -11,14 +11,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/google/nftables"
 	"github.com/tunneler/tunneler/appliance/apply"
+	"github.com/tunneler/tunneler/appliance/cmdline"
 	"github.com/tunneler/tunneler/appliance/config"
 	"github.com/tunneler/tunneler/appliance/console"
 	"github.com/tunneler/tunneler/appliance/control"
@@ -32,7 +31,9 @@ import (
 	"github.com/tunneler/tunneler/appliance/remotelog"
 	"github.com/tunneler/tunneler/appliance/sites"
 	"github.com/tunneler/tunneler/appliance/supervise"
+	"github.com/tunneler/tunneler/appliance/sysinfo"
 	"github.com/tunneler/tunneler/appliance/watchdog"
+	"github.com/tunneler/tunneler/appliance/ziti"
 	"github.com/u-root/u-root/pkg/rtc"
 	"golang.org/x/sys/unix"
 )
@@ -50,7 +51,7 @@ type box struct {
 	log        *slog.Logger
 	localLog   *slog.Logger // console and ring only: for lines that reach syslog in their own form (alarms)
 	cons       *console.Set
-	cmdline    string
+	cmdline    cmdline.Cmdline // tunneler.* settings and test hooks
 	modules    *kmod.Loader
 	perm       perm.Result
 	boot       perm.BootRecord
@@ -72,19 +73,20 @@ type box struct {
 	heartbeat  watchdog.Heartbeat
 	started    float64 // uptime when /init started
 	bannerOnce sync.Once
-	bannerSecs float64    // /init to the first banner
-	router     *boxRouter // nil without /perm or a supervisor (init/router.go)
-	web        webCert    // the web UI's certificate (init/webui.go)
+	bannerSecs float64       // /init to the first banner
+	router     *ziti.Service // nil without /perm or a supervisor (init/router.go)
+	web        webCert       // the web UI's certificate (init/webui.go)
 
 	// sites runs the tunnels, charon, failover and alarms (init/sites.go).
 	sites *sites.Manager
 
 	// syslog forwards logs to a remote server, off until the config
-	// names one (init/syslog.go).
+	// names one; logFwd adds the services' lines (init/syslog.go).
 	syslog *remotelog.Forwarder
-	// secrets are the config's keys and hashes, cut out of every line a
-	// service prints and every forwarded line (init/syslog.go).
-	secrets atomic.Pointer[[]string]
+	logFwd *remotelog.ServiceForwarder
+	// redactor holds the config's keys and hashes, cut out of every line
+	// a service prints and every forwarded line.
+	redactor remotelog.Redactor
 }
 
 // boot runs DESIGN.md's boot sequence, then supervises until shutdown.
@@ -96,13 +98,14 @@ func boot() {
 	b.started = uptime()
 
 	// 2. Every console of the command line gets init's output.
-	b.cmdline = readTrim("/proc/cmdline")
-	cons, err := console.Open(b.cmdline, "/dev")
+	line := readTrim("/proc/cmdline")
+	b.cmdline = cmdline.Parse(line)
+	cons, err := console.Open(line, "/dev")
 	b.cons = cons
 	// The ring keeps init's lines for the menu's "view logs".
 	b.logs = console.NewLogRing(logLines)
 	b.syslog = remotelog.NewForwarder()
-	b.log = slog.New(slog.NewTextHandler(io.MultiWriter(cons, b.logs, syslogWriter{b.syslog}), &slog.HandlerOptions{ReplaceAttr: shortTime}))
+	b.log = slog.New(slog.NewTextHandler(io.MultiWriter(cons, b.logs, remotelog.LogWriter{F: b.syslog}), &slog.HandlerOptions{ReplaceAttr: shortTime}))
 	b.localLog = slog.New(slog.NewTextHandler(io.MultiWriter(cons, b.logs), &slog.HandlerOptions{ReplaceAttr: shortTime}))
 	if err != nil {
 		b.log.Error("consoles", "err", err)
@@ -136,8 +139,7 @@ func boot() {
 	// 7. Provisioning from the ESP on first boot; the config, or setup mode
 	// with a one-time code.
 	b.loadConfig()
-	b.configureSyslog(b.cfg)
-	go b.forwardServiceLogs()
+	b.startLogForwarding()
 
 	// From here on every child is started through the reaper, which owns
 	// all waiting (PID 1 reaps orphans with wait4(-1)).
@@ -160,10 +162,10 @@ func boot() {
 		b.startIPsec()
 		b.startRouter() // 10: after the XFRM policies, so nothing leaks
 	}()
-	if cmdlineValue(b.cmdline, "tunneler.debug", "") == "saveloop" {
+	if b.cmdline.Debug("saveloop") {
 		b.debugSaveLoop()
 	}
-	if cmdlineValue(b.cmdline, "tunneler.debug", "") == "panic" {
+	if b.cmdline.Debug("panic") {
 		// Test hook: PID 1 dies, the kernel panics, and must reboot.
 		b.log.Warn("tunneler.debug=panic: init exits now")
 		os.Exit(1)
@@ -329,8 +331,8 @@ func (b *box) printBanner() {
 	code := b.currentSetupCode()
 	info := console.BannerInfo{
 		Version:    version,
-		Slot:       cmdlineValue(b.cmdline, "tunneler.slot", "direct"),
-		Kernel:     kernelRelease(),
+		Slot:       b.cmdline.Value("tunneler.slot", "direct"),
+		Kernel:     sysinfo.KernelRelease(),
 		Interfaces: b.interfaces(),
 		PermOK:     b.perm.Mounted,
 		SetupMode:  code != "",
@@ -349,8 +351,10 @@ func (b *box) printBanner() {
 	} else {
 		info.Perm = "NOT MOUNTED: settings will not be kept"
 	}
-	info.MemUsedKiB, info.MemTotKiB = memory()
-	info.Router = b.bannerRouter()
+	if used, total, err := sysinfo.Memory("/proc"); err == nil {
+		info.MemUsedKiB, info.MemTotKiB = int64(used/1024), int64(total/1024)
+	}
+	info.Router = b.router.BannerLine()
 	info.WebUIFingerprint = b.webFingerprint()
 	for _, a := range b.mgmtAddrs() {
 		info.WebUI = append(info.WebUI, "https://"+a.String()+"/")
@@ -382,7 +386,7 @@ func (b *box) startSupervision() {
 	}
 	sup, err := supervise.New(supervise.Options{Reaper: b.reaper, LogDir: logDir,
 		Logf:   func(format string, args ...any) { b.log.Info(fmt.Sprintf(format, args...)) },
-		Redact: b.redact})
+		Redact: b.redactor.Redact})
 	if err != nil {
 		b.problem("supervisor: %v", err)
 		return
@@ -407,7 +411,7 @@ func (b *box) armWatchdog() {
 		b.log.Warn("no hardware watchdog; a hung init would not be noticed", "err", err)
 		return
 	}
-	timeout := time.Duration(cmdlineInt(b.cmdline, "tunneler.watchdog", 30)) * time.Second
+	timeout := time.Duration(b.cmdline.Int("tunneler.watchdog", 30)) * time.Second
 	f, err := watchdog.Open(dev, timeout)
 	if err != nil {
 		b.log.Warn("watchdog", "err", err)
@@ -444,7 +448,7 @@ func inputName(dev string) string {
 func (b *box) supervise() power.Request {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	hang := cmdlineValue(b.cmdline, "tunneler.debug", "") == "hang"
+	hang := b.cmdline.Debug("hang")
 	for {
 		select {
 		case <-tick.C:
@@ -541,59 +545,16 @@ func (b *box) interfaces() []console.Interface {
 	return out
 }
 
+// uptime is how long the kernel has run, in seconds: boot steps are
+// timed from it.
 func uptime() float64 {
-	f := strings.Fields(readTrim("/proc/uptime"))
-	if len(f) == 0 {
-		return 0
-	}
-	v, _ := strconv.ParseFloat(f[0], 64)
-	return v
-}
-
-// memory returns KiB in use (total less available) and total.
-func memory() (used, total int64) {
-	var avail int64
-	for _, line := range strings.Split(readTrim("/proc/meminfo"), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		v, _ := strconv.ParseInt(f[1], 10, 64)
-		switch f[0] {
-		case "MemTotal:":
-			total = v
-		case "MemAvailable:":
-			avail = v
-		}
-	}
-	return total - avail, total
-}
-
-func kernelRelease() string {
-	var u unix.Utsname
-	unix.Uname(&u)
-	return unix.ByteSliceToString(u.Release[:])
+	d, _ := sysinfo.Uptime("/proc")
+	return d.Seconds()
 }
 
 func readTrim(path string) string {
 	data, _ := os.ReadFile(path)
 	return strings.TrimSpace(string(data))
-}
-
-func cmdlineValue(cmdline, key, def string) string {
-	for _, f := range strings.Fields(cmdline) {
-		if v, ok := strings.CutPrefix(f, key+"="); ok {
-			return v
-		}
-	}
-	return def
-}
-
-func cmdlineInt(cmdline, key string, def int) int {
-	if v, err := strconv.Atoi(cmdlineValue(cmdline, key, "")); err == nil && v > 0 {
-		return v
-	}
-	return def
 }
 
 // shortTime drops slog's date: the console is read by a person at the box.

@@ -177,7 +177,7 @@ func (b *box) menu() *console.Menu {
 		}}
 	ops := &opmenu.Menu{
 		Settings:     b.owner,
-		TestHooks:    debugFlag(b.cmdline, "testhooks"),
+		TestHooks:    b.cmdline.Debug("testhooks"),
 		FactoryReset: b.factoryReset,
 		NetStatus:    b.netStatus,
 		PrintStatus: func(w io.Writer) {

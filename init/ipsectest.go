@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
-	"strings"
 	"syscall"
 )
 
@@ -37,23 +36,13 @@ func (b *box) killCharon() (int, error) {
 	return pid, nil
 }
 
-// debugFlag reports whether tunneler.debug lists flag (comma-separated).
-func debugFlag(cmdline, flag string) bool {
-	for _, f := range strings.Split(cmdlineValue(cmdline, "tunneler.debug", ""), ",") {
-		if f == flag {
-			return true
-		}
-	}
-	return false
-}
-
 // startTCPEcho is the tunneler.debug=tcpecho test hook: a TCP echo service
 // on the inside address's DNS port, where the firewall already lets tunnel
 // traffic in (for the router's resolver, which runs only once enrolled).
 // It lets a system test move a TCP stream across the tunnel through the
 // real firewall, without opening anything the box would not open anyway.
 func (b *box) startTCPEcho(inside netip.Addr) {
-	if !debugFlag(b.cmdline, "tcpecho") || !inside.IsValid() {
+	if !b.cmdline.Debug("tcpecho") || !inside.IsValid() {
 		return
 	}
 	addr := net.JoinHostPort(inside.String(), strconv.Itoa(53))

@@ -37,8 +37,10 @@ func (b *box) startOwner() {
 		SystemLog: b.logs.Lines,
 		Router:    b.webRouterStatus,
 
-		EnrollRouter:   b.enrollRouter,
-		UnenrollRouter: b.unenrollRouter,
+		EnrollRouter: func(ctx context.Context, jwt []byte, progress func(string)) error {
+			return b.router.Enroll(ctx, jwt, progress)
+		},
+		UnenrollRouter: func(ctx context.Context) error { return b.router.Unenroll(ctx) },
 
 		SetupCode:    b.currentSetupCode,
 		SetupDone:    b.leaveSetupMode,

@@ -18,7 +18,7 @@ func (b *box) mountSlot() {
 		b.problem("boot slot: %v", err)
 		return
 	}
-	name := slot.Name(cmdlineValue(b.cmdline, "tunneler.slot", ""))
+	name := slot.Name(b.cmdline.Value("tunneler.slot", ""))
 	if err := slot.MountExtras("/boot", name, "/usr"); err != nil {
 		b.problem("boot slot %s: %v: charon and the router are not available", name, err)
 		return

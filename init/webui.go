@@ -15,7 +15,6 @@ import (
 	"github.com/tunneler/tunneler/appliance/control"
 	"github.com/tunneler/tunneler/appliance/firewall"
 	"github.com/tunneler/tunneler/appliance/ipsec"
-	"github.com/tunneler/tunneler/appliance/netconf"
 	"github.com/tunneler/tunneler/webui"
 )
 
@@ -125,10 +124,8 @@ func (b *box) bindWebUI(srv *webui.Server) {
 	}
 }
 
-// mgmtAddrs are the addresses of the management side: the LAN NIC's, or
-// with a single NIC the shared WAN NIC's (the firewall then limits the web
-// ports to the allowed sources and refuses the peers). IPv6 link-local
-// addresses are left out: they need a zone and DHCP never gives them.
+// mgmtAddrs are the addresses of the management side
+// (netconf.Status.ManagementAddrs), nil before the network is up.
 func (b *box) mgmtAddrs() []netip.Addr {
 	if b.net == nil {
 		return nil
@@ -137,27 +134,7 @@ func (b *box) mgmtAddrs() []netip.Addr {
 	if err != nil {
 		return nil
 	}
-	var lan, shared []netip.Addr
-	for _, i := range st.Interfaces {
-		for _, p := range i.Addresses {
-			a := p.Addr()
-			if a.IsLinkLocalUnicast() || a.IsLoopback() {
-				continue
-			}
-			switch {
-			case i.Role == netconf.RoleLAN:
-				lan = append(lan, a)
-			case i.Role == netconf.RoleWAN && i.Shared:
-				shared = append(shared, a)
-			}
-		}
-	}
-	out := lan
-	if len(out) == 0 {
-		out = shared
-	}
-	slices.SortFunc(out, func(x, y netip.Addr) int { return x.Compare(y) })
-	return slices.Compact(out)
+	return st.ManagementAddrs()
 }
 
 // leaveSetupMode: a config with an admin password was saved, so the
@@ -175,21 +152,11 @@ func (b *box) leaveSetupMode() {
 
 var _ control.Tunnels = (*ipsec.Client)(nil)
 
-// webRouterStatus puts the router's state (init/router.go) in the web
-// UI's words.
+// webRouterStatus puts the router's state in the web UI's words.
 func (b *box) webRouterStatus() control.RouterStatus {
-	rs := b.routerStatus()
-	st := control.RouterStatus{State: rs.State, Enrolled: rs.Enrolled, Detail: rs.Detail}
-	switch {
-	case !rs.Enrolled && b.router != nil:
-		st.State = "not enrolled"
-	case rs.Connected:
-		st.State = "running"
-	}
-	if st.Detail == st.State {
-		st.Detail = "" // the page would say "not enrolled: not enrolled"
-	}
-	return st
+	rs := b.router.Status()
+	state, detail := rs.Summary()
+	return control.RouterStatus{State: state, Enrolled: rs.Enrolled, Detail: detail}
 }
 
 // readFirewallCounters is what the web UI, /metrics and the console

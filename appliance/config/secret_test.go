@@ -6,6 +6,8 @@ import (
 	"log"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // TestSecretNeverPrinted formats a Config holding secrets every way a
@@ -80,5 +82,19 @@ func TestKeepSecrets(t *testing.T) {
 	}
 	if !edited.Tunnels[0].PSK.IsHidden() {
 		t.Error("KeepSecrets changed its receiver")
+	}
+}
+
+func TestSecretValues(t *testing.T) {
+	c := validConfig()
+	c.Profiles = []Profile{{Name: "fg", IKESettings: IKESettings{PSK: NewSecret("profile-psk-value")}}, {Name: "none"}}
+	c.Tunnels = append(c.Tunnels, Tunnel{Name: "kept", IKESettings: IKESettings{PSK: Secret{hidden: true}}})
+	got := c.SecretValues()
+	want := []string{argonHash, strongPSK1, strongPSK2, "profile-psk-value"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("SecretValues (-want +got):\n%s", diff)
+	}
+	if got := (Config{}).SecretValues(); len(got) != 0 {
+		t.Errorf("SecretValues of an empty document = %q, want none", got)
 	}
 }

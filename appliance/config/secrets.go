@@ -166,3 +166,23 @@ func joinSecrets(c Config, s secretsFile) Config {
 	}
 	return c
 }
+
+// SecretValues lists the clear values of c's secrets (the admin password
+// hash, tunnels' and profiles' PSKs): what no log line may carry. Hidden
+// placeholders and empty secrets are left out.
+func (c Config) SecretValues() []string {
+	var out []string
+	add := func(s Secret) {
+		if !s.IsZero() && !s.IsHidden() {
+			out = append(out, s.Reveal())
+		}
+	}
+	add(c.Admin.PasswordHash)
+	for _, t := range c.Tunnels {
+		add(t.PSK)
+	}
+	for _, p := range c.Profiles {
+		add(p.PSK)
+	}
+	return out
+}

@@ -26,6 +26,7 @@ import (
 	"github.com/tunneler/tunneler/appliance/ipsec"
 	"github.com/tunneler/tunneler/appliance/provision"
 	"github.com/tunneler/tunneler/appliance/supervise"
+	"github.com/tunneler/tunneler/appliance/sysinfo"
 )
 
 // Store is the part of config.Store the owner writes through: each
@@ -125,7 +126,7 @@ type Owner struct {
 	evGen  int          // which apply events belongs to
 	seq    int          // grows across applies
 
-	cpu cpuMeter
+	cpu sysinfo.CPUMeter
 }
 
 // New returns the owner, starting from the config loaded at boot.
@@ -142,7 +143,7 @@ func New(d Deps) *Owner {
 	if d.Logf == nil {
 		d.Logf = func(string, ...any) {}
 	}
-	o := &Owner{d: d, cpu: cpuMeter{proc: d.Proc}}
+	o := &Owner{d: d, cpu: sysinfo.CPUMeter{Proc: d.Proc}}
 	o.cur, o.gen, o.has = d.Boot, d.BootGen, d.BootGen > 0
 	o.applied, o.appliedGen = d.Boot.WithDefaults(), d.BootGen
 	if d.Store != nil {

@@ -138,13 +138,6 @@ func TestSlogTime(t *testing.T) {
 	}
 }
 
-func TestCPUTimes(t *testing.T) {
-	busy, all, ok := cpuTimes("cpu  10 0 10 70 10 0 0 0 0 0\ncpu0 1 1 1 1\n")
-	if !ok || busy != 20 || all != 100 {
-		t.Errorf("busy %d all %d", busy, all)
-	}
-}
-
 // The apply page polls from Seq 0: it must see only the latest apply, so
 // an earlier apply's last event cannot end the new one's progress.
 func TestProgressShowsLatestApplyOnly(t *testing.T) {

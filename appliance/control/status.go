@@ -2,14 +2,11 @@ package control
 
 import (
 	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/tunneler/tunneler/appliance/config"
 	"github.com/tunneler/tunneler/appliance/ipsec"
+	"github.com/tunneler/tunneler/appliance/sysinfo"
 )
 
 // Status is a snapshot of the configured tunnels, the router and the box.
@@ -116,88 +113,8 @@ func tunnelStatus(t config.Tunnel, s ipsec.TunnelStatus, now time.Time) TunnelSt
 func (o *Owner) system() SystemStatus {
 	s := SystemStatus{Version: o.d.Version}
 	s.Hostname, _ = os.Hostname()
-	if f := strings.Fields(readFile(filepath.Join(o.d.Proc, "uptime"))); len(f) > 0 {
-		if v, err := strconv.ParseFloat(f[0], 64); err == nil {
-			s.Uptime = time.Duration(v * float64(time.Second))
-		}
-	}
-	s.MemUsed, s.MemTotal = memory(readFile(filepath.Join(o.d.Proc, "meminfo")))
-	s.CPUPercent = o.cpu.percent()
+	s.Uptime, _ = sysinfo.Uptime(o.d.Proc)
+	s.MemUsed, s.MemTotal, _ = sysinfo.Memory(o.d.Proc)
+	s.CPUPercent = o.cpu.Percent()
 	return s
-}
-
-func readFile(path string) string {
-	data, _ := os.ReadFile(path)
-	return string(data)
-}
-
-// memory returns bytes in use (total less available) and the total.
-func memory(meminfo string) (used, total uint64) {
-	var avail uint64
-	for _, line := range strings.Split(meminfo, "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		v, _ := strconv.ParseUint(f[1], 10, 64)
-		switch f[0] {
-		case "MemTotal:":
-			total = v * 1024
-		case "MemAvailable:":
-			avail = v * 1024
-		}
-	}
-	if avail > total {
-		return 0, total
-	}
-	return total - avail, total
-}
-
-// cpuMeter turns /proc/stat's counters into the busy share since the
-// previous call (the metrics sampler calls every few seconds).
-type cpuMeter struct {
-	proc       string
-	mu         sync.Mutex
-	busy, all  uint64
-	last       float64
-	lastSample time.Time
-}
-
-func (m *cpuMeter) percent() float64 {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	// Page views between samples reuse the last figure: a delta over a
-	// few milliseconds says nothing.
-	if time.Since(m.lastSample) < time.Second {
-		return m.last
-	}
-	busy, all, ok := cpuTimes(readFile(filepath.Join(m.proc, "stat")))
-	if !ok {
-		return 0
-	}
-	if m.all != 0 && all > m.all {
-		m.last = 100 * float64(busy-m.busy) / float64(all-m.all)
-	}
-	m.busy, m.all, m.lastSample = busy, all, time.Now()
-	return m.last
-}
-
-// cpuTimes sums the "cpu" line of /proc/stat: all ticks, and all but idle
-// and iowait.
-func cpuTimes(stat string) (busy, all uint64, ok bool) {
-	for _, line := range strings.Split(stat, "\n") {
-		f := strings.Fields(line)
-		if len(f) < 5 || f[0] != "cpu" {
-			continue
-		}
-		for i, v := range f[1:] {
-			n, _ := strconv.ParseUint(v, 10, 64)
-			all += n
-			if i != 3 && i != 4 { // idle, iowait
-				busy += n
-			}
-		}
-		return busy, all, true
-	}
-	return 0, 0, false
 }
