@@ -399,28 +399,32 @@ var systemActions = map[string]confirmData{
 	"restart-charon": {Action: ActRestartCharon, Warning: "Restarting charon, the IKE daemon, tears down every tunnel and negotiates them again. All traffic stops for a few seconds.", Button: "Restart charon"},
 }
 
-func (s *Server) systemConfirm(w http.ResponseWriter, r *http.Request, sess *session) {
+// systemConfirmPage is the confirmation page of the system action the
+// path names; ok is false (404 sent) for an unknown one.
+func (s *Server) systemConfirmPage(w http.ResponseWriter, r *http.Request, sess *session) (*page, confirmData, bool) {
 	cd, ok := systemActions[r.PathValue("action")]
 	if !ok {
 		http.NotFound(w, r)
-		return
+		return nil, cd, false
 	}
 	cd.Post = "/settings/" + r.PathValue("action")
 	p := s.base(sess, cd.Button, "settings")
 	p.Data = cd
-	s.render(w, r, "confirm", p)
+	return p, cd, true
+}
+
+func (s *Server) systemConfirm(w http.ResponseWriter, r *http.Request, sess *session) {
+	if p, _, ok := s.systemConfirmPage(w, r, sess); ok {
+		s.render(w, r, "confirm", p)
+	}
 }
 
 func (s *Server) systemAction(w http.ResponseWriter, r *http.Request, sess *session) {
-	cd, ok := systemActions[r.PathValue("action")]
+	p, cd, ok := s.systemConfirmPage(w, r, sess)
 	if !ok {
-		http.NotFound(w, r)
 		return
 	}
-	cd.Post = "/settings/" + r.PathValue("action")
 	if r.PostFormValue("confirm") != "yes" {
-		p := s.base(sess, cd.Button, "settings")
-		p.Data = cd
 		p.addErr("confirm", "tick the box to confirm")
 		s.render(w, r, "confirm", p)
 		return
@@ -434,8 +438,6 @@ func (s *Server) systemAction(w http.ResponseWriter, r *http.Request, sess *sess
 		done(w, r, "", nil)
 		return
 	}
-	p := s.base(sess, cd.Button, "settings")
 	p.Flash = cd.Button + ": started. " + map[bool]string{true: "The box is going down now.", false: ""}[cd.Action != ActRestartCharon]
-	p.Data = cd
 	s.render(w, r, "message", p)
 }

@@ -86,12 +86,18 @@ func (s *Server) authed(h handler) http.HandlerFunc {
 			http.Redirect(w, r, "/login"+next, http.StatusSeeOther)
 			return
 		}
-		if r.Method != http.MethodGet && !csrfOK(r, sess) {
-			s.fail(w, r, http.StatusForbidden, "the form had expired or did not come from this box (CSRF check failed); reload the page and try again")
-			return
-		}
-		h(w, r, sess)
+		s.serveChecked(w, r, sess, h)
 	}
+}
+
+// serveChecked runs h for sess, unless r changes state without the
+// session's CSRF token.
+func (s *Server) serveChecked(w http.ResponseWriter, r *http.Request, sess *session, h handler) {
+	if r.Method != http.MethodGet && !csrfOK(r, sess) {
+		s.fail(w, r, http.StatusForbidden, "the form had expired or did not come from this box (CSRF check failed); reload the page and try again")
+		return
+	}
+	h(w, r, sess)
 }
 
 // setupOnly requires a setup session (opened with the setup code).
@@ -106,11 +112,7 @@ func (s *Server) setupOnly(h handler) http.HandlerFunc {
 			s.toSetup(w, r)
 			return
 		}
-		if r.Method != http.MethodGet && !csrfOK(r, sess) {
-			s.fail(w, r, http.StatusForbidden, "the form had expired or did not come from this box (CSRF check failed); reload the page and try again")
-			return
-		}
-		h(w, r, sess)
+		s.serveChecked(w, r, sess, h)
 	}
 }
 
@@ -127,11 +129,7 @@ func (s *Server) anySession(h handler) http.HandlerFunc {
 			}
 			return
 		}
-		if r.Method != http.MethodGet && !csrfOK(r, sess) {
-			s.fail(w, r, http.StatusForbidden, "CSRF check failed; reload the page and try again")
-			return
-		}
-		h(w, r, sess)
+		s.serveChecked(w, r, sess, h)
 	}
 }
 

@@ -65,17 +65,9 @@ func (o *Owner) Do(ctx context.Context, a Action) error {
 	case ActRevertTrial:
 		return o.RevertTrial(a.Source)
 	case ActReboot:
-		if o.d.Reboot == nil {
-			return errors.New("reboot is not available")
-		}
-		o.d.Reboot("asked from the web UI")
-		return nil
+		return askPower(o.d.Reboot, "reboot")
 	case "poweroff", "power-off":
-		if o.d.PowerOff == nil {
-			return errors.New("power off is not available")
-		}
-		o.d.PowerOff("asked from the web UI")
-		return nil
+		return askPower(o.d.PowerOff, "power off")
 	case ActFactoryReset:
 		if o.d.FactoryReset == nil {
 			return errors.New("factory reset is not available")
@@ -84,4 +76,13 @@ func (o *Owner) Do(ctx context.Context, a Action) error {
 		return o.d.FactoryReset()
 	}
 	return fmt.Errorf("unknown action %q", a.Kind)
+}
+
+// askPower asks init to reboot or power off, if the box can.
+func askPower(ask func(reason string), what string) error {
+	if ask == nil {
+		return fmt.Errorf("%s is not available", what)
+	}
+	ask("asked from the web UI")
+	return nil
 }
