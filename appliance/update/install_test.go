@@ -176,7 +176,7 @@ func TestInstallRefuses(t *testing.T) {
 		{"a flipped byte in a part", flip(good, partAt+5000), Options{}, ErrCorrupt, "extras.sqfs has SHA-256"},
 		{"a flipped byte in a part header", flip(good, partAt-512+148), Options{}, ErrCorrupt, "corrupt"},
 		{"huge sizes claimed", rawBundle(t, huge, testParts), Options{}, ErrMalformed, "claims 1099511627776 bytes"},
-		{"a part the manifest does not list", rawBundle(t, testManifest(), testParts), Options{}, ErrMalformed, "format 0"},
+		{"an unknown manifest format", rawBundle(t, testManifest(), testParts), Options{}, ErrMalformed, "format 0"},
 		{"not a bundle", bytes.Repeat([]byte("x"), 4096), Options{}, ErrCorrupt, "corrupt"},
 		{"empty", nil, Options{}, ErrTruncated, "ended early"},
 	} {

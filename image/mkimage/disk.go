@@ -81,14 +81,14 @@ func (b *builder) buildESP() error {
 	})
 }
 
+// bootEntry and syslinuxConfig are the boot loaders' files for slot a;
+// appliance/update writes slot b's the same way after an install.
 func bootEntry(slot, version, cmdline string) string {
-	return fmt.Sprintf("title Tunneler %s (slot %s)\nversion %s\nlinux /%s/vmlinuz\ninitrd /%s/initrd\noptions %s tunneler.slot=%s\n",
-		version, slot, version, slot, slot, cmdline, slot)
+	return update.BootEntry(slot, version, cmdline)
 }
 
 func syslinuxConfig(cmdline string) string {
-	return "DEFAULT a\nPROMPT 0\nTIMEOUT 0\nSERIAL 0 115200\n" +
-		"LABEL a\n  KERNEL /a/vmlinuz\n  INITRD /a/initrd\n  APPEND " + cmdline + " tunneler.slot=a\n"
+	return update.SyslinuxConfig("a", map[string]string{"a": cmdline})
 }
 
 // buildDisk assembles the GPT disk from the ESP file and a blank /perm that
