@@ -87,6 +87,8 @@ type Status struct {
 	Running    SlotInfo `json:"running"`
 	Other      SlotInfo `json:"other"`
 	BootLoader string   `json:"boot_loader"`
+	// CanSwitch: a boot loader can start the other slot.
+	CanSwitch bool `json:"can_switch"`
 	// Trial is set while this boot is a trial that has not committed.
 	Trial *Trial `json:"trial,omitempty"`
 	Last  *Event `json:"last,omitempty"`
@@ -142,7 +144,7 @@ func (f *Firmware) writable(fn func() error) error {
 func (f *Firmware) Status() Status {
 	st := Status{Running: f.slotInfo(f.Running), Other: f.slotInfo(Other(f.Running)), BootLoader: "direct kernel boot (no slots to switch)"}
 	if f.Loader != nil {
-		st.BootLoader = f.Loader.Name()
+		st.BootLoader, st.CanSwitch = f.Loader.Name(), true
 	}
 	if t, err := f.readTrial(); err == nil && t.To == f.Running {
 		st.Trial = &t
