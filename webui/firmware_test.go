@@ -39,7 +39,7 @@ func fwBundle(t *testing.T, key ed25519.PrivateKey, version, board string, built
 
 type fakeLoader struct{ trial string }
 
-func (l *fakeLoader) Name() string                            { return "fake loader" }
+func (l *fakeLoader) Name() string                             { return "fake loader" }
 func (l *fakeLoader) WriteEntry(string, update.Manifest) error { return nil }
 func (l *fakeLoader) Trial(slot string) error                  { l.trial = slot; return nil }
 func (l *fakeLoader) EndTrial(string) error                    { return nil }
