@@ -29,6 +29,7 @@ import (
 	"github.com/tunneler/tunneler/appliance/provision"
 	"github.com/tunneler/tunneler/appliance/remotelog"
 	"github.com/tunneler/tunneler/appliance/supervise"
+	"github.com/tunneler/tunneler/appliance/update"
 	"github.com/tunneler/tunneler/appliance/watchdog"
 	"github.com/u-root/u-root/pkg/rtc"
 	"golang.org/x/sys/unix"
@@ -71,6 +72,11 @@ type box struct {
 	web       webCert    // the web UI's certificate (init/webui.go)
 	ipsecCtl  ipsecCtl   // charon and policies, for changes after boot (init/ipsecchange.go)
 	sites     siteCtl    // failover of sites with several remotes, alarms (init/failover.go)
+
+	// Firmware updates (init/update.go): nil when unavailable; trial is
+	// set on a trial boot of a new firmware.
+	firmware *update.Firmware
+	trial    *update.Trial
 
 	// syslog forwards logs to a remote server, off until the config
 	// names one (init/syslog.go).
@@ -138,6 +144,7 @@ func boot() {
 
 	// The running slot's extras (charon, the router) at /usr.
 	b.mountSlot()
+	b.setupFirmware() // a trial boot ends the boot loader's one-shot here
 
 	// 8. Network and the full firewall; XFRM policies (appliance/xfrm)
 	// go in with charon after the banner (startIPsec).
@@ -165,6 +172,7 @@ func boot() {
 	b.serveWebUI()
 	b.serveMenus()
 	b.armWatchdog()
+	go b.runHealthGate() // on a trial boot: keep this firmware, or roll back
 
 	// 12. Supervise and reap until asked to stop.
 	req := b.supervise()
