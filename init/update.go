@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tunneler/tunneler/appliance/power"
+	"github.com/tunneler/tunneler/appliance/slot"
 	"github.com/tunneler/tunneler/appliance/update"
 	"golang.org/x/sys/unix"
 )
@@ -39,13 +40,13 @@ func (b *box) setupFirmware() {
 		return
 	}
 	running := cmdlineValue(b.cmdline, "tunneler.slot", "")
-	slot := running
-	if slot == "" {
-		slot = "a" // direct kernel boot: the disk's slot a is the same build
+	if running != "a" && running != "b" {
+		running = "" // direct kernel boot (tunneler.slot=direct or none)
 	}
-	m, err := update.ReadSlotManifest(espDir, slot)
+	cur := slot.Name(running) // direct: the disk's slot a is the same build
+	m, err := update.ReadSlotManifest(espDir, cur)
 	if err != nil {
-		b.log.Warn("firmware updates unavailable: the running slot has no manifest", "slot", slot, "err", err)
+		b.log.Warn("firmware updates unavailable: the running slot has no manifest", "slot", cur, "err", err)
 		return
 	}
 	var loader update.Loader
@@ -60,7 +61,7 @@ func (b *box) setupFirmware() {
 	}
 	rw := &espWritable{dir: espDir}
 	b.firmware = &update.Firmware{
-		Installer: &update.Installer{ESP: espDir, Running: slot, Board: m.Board, Key: ed25519.PublicKey(key),
+		Installer: &update.Installer{ESP: espDir, Running: cur, Board: m.Board, Key: ed25519.PublicKey(key),
 			Version: version, Built: m.Built, Writable: rw.acquire},
 		Loader: loader,
 		Reboot: func(reason string) { b.requests.Ask(power.Reboot, reason) },
@@ -72,7 +73,7 @@ func (b *box) setupFirmware() {
 	}
 	b.trial = trial
 	if trial != nil {
-		b.log.Info("firmware trial boot: the health gate decides whether this firmware stays", "version", version, "slot", slot, "window", trial.Window, "must be up", strings.Join(trial.Up, ", "))
+		b.log.Info("firmware trial boot: the health gate decides whether this firmware stays", "version", version, "slot", cur, "window", trial.Window, "must be up", strings.Join(trial.Up, ", "))
 	}
 }
 
