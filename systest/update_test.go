@@ -45,7 +45,11 @@ func (w *webLab) put(t *testing.T, csrf, path string, body []byte) (int, map[str
 	req, _ := http.NewRequest(http.MethodPut, w.base+path, bytes.NewReader(body))
 	req.Header.Set("X-CSRF-Token", csrf)
 	req.Header.Set("Content-Type", "application/octet-stream")
-	resp, err := w.client.Do(req)
+	// The answer comes once the whole bundle is in and checked: tens of
+	// MiB through TLS under TCG take longer than the lab client's 15 s.
+	c := *w.client
+	c.Timeout = 5 * time.Minute
+	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatalf("PUT %s: %v", path, err)
 	}
