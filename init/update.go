@@ -25,8 +25,12 @@ import (
 // not on /perm, so nothing on the box can swap it.
 var updateKey = ""
 
-// espDir is where mountSlot mounts the ESP (read-only but for an update).
-const espDir = "/boot"
+// espDir is where mountSlot mounts the ESP (read-only but for an update);
+// efiVars is where the EFI variables are, under UEFI.
+const (
+	espDir  = "/boot"
+	efiVars = "/sys/firmware/efi/efivars"
+)
 
 // setupFirmware makes the update surface once the ESP is mounted, and
 // handles a trial boot before the services start: on the trial slot it
@@ -55,7 +59,11 @@ func (b *box) setupFirmware() {
 		// qemu -kernel: no boot loader; bundles can still be checked and
 		// written, but not booted.
 	case dirExists("/sys/firmware/efi"):
-		loader = update.SystemdBoot{ESP: espDir, EFIVars: "/sys/firmware/efi/efivars"}
+		loader = update.SystemdBoot{ESP: espDir, EFIVars: efiVars}
+		// mountBase ran before the efivarfs module was loaded.
+		if err := unix.Mount("efivarfs", efiVars, "efivarfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil && err != unix.EBUSY {
+			b.problem("firmware updates: mount efivarfs on %s: %v: a trial boot cannot be armed", efiVars, err)
+		}
 	default:
 		loader = update.Syslinux{ESP: espDir}
 	}
