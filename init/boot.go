@@ -75,8 +75,9 @@ type box struct {
 
 	// Firmware updates (init/update.go): nil when unavailable; trial is
 	// set on a trial boot of a new firmware.
-	firmware *update.Firmware
-	trial    *update.Trial
+	firmware    *update.Firmware
+	trial       *update.Trial
+	webCheckErr string // the health gate's last web UI error (gate goroutine only)
 
 	// syslog forwards logs to a remote server, off until the config
 	// names one (init/syslog.go).

@@ -121,7 +121,12 @@ func (b *box) runHealthGate() {
 	for _, want := range t.Up {
 		checks = append(checks, update.Check{Name: want, OK: func() bool { return slices.Contains(b.whatIsUp(), want) }})
 	}
-	if err := update.Gate(context.Background(), checks, window, 5*time.Second); err != nil {
+	report := func(failing []string) {
+		if len(failing) > 0 {
+			b.log.Info("firmware trial: waiting for the health gate", "not yet", strings.Join(failing, ", "))
+		}
+	}
+	if err := update.Gate(context.Background(), checks, window, 5*time.Second, report); err != nil {
 		b.log.Error("firmware trial failed its health gate; rolling back", "version", version, "err", err)
 		b.firmware.RollBack(t, err.Error())
 		return
@@ -141,6 +146,10 @@ func (b *box) webUIAnswers() bool {
 	for _, a := range b.mgmtAddrs() {
 		resp, err := c.Get("https://" + net.JoinHostPort(a.String(), "443") + "/login")
 		if err != nil {
+			if msg := err.Error(); msg != b.webCheckErr {
+				b.webCheckErr = msg // said once, not every 5 s of the window
+				b.log.Info("firmware trial: the web UI does not answer yet", "err", err)
+			}
 			continue
 		}
 		resp.Body.Close()

@@ -140,7 +140,10 @@ func TestFirmwareUpdateOverAPI(t *testing.T) {
 	if m[1] != next || m[2] != "b" {
 		t.Fatalf("trial boot: banner says %s from slot %s, want %s from b", m[1], m[2], next)
 	}
-	expect(t, w.vm, regexp.MustCompile(`firmware trial passed its health gate`), update.DefaultWindow)
+	gate := expect(t, w.vm, regexp.MustCompile(`firmware trial (passed|failed) its health gate[^\n]*`), update.DefaultWindow+time.Minute)
+	if gate[1] != "passed" {
+		t.Fatalf("the trial did not pass its health gate: %s", gate[0])
+	}
 
 	csrf = apiLogin(t, w.client, w.base, webAdminPass, time.Minute)
 	st = w.firmware(t)

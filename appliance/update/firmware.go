@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -317,11 +318,13 @@ type Check struct {
 
 // Gate waits until every check passes, polling every `every`, for at most
 // window. It returns nil, or the names of the checks that still failed.
-func Gate(ctx context.Context, checks []Check, window, every time.Duration) error {
+// report, if not nil, hears the failing checks each time they change.
+func Gate(ctx context.Context, checks []Check, window, every time.Duration, report func(failing []string)) error {
 	deadline := time.NewTimer(window)
 	defer deadline.Stop()
 	tick := time.NewTicker(every)
 	defer tick.Stop()
+	var last []string
 	for {
 		var failing []string
 		for _, c := range checks {
@@ -329,6 +332,10 @@ func Gate(ctx context.Context, checks []Check, window, every time.Duration) erro
 				failing = append(failing, c.Name)
 			}
 		}
+		if report != nil && !slices.Equal(failing, last) {
+			report(failing)
+		}
+		last = failing
 		if len(failing) == 0 {
 			return nil
 		}

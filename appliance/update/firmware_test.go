@@ -136,13 +136,18 @@ func TestBootIntoUnderDirectBoot(t *testing.T) {
 func TestGate(t *testing.T) {
 	n := 0
 	checks := []Check{{"supervision", func() bool { return true }}, {"tunnel site1", func() bool { n++; return n > 2 }}}
-	if err := Gate(context.Background(), checks, time.Second, time.Millisecond); err != nil {
+	if err := Gate(context.Background(), checks, time.Second, time.Millisecond, nil); err != nil {
 		t.Errorf("a check that comes up: %v", err)
 	}
+	n = 0
 	checks = append(checks, Check{"router", func() bool { return false }})
-	err := Gate(context.Background(), checks, 20*time.Millisecond, time.Millisecond)
+	var reports [][]string
+	err := Gate(context.Background(), checks, 20*time.Millisecond, time.Millisecond, func(f []string) { reports = append(reports, f) })
 	if err == nil || err.Error() != "router not up after 20ms" {
 		t.Errorf("err = %v, want router not up after 20ms", err)
+	}
+	if diff := cmp.Diff([][]string{{"tunnel site1", "router"}, {"router"}}, reports); diff != "" {
+		t.Errorf("reports (-want +got):\n%s", diff)
 	}
 }
 
