@@ -32,6 +32,7 @@ import (
 	"github.com/tunneler/tunneler/appliance/sites"
 	"github.com/tunneler/tunneler/appliance/supervise"
 	"github.com/tunneler/tunneler/appliance/sysinfo"
+	"github.com/tunneler/tunneler/appliance/update"
 	"github.com/tunneler/tunneler/appliance/watchdog"
 	"github.com/tunneler/tunneler/appliance/ziti"
 	"github.com/u-root/u-root/pkg/rtc"
@@ -79,6 +80,12 @@ type box struct {
 
 	// sites runs the tunnels, charon, failover and alarms (init/sites.go).
 	sites *sites.Manager
+
+	// Firmware updates (init/update.go): nil when unavailable; trial is
+	// set on a trial boot of a new firmware.
+	firmware    *update.Firmware
+	trial       *update.Trial
+	webCheckErr string // the health gate's last web UI error (gate goroutine only)
 
 	// syslog forwards logs to a remote server, off until the config
 	// names one; logFwd adds the services' lines (init/syslog.go).
@@ -148,6 +155,7 @@ func boot() {
 
 	// The running slot's extras (charon, the router) at /usr.
 	b.mountSlot()
+	b.setupFirmware() // a trial boot ends the boot loader's one-shot here
 
 	// 8. Network and the full firewall; XFRM policies (appliance/xfrm)
 	// go in with charon after the banner (startIPsec).
@@ -176,6 +184,7 @@ func boot() {
 	b.serveWebUI()
 	b.serveMenus()
 	b.armWatchdog()
+	go b.runHealthGate() // on a trial boot: keep this firmware, or roll back
 
 	// 12. Supervise and reap until asked to stop.
 	req := b.supervise()

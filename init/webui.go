@@ -70,7 +70,11 @@ func (b *box) serveWebUI() {
 	if b.perm.Mounted {
 		metricsDir = webMetricsDir
 	}
-	srv, err := webui.New(webui.Options{Box: b.owner, MetricsDir: metricsDir, Version: version,
+	var fw webui.Firmware // a nil *update.Firmware must stay a nil interface
+	if b.firmware != nil {
+		fw = b.firmware
+	}
+	srv, err := webui.New(webui.Options{Box: b.owner, MetricsDir: metricsDir, Version: version, Firmware: fw,
 		Logf: func(format string, args ...any) { b.log.Info(fmt.Sprintf(format, args...)) }})
 	if err != nil {
 		b.problem("web UI: %v", err)

@@ -58,6 +58,11 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /router", s.authed(s.routerPage))
 	m.HandleFunc("POST /router/enroll", s.authed(s.routerEnroll))
 	m.HandleFunc("POST /router/unenroll", s.authed(s.routerUnenroll))
+
+	m.HandleFunc("GET /firmware", s.authed(s.firmwarePage))
+	m.HandleFunc("PUT /firmware", s.authed(s.firmwareUpload))
+	m.HandleFunc("GET /firmware/boot", s.authed(s.firmwareBootConfirm))
+	m.HandleFunc("POST /firmware/boot", s.authed(s.firmwareBoot))
 }
 
 // inSetup reports whether the box has no admin yet.

@@ -27,6 +27,8 @@
 //	GET|POST /sites/{site}/remotes/{n}/restart   (POST needs confirm=yes)
 //	GET  /settings, POST /settings/{network,system,password,restore}, GET /settings/backup
 //	GET|POST /settings/{reboot,factory-reset,restart-charon}   (POST needs confirm=yes)
+//	GET  /firmware, PUT /api/firmware[?downgrade=yes]   (the bundle as the streamed body)
+//	GET|POST /firmware/boot?version=V         (POST needs confirm=yes): trial reboot
 //	GET  /metrics                            Prometheus text format, no login
 //
 // Secrets: a PSK is never written into a page, an API answer or a log once
@@ -78,6 +80,9 @@ type Options struct {
 	Hash func(string) (string, error)
 	// Logf logs server events (never secrets); nil means log.Printf.
 	Logf func(format string, args ...any)
+	// Firmware installs updates and switches slots (appliance/update);
+	// nil: the Firmware page says updates are not available.
+	Firmware Firmware
 }
 
 // Server is the web UI. Create it with New, serve Handler (or use Serve),
@@ -97,6 +102,7 @@ type Server struct {
 	mu       sync.Mutex // guards lastSample
 	// routerLast is the last enrollment's steps, for the Router page.
 	routerLast routerLast
+	fw         firmwareState // the last firmware upload (firmware.go)
 }
 
 // New returns a Server for o.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tunneler/tunneler/appliance/perm"
+	"github.com/tunneler/tunneler/appliance/update"
 )
 
 // Disk layout. The ESP holds two slots of kernel+initrd (a, b) so an update
@@ -35,17 +36,12 @@ func (b *builder) buildESP() error {
 	vmlinuz := filepath.Join(b.out, "vmlinuz")
 	initrd := filepath.Join(b.out, "initrd")
 	esp := filepath.Join(b.out, "esp.img")
-	src := filepath.Join(b.kernelTree, "boot", "vmlinuz-"+b.kernelVersion)
-	if !same(src, vmlinuz) {
-		if err := copyFile(src, vmlinuz+".new", 0o644); err != nil {
-			return fmt.Errorf("copy kernel: %w", err)
-		}
-		if err := os.Rename(vmlinuz+".new", vmlinuz); err != nil {
-			return err
-		}
+	if err := b.copyKernel(); err != nil {
+		return err
 	}
 	extras := filepath.Join(b.out, "extras.sqfs")
-	return b.step("ESP (systemd-boot, syslinux, slot a)", []string{vmlinuz, initrd, extras, systemdEFI}, b.board.Cmdline+"v3", []string{esp}, func() error {
+	slotManifest := filepath.Join(b.out, "slot-manifest.json")
+	return b.step("ESP (systemd-boot, syslinux, slot a)", []string{vmlinuz, initrd, extras, slotManifest, systemdEFI}, b.board.Cmdline+"v4", []string{esp}, func() error {
 		os.Remove(esp)
 		if err := sh("mkfs.fat", "-F", "32", "-n", "TUNNELER", "-h", fmt.Sprint(espStart/512), "-C", esp, fmt.Sprint(espSize/1024)); err != nil {
 			return err
@@ -75,7 +71,8 @@ func (b *builder) buildESP() error {
 				return err
 			}
 		}
-		for src, dst := range map[string]string{systemdEFI: "EFI/BOOT/BOOTX64.EFI", vmlinuz: "a/vmlinuz", initrd: "a/initrd", extras: "a/extras.sqfs"} {
+		for src, dst := range map[string]string{systemdEFI: "EFI/BOOT/BOOTX64.EFI", vmlinuz: "a/vmlinuz", initrd: "a/initrd", extras: "a/extras.sqfs",
+			slotManifest: "a/" + update.SlotManifest} {
 			if err := sh("mcopy", "-i", esp, src, "::"+dst); err != nil {
 				return err
 			}
@@ -84,14 +81,14 @@ func (b *builder) buildESP() error {
 	})
 }
 
+// bootEntry and syslinuxConfig are the boot loaders' files for slot a;
+// appliance/update writes slot b's the same way after an install.
 func bootEntry(slot, version, cmdline string) string {
-	return fmt.Sprintf("title Tunneler %s (slot %s)\nversion %s\nlinux /%s/vmlinuz\ninitrd /%s/initrd\noptions %s tunneler.slot=%s\n",
-		version, slot, version, slot, slot, cmdline, slot)
+	return update.BootEntry(slot, version, cmdline)
 }
 
 func syslinuxConfig(cmdline string) string {
-	return "DEFAULT a\nPROMPT 0\nTIMEOUT 0\nSERIAL 0 115200\n" +
-		"LABEL a\n  KERNEL /a/vmlinuz\n  INITRD /a/initrd\n  APPEND " + cmdline + " tunneler.slot=a\n"
+	return update.SyslinuxConfig("a", map[string]string{"a": cmdline})
 }
 
 // buildDisk assembles the GPT disk from the ESP file and a blank /perm that

@@ -7,6 +7,8 @@
 //	build/BOARD/disk.img     raw GPT disk: ESP (systemd-boot for UEFI,
 //	                         syslinux for BIOS, slots a and b) + /perm
 //	build/BOARD/disk.qcow2   the same disk as compressed qcow2
+//	build/BOARD/tunneler-VERSION.update   the slot's parts as a signed
+//	                         update bundle (appliance/update)
 //
 // Every step records a hash of its inputs next to its output and is skipped
 // when they have not changed, so a rebuild with nothing changed takes seconds.
@@ -26,15 +28,16 @@ func main() {
 	boardName := flag.String("board", "generic", "board profile under board/")
 	buildDir := flag.String("build", "build", "build folder (caches live here too)")
 	version := flag.String("version", "dev", "version stamped into init and the banner")
+	updateOnly := flag.Bool("update-only", false, "build only the update bundle, in BUILD/update-BOARD (tests: a second version of the same tree)")
 	flag.Parse()
 
-	if err := run(*boardName, *buildDir, *version); err != nil {
+	if err := run(*boardName, *buildDir, *version, *updateOnly); err != nil {
 		fmt.Fprintf(os.Stderr, "mkimage: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func run(boardName, buildDir, version string) error {
+func run(boardName, buildDir, version string, updateOnly bool) error {
 	start := time.Now()
 	prof, err := board.Load(boardName)
 	if err != nil {
@@ -43,32 +46,52 @@ func run(boardName, buildDir, version string) error {
 	if err := checkTools(); err != nil {
 		return err
 	}
+	key, keyPath, err := loadUpdateKey()
+	if err != nil {
+		return err
+	}
+	out := filepath.Join(buildDir, boardName)
+	if updateOnly {
+		out = filepath.Join(buildDir, "update-"+boardName)
+	}
 	b := &builder{
-		board:   prof,
-		version: version,
-		cache:   filepath.Join(buildDir, "cache"),
-		out:     filepath.Join(buildDir, boardName),
-		stage:   filepath.Join(buildDir, boardName, "stage"),
-		steps:   8,
+		board:         prof,
+		version:       version,
+		cache:         filepath.Join(buildDir, "cache"),
+		out:           out,
+		stage:         filepath.Join(out, "stage"),
+		steps:         9,
+		updateKey:     key,
+		updateKeyPath: keyPath,
 	}
 	for _, d := range []string{b.cache, b.out, b.stage} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return fmt.Errorf("make build folder: %w", err)
 		}
 	}
-	for _, s := range []func() error{
+	steps := []func() error{
 		b.fetchKernel,
 		b.stageModules,
 		b.buildInit,
 		b.buildInitramfs,
 		b.buildExtras,
+		b.buildBundle,
 		b.buildESP,
 		b.buildDisk,
 		b.buildQcow2,
-	} {
+	}
+	if updateOnly {
+		steps = steps[:6]
+		b.steps = 6
+	}
+	for _, s := range steps {
 		if err := s(); err != nil {
 			return err
 		}
+	}
+	if updateOnly {
+		fmt.Printf("mkimage: %s update bundle ready: %s (%.1fs)\n", boardName, filepath.Join(b.out, b.bundleName()), time.Since(start).Seconds())
+		return nil
 	}
 	fmt.Printf("mkimage: %s image ready in %s (%.1fs)\n", boardName, b.out, time.Since(start).Seconds())
 	return b.writeManifest()

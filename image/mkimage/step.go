@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/tunneler/tunneler/board"
 
+	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -26,6 +27,9 @@ type builder struct {
 
 	kernelVersion string
 	kernelTree    string // extracted linux-image package
+
+	updateKey     ed25519.PrivateKey // signs the update bundle; its public half goes into init
+	updateKeyPath string
 }
 
 // step runs fn unless the hash of inputs matches what the last run of

@@ -99,6 +99,43 @@
       if (tail.checked) { pull(); timer = setInterval(pull, 2000); } else { clearInterval(timer); }
     });
   }
+  // Firmware upload: the bundle is the streamed body of PUT /api/firmware,
+  // with a progress bar; the box verifies it as it arrives.
+  var up = document.getElementById("fw-upload");
+  if (up) {
+    up.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var file = document.getElementById("fw-file").files[0];
+      if (!file) return;
+      var bar = document.getElementById("fw-progress"), state = document.getElementById("fw-state");
+      var send = document.getElementById("fw-send");
+      var x = new XMLHttpRequest();
+      x.open("PUT", "/api/firmware" + (document.getElementById("fw-downgrade").checked ? "?downgrade=yes" : ""));
+      x.setRequestHeader("X-CSRF-Token", csrf);
+      x.setRequestHeader("Content-Type", "application/octet-stream");
+      bar.hidden = false; bar.max = file.size || 1; bar.value = 0;
+      send.disabled = true; state.className = ""; state.textContent = "Uploading ...";
+      x.upload.onprogress = function (ev) {
+        if (!ev.lengthComputable) return;
+        bar.max = ev.total; bar.value = ev.loaded;
+        state.textContent = "Uploading and verifying: " + Math.floor(100 * ev.loaded / ev.total) + "%";
+      };
+      x.upload.onload = function () { state.textContent = "Uploaded; the box finishes verifying and writing ..."; };
+      x.onload = function () {
+        var r = {};
+        try { r = JSON.parse(x.responseText); } catch (err) { }
+        if (x.status === 200) { location.href = "/firmware"; return; }
+        send.disabled = false;
+        state.className = "err";
+        state.textContent = "Refused: " + ((r.errors && r.errors[0] && r.errors[0].message) || ("HTTP " + x.status));
+      };
+      x.onerror = function () {
+        send.disabled = false; state.className = "err";
+        state.textContent = "The upload failed: the connection was lost. Nothing was changed; try again.";
+      };
+      x.send(file);
+    });
+  }
 })();
 
 // The trial banner counts down to its deadline; at zero the box has gone
