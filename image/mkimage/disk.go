@@ -189,7 +189,8 @@ func (b *builder) writeManifest() error {
 	m := Manifest{Board: b.board.Name, Version: b.version, KernelVersion: b.kernelVersion,
 		Cmdline: b.board.Cmdline, Built: time.Now().UTC(), Sizes: map[string]int64{},
 		ESPOffset: espStart, PermOffset: espStart + espSize, PermSize: permSize}
-	for _, f := range []string{"vmlinuz", "initrd", "extras.sqfs", "disk.img", "disk.qcow2"} {
+	for _, f := range []string{"vmlinuz", "initrd", "extras.sqfs", "disk.img", "disk.qcow2",
+		vmdkName, ovaName, vhdxName, zstName} {
 		fi, err := os.Stat(filepath.Join(b.out, f))
 		if err != nil {
 			return err

@@ -7,6 +7,12 @@
 //	build/BOARD/disk.img     raw GPT disk: ESP (systemd-boot for UEFI,
 //	                         syslinux for BIOS, slots a and b) + /perm
 //	build/BOARD/disk.qcow2   the same disk as compressed qcow2
+//	build/BOARD/disk.vmdk    the same disk as stream-optimised VMDK
+//	build/BOARD/tunneler.ova that VMDK with an OVF (1 vCPU, 512 MiB,
+//	                         WAN and LAN NICs, serial port, EFI)
+//	build/BOARD/disk.vhdx    the same disk as dynamic VHDX (Hyper-V gen 2)
+//	build/BOARD/disk.img.zst the raw disk zstd-compressed, for USB sticks,
+//	                         with disk.img.zst.sha256
 //	build/BOARD/tunneler-VERSION.update   the slot's parts as a signed
 //	                         update bundle (appliance/update)
 //
@@ -60,7 +66,7 @@ func run(boardName, buildDir, version string, updateOnly bool) error {
 		cache:         filepath.Join(buildDir, "cache"),
 		out:           out,
 		stage:         filepath.Join(out, "stage"),
-		steps:         9,
+		steps:         13,
 		updateKey:     key,
 		updateKeyPath: keyPath,
 	}
@@ -79,6 +85,10 @@ func run(boardName, buildDir, version string, updateOnly bool) error {
 		b.buildESP,
 		b.buildDisk,
 		b.buildQcow2,
+		b.buildVMDK,
+		b.buildOVA,
+		b.buildVHDX,
+		b.buildZst,
 	}
 	if updateOnly {
 		steps = steps[:6]
