@@ -56,7 +56,7 @@ func BenchmarkImageSize(b *testing.B) {
 	im := vmtest.LoadImage(b)
 	for i := 0; i < b.N; i++ {
 	}
-	for _, f := range []string{"vmlinuz", "initrd", "disk.img", "disk.qcow2"} {
+	for _, f := range []string{"vmlinuz", "initrd", "disk.img", "disk.qcow2", "disk.vmdk", "tunneler.ova", "disk.vhdx", "disk.img.zst"} {
 		b.ReportMetric(float64(im.Manifest.Sizes[f])/1e6, "MB-"+f)
 	}
 }
