@@ -49,7 +49,7 @@ func TestBootProblems(t *testing.T) {
 
 type noSaver struct{ t *testing.T }
 
-func (s noSaver) Save(c config.Config) (int, error) {
+func (s noSaver) SaveFrom(c config.Config, _ string) (int, error) {
 	s.t.Error("an invalid file was saved")
 	return 0, errors.New("no")
 }
