@@ -71,7 +71,12 @@ func (p *fakePerm) deps(d Deps, nics ...string) Deps {
 		return []PermDir{{Rel: "ziti/identity", StagePrefix: ".enroll-", LastFile: "enrollment.json", Router: true}, {Rel: "webui", StagePrefix: ".restore-"}}
 	}
 	d.NICs = func() []string { return nics }
-	d.StopRouter = func(context.Context) error { p.mu.Lock(); p.router = append(p.router, "stop"); p.mu.Unlock(); return nil }
+	d.StopRouter = func(context.Context) error {
+		p.mu.Lock()
+		p.router = append(p.router, "stop")
+		p.mu.Unlock()
+		return nil
+	}
 	d.StartRouter = func(context.Context, config.Config) error {
 		p.mu.Lock()
 		p.router = append(p.router, "start")

@@ -104,7 +104,7 @@ type Deps struct {
 	// it is enrolled. nil when the box has no router.
 	StopRouter  func(ctx context.Context) error
 	StartRouter func(ctx context.Context, c config.Config) error
-	Proc         string // "/proc" by default
+	Proc        string // "/proc" by default
 	// TunnelTimeout bounds how long an apply waits for the tunnels to come
 	// up before it says why they are not (90s by default).
 	TunnelTimeout time.Duration
