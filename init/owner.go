@@ -3,12 +3,15 @@ package main
 import (
 	"context"
 	"fmt"
+	"path/filepath"
+	"strings"
 
 	"github.com/tunneler/tunneler/appliance/config"
 	"github.com/tunneler/tunneler/appliance/control"
 	"github.com/tunneler/tunneler/appliance/opmenu"
 	"github.com/tunneler/tunneler/appliance/power"
 	"github.com/tunneler/tunneler/appliance/supervise"
+	"github.com/tunneler/tunneler/appliance/ziti"
 )
 
 // trialFile records a change on trial, so a reboot during it goes back.
@@ -68,6 +71,12 @@ func (b *box) startOwner() {
 		d.Store = b.store
 		d.TrialFile = trialFile
 	}
+	if b.perm.Mounted {
+		d.PermDir = permDir
+		d.BackupDirs = backupDirs
+	}
+	d.NICs = b.nicMACs
+	d.StopRouter, d.StartRouter = b.stopRouterForRestore, b.startRouterAfterRestore
 	b.owner = control.New(d)
 }
 
@@ -91,4 +100,69 @@ func (b *box) applyChange(ctx context.Context, c config.Config) error {
 	b.applyIPsec(c) // XFRM policies and charon follow the tunnels
 	b.configureSyslog(c)
 	return err
+}
+
+// backupDirs are the directories under /perm an encrypted backup carries:
+// the router's enrolled identity (router.yml is rendered again before each
+// start) and the web UI's certificate.
+func backupDirs(c config.Config) []control.PermDir {
+	var out []control.PermDir
+	if rel, err := filepath.Rel(permDir, ziti.PathsFor(c.WithDefaults().Router).Dir); err == nil && !strings.HasPrefix(rel, "..") {
+		out = append(out, control.PermDir{Rel: filepath.ToSlash(rel), StagePrefix: ".enroll-", LastFile: "enrollment.json", Router: true})
+	}
+	if rel, err := filepath.Rel(permDir, webCertDir); err == nil {
+		// Read at boot: a restored certificate is served from the next one.
+		out = append(out, control.PermDir{Rel: filepath.ToSlash(rel), StagePrefix: ".restore-"})
+	}
+	return out
+}
+
+// nicMACs are this box's NICs' MAC addresses in PCI order, for a backup
+// restored from other hardware.
+func (b *box) nicMACs() []string {
+	st, err := b.netStatus()
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, ifc := range st.Interfaces {
+		if len(ifc.MAC) > 0 {
+			out = append(out, ifc.MAC.String())
+		}
+	}
+	return out
+}
+
+// stopRouterForRestore stops the router while a restore replaces its
+// identity.
+func (b *box) stopRouterForRestore(ctx context.Context) error {
+	zr := b.router
+	if zr == nil {
+		return nil
+	}
+	zr.mu.Lock()
+	defer zr.mu.Unlock()
+	return zr.unit.Stop(ctx)
+}
+
+// startRouterAfterRestore runs the router with the restored settings and
+// identity, if it has one (same identity: no new enrollment token).
+func (b *box) startRouterAfterRestore(ctx context.Context, c config.Config) error {
+	zr := b.router
+	if zr == nil {
+		return nil
+	}
+	zr.mu.Lock()
+	defer zr.mu.Unlock()
+	zr.r.SetSettings(ziti.Settings{Router: c.WithDefaults().Router})
+	if err := zr.r.Tidy(); err != nil {
+		b.log.Warn("router: tidy restored identity", "err", err)
+	}
+	e, err := zr.r.Enrolled()
+	if err != nil {
+		b.log.Info("router: the restored box has no router identity; not started")
+		return nil
+	}
+	b.log.Info("router: starting with the restored identity", "router_id", e.RouterID)
+	return zr.unit.Restart(ctx)
 }
