@@ -8,8 +8,10 @@ import (
 
 	"github.com/tunneler/tunneler/appliance/config"
 	"github.com/tunneler/tunneler/appliance/control"
+	"github.com/tunneler/tunneler/appliance/netconf"
 	"github.com/tunneler/tunneler/appliance/opmenu"
 	"github.com/tunneler/tunneler/appliance/power"
+	"github.com/tunneler/tunneler/appliance/provision"
 	"github.com/tunneler/tunneler/appliance/supervise"
 	"github.com/tunneler/tunneler/appliance/ziti"
 )
@@ -120,17 +122,26 @@ func backupDirs(c config.Config) []control.PermDir {
 // nicMACs are this box's NICs' MAC addresses in PCI order, for a backup
 // restored from other hardware.
 func (b *box) nicMACs() []string {
-	st, err := b.netStatus()
+	nics, err := netconf.NICs(netconf.SysfsPhysical)
 	if err != nil {
+		b.log.Warn("restore: list NICs", "err", err)
 		return nil
 	}
 	var out []string
-	for _, ifc := range st.Interfaces {
-		if len(ifc.MAC) > 0 {
-			out = append(out, ifc.MAC.String())
+	for _, n := range nics {
+		if len(n.MAC) > 0 {
+			out = append(out, n.MAC.String())
 		}
 	}
 	return out
+}
+
+// backupTarget is where a headless restore from the ESP puts the backup's
+// files (the router is not running yet at that point of boot).
+func (b *box) backupTarget() provision.BackupTarget {
+	return provision.BackupTarget{NICs: b.nicMACs(), WriteFiles: func(c config.Config, files map[string][]byte) error {
+		return control.ReplaceDirs(permDir, backupDirs(c), files)
+	}}
 }
 
 // stopRouterForRestore stops the router while a restore replaces its

@@ -199,9 +199,15 @@ func cutDir(name, dir string) (string, bool) {
 	return "", false
 }
 
-// replaceDirs makes each of dirs hold exactly files' entries under it; a
-// dir with none is removed (it did not exist before a restore).
+// replaceDirs is ReplaceDirs under the owner's /perm.
 func (o *Owner) replaceDirs(dirs []PermDir, files map[string][]byte) error {
+	return ReplaceDirs(o.d.PermDir, dirs, files)
+}
+
+// ReplaceDirs makes each of dirs under root hold exactly files' entries
+// under it; a dir with none is removed (it did not exist before a
+// restore). init's headless restore from the ESP uses it too.
+func ReplaceDirs(root string, dirs []PermDir, files map[string][]byte) error {
 	for _, d := range dirs {
 		has := false
 		for name := range files {
@@ -211,12 +217,12 @@ func (o *Owner) replaceDirs(dirs []PermDir, files map[string][]byte) error {
 			}
 		}
 		if !has {
-			if err := os.RemoveAll(filepath.Join(o.d.PermDir, filepath.FromSlash(d.Rel))); err != nil {
+			if err := os.RemoveAll(filepath.Join(root, filepath.FromSlash(d.Rel))); err != nil {
 				return fmt.Errorf("remove %s: %w", d.Rel, err)
 			}
 			continue
 		}
-		if err := backup.ReplaceDir(o.d.PermDir, d.Rel, files, d.StagePrefix, d.LastFile); err != nil {
+		if err := backup.ReplaceDir(root, d.Rel, files, d.StagePrefix, d.LastFile); err != nil {
 			return err
 		}
 	}
