@@ -37,7 +37,9 @@ func (b *box) provisionFromESP() {
 	}
 	var r provision.Result
 	err = provision.ESP(esp.Device, espMount, func(dir string) error {
-		r = provision.Run(dir, b.store)
+		if r = provision.RunBackup(dir, b.store, b.backupTarget()); r.File == "" {
+			r = provision.Run(dir, b.store)
+		}
 		return nil
 	})
 	if err != nil {

@@ -3,12 +3,17 @@ package main
 import (
 	"context"
 	"fmt"
+	"path/filepath"
+	"strings"
 
 	"github.com/tunneler/tunneler/appliance/config"
 	"github.com/tunneler/tunneler/appliance/control"
+	"github.com/tunneler/tunneler/appliance/netconf"
 	"github.com/tunneler/tunneler/appliance/opmenu"
 	"github.com/tunneler/tunneler/appliance/power"
+	"github.com/tunneler/tunneler/appliance/provision"
 	"github.com/tunneler/tunneler/appliance/supervise"
+	"github.com/tunneler/tunneler/appliance/ziti"
 )
 
 // trialFile records a change on trial, so a reboot during it goes back.
@@ -70,6 +75,15 @@ func (b *box) startOwner() {
 		d.Store = b.store
 		d.TrialFile = trialFile
 	}
+	if b.perm.Mounted {
+		d.PermDir = permDir
+		d.BackupDirs = backupDirs
+	}
+	d.NICs = b.nicMACs
+	d.StopRouter = b.router.StopForRestore
+	d.StartRouter = func(ctx context.Context, c config.Config) error {
+		return b.router.StartAfterRestore(ctx, c.WithDefaults().Router)
+	}
 	b.owner = control.New(d)
 }
 
@@ -93,4 +107,44 @@ func (b *box) applyChange(ctx context.Context, c config.Config) error {
 	b.sites.Apply(c) // XFRM policies and charon follow the tunnels
 	b.configureSyslog(c)
 	return err
+}
+
+// backupDirs are the directories under /perm an encrypted backup carries:
+// the router's enrolled identity (router.yml is rendered again before each
+// start) and the web UI's certificate.
+func backupDirs(c config.Config) []control.PermDir {
+	var out []control.PermDir
+	if rel, err := filepath.Rel(permDir, ziti.PathsFor(c.WithDefaults().Router).Dir); err == nil && !strings.HasPrefix(rel, "..") {
+		out = append(out, control.PermDir{Rel: filepath.ToSlash(rel), StagePrefix: ".enroll-", LastFile: "enrollment.json", Router: true})
+	}
+	if rel, err := filepath.Rel(permDir, webCertDir); err == nil {
+		// Read at boot: a restored certificate is served from the next one.
+		out = append(out, control.PermDir{Rel: filepath.ToSlash(rel), StagePrefix: ".restore-"})
+	}
+	return out
+}
+
+// nicMACs are this box's NICs' MAC addresses in PCI order, for a backup
+// restored from other hardware.
+func (b *box) nicMACs() []string {
+	nics, err := netconf.NICs(netconf.SysfsPhysical)
+	if err != nil {
+		b.log.Warn("restore: list NICs", "err", err)
+		return nil
+	}
+	var out []string
+	for _, n := range nics {
+		if len(n.MAC) > 0 {
+			out = append(out, n.MAC.String())
+		}
+	}
+	return out
+}
+
+// backupTarget is where a headless restore from the ESP puts the backup's
+// files (the router is not running yet at that point of boot).
+func (b *box) backupTarget() provision.BackupTarget {
+	return provision.BackupTarget{NICs: b.nicMACs(), WriteFiles: func(c config.Config, files map[string][]byte) error {
+		return control.ReplaceDirs(permDir, backupDirs(c), files)
+	}}
 }

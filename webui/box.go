@@ -2,6 +2,8 @@ package webui
 
 import (
 	"context"
+	"io"
+	"time"
 
 	"github.com/tunneler/tunneler/appliance/config"
 	"github.com/tunneler/tunneler/appliance/control"
@@ -47,6 +49,20 @@ type Appliance interface {
 	// Trial is the change on trial, nil when none runs (every page's
 	// banner shows it).
 	Trial() *control.TrialStatus
+
+	// History lists the saved generations, newest first (secrets appear
+	// as "changed" in their summaries, never as values). Restore brings
+	// generation seq back as a new generation, based on generation base,
+	// on trial for trial (0: for good).
+	History() ([]config.GenerationInfo, error)
+	Restore(ctx context.Context, seq, base int, by control.Source, trial time.Duration) (int, error)
+	// Backup writes an encrypted backup (config with secrets, router
+	// identity, web certificate); OpenBackup reads one without changing
+	// anything (backup's errors: wrong passphrase, cut short, ...), and
+	// RestoreBackup restores what it read, like a change based on base.
+	Backup(w io.Writer, passphrase string) error
+	OpenBackup(r io.Reader, passphrase string) (*control.RestorePlan, error)
+	RestoreBackup(ctx context.Context, p *control.RestorePlan, base int, by control.Source, trial time.Duration) (int, config.FieldErrors, error)
 }
 
 // The snapshot the pages render is the owner's (appliance/control): the

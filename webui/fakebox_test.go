@@ -3,9 +3,13 @@ package webui
 import (
 	"context"
 	"crypto/subtle"
+	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"time"
+
+	"github.com/tunneler/tunneler/appliance/backup"
 
 	"github.com/tunneler/tunneler/appliance/config"
 	"github.com/tunneler/tunneler/appliance/control"
@@ -36,6 +40,13 @@ type fakeBox struct {
 	sources []control.Source
 	trials  []time.Duration
 	trial   *control.TrialStatus
+	// gens holds every saved generation (gens[i] is generation i+1) with
+	// where it came from; nics are the fake's MACs for a backup restore,
+	// and restoredFiles the files a restored backup carried.
+	gens          []config.Config
+	genSources    []string
+	nics          []string
+	restoredFiles map[string][]byte
 }
 
 func newFakeBox() *fakeBox {
@@ -92,6 +103,7 @@ func (f *fakeBox) Save(ctx context.Context, ch control.Change) (config.FieldErro
 	}
 	f.cfg, f.saved = c, true
 	f.saves++
+	f.gens, f.genSources = append(f.gens, c), append(f.genSources, string(ch.Source))
 	f.events = nil
 	seq := f.saves * 100
 	add := func(step, state, msg string, done bool) {
@@ -211,4 +223,78 @@ func (f *fakeBox) log(kind, text string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.logLocked(kind, text)
+}
+
+// History lists the fake's generations newest first, with config.Diff
+// summaries as the store makes them.
+func (f *fakeBox) History() ([]config.GenerationInfo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []config.GenerationInfo
+	for i := len(f.gens) - 1; i >= 0; i-- {
+		g := config.GenerationInfo{Seq: i + 1, Saved: f.now.Add(time.Duration(i) * time.Minute), Source: f.genSources[i]}
+		if i > 0 {
+			g.Previous, g.Changes = i, config.Diff(f.gens[i-1], f.gens[i])
+		}
+		out = append(out, g)
+	}
+	return out, nil
+}
+
+// Restore saves generation seq again, through Save (stale check, trial).
+func (f *fakeBox) Restore(ctx context.Context, seq, base int, by control.Source, trial time.Duration) (int, error) {
+	f.mu.Lock()
+	if seq < 1 || seq > len(f.gens) {
+		f.mu.Unlock()
+		return 0, fmt.Errorf("no generation %d", seq)
+	}
+	c := f.gens[seq-1]
+	f.mu.Unlock()
+	errs, err := f.Save(ctx, control.Change{Config: c, Base: base, Source: control.FromRestore, Trial: trial})
+	if err != nil {
+		return 0, err
+	}
+	if len(errs) > 0 {
+		return 0, errs
+	}
+	return f.generation(), nil
+}
+
+// Backup seals the fake's config with the real backup format.
+func (f *fakeBox) Backup(w io.Writer, passphrase string) error {
+	f.mu.Lock()
+	c := f.cfg
+	f.mu.Unlock()
+	return backup.Export(w, backup.Contents{Config: c, Files: map[string][]byte{"ziti/identity/key.pem": []byte("router key")}, Firmware: "test"}, passphrase)
+}
+
+// OpenBackup reads a backup as the owner does, adapting it to f.nics.
+func (f *fakeBox) OpenBackup(r io.Reader, passphrase string) (*control.RestorePlan, error) {
+	got, err := backup.Import(r, passphrase)
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	nics := f.nics
+	f.mu.Unlock()
+	c, notes := got.Config, []string(nil)
+	if len(nics) > 0 {
+		c, notes = backup.AdaptToHardware(got.Config, nics)
+	}
+	return &control.RestorePlan{Config: c, Files: got.Files, Notes: notes}, nil
+}
+
+// RestoreBackup saves the plan's config through Save and keeps its files.
+func (f *fakeBox) RestoreBackup(ctx context.Context, p *control.RestorePlan, base int, by control.Source, trial time.Duration) (int, config.FieldErrors, error) {
+	if p == nil {
+		return 0, nil, errors.New("no backup")
+	}
+	errs, err := f.Save(ctx, control.Change{Config: p.Config, Base: base, Source: control.FromRestore, Trial: trial})
+	if err != nil || len(errs) > 0 {
+		return 0, errs, err
+	}
+	f.mu.Lock()
+	f.restoredFiles = p.Files
+	f.mu.Unlock()
+	return f.generation(), nil, nil
 }

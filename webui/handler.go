@@ -27,7 +27,11 @@ func (s *Server) Handler() http.Handler {
 			r = r2
 		}
 		if r.Method == http.MethodPost {
-			r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+			limit := int64(maxFormBytes)
+			if uploadPath(r.URL.Path) {
+				limit = maxUploadBytes // a backup with a router's identity
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
 			var err error
 			if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
 				err = r.ParseMultipartForm(maxFormBytes)

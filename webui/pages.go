@@ -250,6 +250,13 @@ func (s *Server) restartCharon(w http.ResponseWriter, r *http.Request, sess *ses
 // settingsData is the Settings page's data.
 type settingsData struct {
 	System config.System `json:"system"`
+	// History lists the saved generations, newest first; HistoryError
+	// says why it cannot be read.
+	History      []historyEntry `json:"history,omitempty"`
+	HistoryError string         `json:"history_error,omitempty"`
+	// Notes say how a backup from other hardware maps onto this box's
+	// NICs, for the operator to confirm.
+	Notes []string `json:"notes,omitempty"`
 }
 
 func (s *Server) settingsPage(sess *session, c config.Config) *page {
@@ -259,7 +266,13 @@ func (s *Server) settingsPage(sess *session, c config.Config) *page {
 	p.Form.Set("timezone", c.System.Timezone)
 	p.Form.Set("ntp_servers", joinLines(c.System.NTPServers))
 	p.Form.Set("remote_syslog", c.System.RemoteSyslog)
-	p.Data = settingsData{System: c.System}
+	d := settingsData{System: c.System}
+	h, err := s.historyOf(p.Gen)
+	if err != nil {
+		d.HistoryError = err.Error()
+	}
+	d.History = h
+	p.Data = d
 	return p
 }
 
@@ -347,10 +360,11 @@ func (s *Server) settingsPassword(w http.ResponseWriter, r *http.Request, sess *
 	done(w, r, "/settings?saved=1", nil)
 }
 
-// backup downloads the config document with every secret as "(hidden)":
-// secrets never go back to a browser. Restoring it on this box keeps the
-// stored keys (matched by tunnel name); on a new box each PSK must be
-// typed again, which Validate asks for next to the field.
+// backup downloads the config document with every secret as "(hidden)",
+// the readable "settings (no secrets)" beside the encrypted backup
+// (backup.go). Restoring it on this box keeps the stored keys (matched by
+// tunnel name); on a new box each PSK must be typed again, which Validate
+// asks for next to the field.
 func (s *Server) backup(w http.ResponseWriter, r *http.Request, sess *session) {
 	c, _, _ := s.box.Config()
 	host := c.System.Hostname
@@ -359,38 +373,6 @@ func (s *Server) backup(w http.ResponseWriter, r *http.Request, sess *session) {
 	}
 	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", host+"-config-"+s.now().UTC().Format("20060102-1504")+".json"))
 	writeJSON(w, http.StatusOK, c)
-}
-
-func (s *Server) restore(w http.ResponseWriter, r *http.Request, sess *session) {
-	cur, _, _ := s.box.Config()
-	p := s.settingsPage(sess, cur)
-	file, _, err := r.FormFile("file")
-	if err != nil {
-		p.addErr("file", "choose a backup file (.json) to restore")
-		s.render(w, r, "settings", p)
-		return
-	}
-	defer file.Close()
-	c, err := decodeRestore(file)
-	if err != nil {
-		p.addErr("file", err.Error())
-		s.render(w, r, "settings", p)
-		return
-	}
-	if r.PostFormValue("confirm") != "yes" {
-		p.addErr("restore_confirm", "tick the box to confirm: restoring replaces every setting and restarts the tunnels")
-		s.render(w, r, "settings", p)
-		return
-	}
-	// Paths, not form fields: the file is the form here.
-	if !s.saveChange(w, r, p, c, "settings", func(errs config.FieldErrors) {
-		for _, fe := range errs {
-			p.addErr("file", fe.Field+": "+fe.Message)
-		}
-	}) {
-		return
-	}
-	done(w, r, "/apply", nil)
 }
 
 var systemActions = map[string]confirmData{

@@ -25,7 +25,11 @@
 //	GET  /tunnels/{name}/remote, /tunnels/{name}/remote/{strongswan,libreswan,cisco-ios,fortigate,paloalto,pfsense}
 //	GET|POST /sites   (profiles and sites as one JSON document, field sites_json)
 //	GET|POST /sites/{site}/remotes/{n}/restart   (POST needs confirm=yes)
-//	GET  /settings, POST /settings/{network,system,password,restore}, GET /settings/backup
+//	GET  /settings, POST /settings/{network,system,password}, GET /settings/backup (no secrets)
+//	POST /settings/backup    encrypted backup (backup_passphrase, backup_passphrase2)
+//	POST /settings/restore   file, passphrase, confirm=yes (mapping_confirm=yes for other NICs); on trial by default
+//	GET  /settings/history, GET|POST /settings/history/{n}/restore   (POST needs confirm=yes; on trial by default)
+//	GET|POST /setup/restore  a fresh box from an encrypted backup (file, passphrase, mapping_confirm)
 //	GET|POST /settings/{reboot,factory-reset,restart-charon}   (POST needs confirm=yes)
 //	GET  /firmware, PUT /api/firmware[?downgrade=yes]   (the bundle as the streamed body)
 //	GET|POST /firmware/boot?version=V         (POST needs confirm=yes): trial reboot
@@ -35,8 +39,9 @@
 // entered. Edit forms leave the PSK field empty with "keep the stored key"
 // as placeholder; an empty field keeps the key. A key the box generates is
 // shown once, in the answer to the generate button, so the operator can
-// copy it to the remote device. Backups and remote-device configurations
-// carry a placeholder instead of the key.
+// copy it to the remote device. The settings download and remote-device
+// configurations carry a placeholder instead of the key; only the
+// encrypted backup holds keys, sealed with the operator's passphrase.
 package webui
 
 import (

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tunneler/tunneler/appliance/config"
+	"github.com/tunneler/tunneler/appliance/control"
 )
 
 // Session lifetimes: idle logout after 30 minutes, and a fresh login at
@@ -41,6 +42,9 @@ type session struct {
 	// routerJWT is the router's enrollment token from the wizard's router
 	// step, used at apply; dropped once the setup is saved.
 	routerJWT []byte
+	// restorePlan is a backup opened for a restore, waiting for the
+	// operator to confirm how its NIC roles map onto this box's.
+	restorePlan *control.RestorePlan
 }
 
 type sessions struct {

@@ -20,10 +20,11 @@ import (
 const maxTrialMinutes = 60
 
 // trialByDefault: changes that can cut the operator off from the box
-// (interfaces, addresses, the web UI's allowed networks) go on trial
-// unless the operator says otherwise.
+// (interfaces, addresses, the web UI's allowed networks) and restores
+// (of a generation or a backup) go on trial unless the operator says
+// otherwise.
 func trialByDefault(path string) bool {
-	return strings.HasSuffix(path, "/settings/network")
+	return strings.HasSuffix(path, "/settings/network") || strings.HasSuffix(path, "/restore")
 }
 
 // trialOf reads how long r's change runs on trial, 0 for good. A page's

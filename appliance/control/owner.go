@@ -93,7 +93,19 @@ type Deps struct {
 	Problems     func() []string
 	Provisioning provision.Result
 	Version      string
-	Proc         string // "/proc" by default
+	// PermDir is /perm ("" without it); BackupDirs the directories under
+	// it an encrypted backup carries for config c (the router's identity,
+	// the web UI's certificate). NICs are this box's MAC addresses in PCI
+	// order, for restoring a backup made on other hardware.
+	PermDir    string
+	BackupDirs func(c config.Config) []PermDir
+	NICs       func() []string
+	// StopRouter and StartRouter bracket a restore that replaces the
+	// router's identity; StartRouter runs the router with c's settings if
+	// it is enrolled. nil when the box has no router.
+	StopRouter  func(ctx context.Context) error
+	StartRouter func(ctx context.Context, c config.Config) error
+	Proc        string // "/proc" by default
 	// TunnelTimeout bounds how long an apply waits for the tunnels to come
 	// up before it says why they are not (90s by default).
 	TunnelTimeout time.Duration

@@ -57,9 +57,28 @@ func (o *Owner) Save(ctx context.Context, ch Change) (config.FieldErrors, error)
 	return errs, err
 }
 
+// saveExtra is what a save does beyond a plain change: the router token
+// an apply enrolls with, the generation a restore brings back, and what
+// a trial revert must undo besides the config (a restored identity).
+type saveExtra struct {
+	jwt []byte
+	// restoredFrom, when not 0, is an older generation saved again: the
+	// box accepted it before, so it is not validated again (a stricter
+	// firmware must not keep an operator from going back to it).
+	restoredFrom int
+	// undo runs when the trial of this change is reverted.
+	undo func()
+}
+
 // save is Save; with a router token the apply enrolls the router too
 // (SaveAndEnroll, router.go). It returns the new generation.
 func (o *Owner) save(ch Change, jwt []byte) (int, config.FieldErrors, error) {
+	return o.saveWith(ch, saveExtra{jwt: jwt})
+}
+
+// saveWith is save with the extras history and restores need.
+func (o *Owner) saveWith(ch Change, x saveExtra) (int, config.FieldErrors, error) {
+	jwt := x.jwt
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.d.Store == nil {
@@ -70,10 +89,12 @@ func (o *Owner) save(ch Change, jwt []byte) (int, config.FieldErrors, error) {
 	}
 	c := ch.Config.KeepSecrets(o.cur)
 	c.Version = config.CurrentVersion
-	if errs := c.Validate(); len(errs) > 0 {
-		return 0, errs, nil
+	if x.restoredFrom == 0 {
+		if errs := c.Validate(); len(errs) > 0 {
+			return 0, errs, nil
+		}
 	}
-	seq, err := o.d.Store.SaveFrom(c, string(ch.Source))
+	seq, err := o.storeSave(c, string(ch.Source), x.restoredFrom)
 	if err != nil {
 		return 0, nil, fmt.Errorf("save config: %w", err)
 	}
@@ -89,7 +110,7 @@ func (o *Owner) save(ch Change, jwt []byte) (int, config.FieldErrors, error) {
 	}
 	switch {
 	case ch.Trial > 0 && prevGen > 0:
-		o.startTrial(seq, ch.Trial, src, prev, prevGen)
+		o.startTrial(seq, ch.Trial, src, prev, prevGen, x.undo)
 	case o.trial != nil:
 		// A change saved for good on top of one on trial keeps both:
 		// the operator reached the box to make it.

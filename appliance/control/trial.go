@@ -34,6 +34,9 @@ type trial struct {
 	TrialStatus
 	prev  config.Config
 	timer *time.Timer
+	// undo puts back what the change replaced besides the config (a
+	// restored backup's router identity); nil when nothing.
+	undo []func()
 }
 
 // ErrNoTrial answers a confirmation when no trial runs.
@@ -65,13 +68,17 @@ func (o *Owner) Trial() *TrialStatus {
 
 // startTrial puts generation gen on trial for d, going back to prev
 // (generation prevGen). Called under o.mu by save.
-func (o *Owner) startTrial(gen int, d time.Duration, src Source, prev config.Config, prevGen int) {
+func (o *Owner) startTrial(gen int, d time.Duration, src Source, prev config.Config, prevGen int, undo func()) {
+	var undos []func()
 	if o.trial != nil {
 		// A trial on top of a trial goes back to where the first began.
 		o.trial.timer.Stop()
-		prev, prevGen = o.trial.prev, o.trial.Previous
+		prev, prevGen, undos = o.trial.prev, o.trial.Previous, o.trial.undo
 	}
-	t := &trial{TrialStatus: TrialStatus{Generation: gen, Previous: prevGen, Deadline: o.d.Now().Add(d), Source: src}, prev: prev}
+	if undo != nil {
+		undos = append(undos, undo)
+	}
+	t := &trial{TrialStatus: TrialStatus{Generation: gen, Previous: prevGen, Deadline: o.d.Now().Add(d), Source: src}, prev: prev, undo: undos}
 	t.timer = time.AfterFunc(d, func() { o.expire(gen) })
 	o.trial = t
 	o.writeTrialMarker()
@@ -133,7 +140,12 @@ func (o *Owner) expire(gen int) {
 func (o *Owner) revert(why string) error {
 	t := o.trial
 	o.endTrial()
-	seq, err := o.d.Store.SaveFrom(t.prev, string(FromTrialRevert))
+	// Files first, newest undo first, so the config saved next never
+	// names an identity that is not there.
+	for i := len(t.undo) - 1; i >= 0; i-- {
+		t.undo[i]()
+	}
+	seq, err := o.storeSave(t.prev, string(FromTrialRevert), t.Previous)
 	if err != nil {
 		return fmt.Errorf("go back to generation %d: save: %w", t.Previous, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tunneler/tunneler/appliance/config"
 	"log/slog"
 	"os"
 	"strings"
@@ -360,4 +361,36 @@ func (s *Service) Kill() (int, error) {
 	}
 	s.o.Log.Warn("TEST HOOK: router killed with SIGKILL from the console debug entry", "pid", pid)
 	return pid, s.o.Signal(pid, syscall.SIGKILL)
+}
+
+// StopForRestore stops the router while a restore replaces its identity.
+func (s *Service) StopForRestore(ctx context.Context) error {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.unit.Stop(ctx)
+}
+
+// StartAfterRestore runs the router with the restored settings and
+// identity, if the backup held one: the same identity, so no new
+// enrollment token is needed.
+func (s *Service) StartAfterRestore(ctx context.Context, router config.Router) error {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.r.SetSettings(Settings{Router: router})
+	if err := s.r.Tidy(); err != nil {
+		s.o.Log.Warn("router: tidy the restored identity", "err", err)
+	}
+	e, err := s.r.Enrolled()
+	if err != nil {
+		s.o.Log.Info("router: the restored box has no router identity; not started")
+		return nil
+	}
+	s.o.Log.Info("router: starting with the restored identity", "router_id", e.RouterID)
+	return s.unit.Restart(ctx)
 }
