@@ -47,8 +47,9 @@ const (
 	logLines     = 500 // init's log lines kept for the console menu
 )
 
-// box is what the boot steps learn and later steps (menu, banner) need.
-type box struct {
+// pid1 is what PID 1 learns in the boot steps and what later steps (menu,
+// banner, the owner's wiring) need. Only init/ holds such state.
+type pid1 struct {
 	log        *slog.Logger
 	localLog   *slog.Logger // console and ring only: for lines that reach syslog in their own form (alarms)
 	cons       *console.Set
@@ -98,7 +99,7 @@ type box struct {
 
 // boot runs DESIGN.md's boot sequence, then supervises until shutdown.
 func boot() {
-	b := &box{}
+	b := &pid1{}
 
 	// 1. Pseudo filesystems.
 	mountErrs := mountBase()
@@ -193,7 +194,7 @@ func boot() {
 
 // timed runs a boot step and logs how long it took when that is long
 // enough to matter for the time to banner.
-func (b *box) timed(what string, step func()) {
+func (b *pid1) timed(what string, step func()) {
 	start := time.Now()
 	step()
 	if d := time.Since(start); d > 200*time.Millisecond {
@@ -201,7 +202,7 @@ func (b *box) timed(what string, step func()) {
 	}
 }
 
-func (b *box) problem(format string, args ...any) {
+func (b *pid1) problem(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	b.mu.Lock()
 	b.problems = append(b.problems, msg)
@@ -211,13 +212,13 @@ func (b *box) problem(format string, args ...any) {
 
 // problemLines is a copy of the problems so far, for the banner and the
 // web UI.
-func (b *box) problemLines() []string {
+func (b *pid1) problemLines() []string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return append([]string(nil), b.problems...)
 }
 
-func (b *box) loadModules() {
+func (b *pid1) loadModules() {
 	os.Symlink("/init", modprobeLink)
 	if err := os.WriteFile("/proc/sys/kernel/modprobe", []byte(modprobeLink), 0o644); err != nil {
 		b.log.Warn("set kernel modprobe helper", "err", err)
@@ -238,7 +239,7 @@ func (b *box) loadModules() {
 	b.log.Info("device drivers loaded", "modules", strings.Join(loaded, " "), "slowest", strings.Join(l.Slowest(5), " "))
 }
 
-func (b *box) loadLateModules() {
+func (b *pid1) loadLateModules() {
 	if b.modules == nil {
 		return
 	}
@@ -250,7 +251,7 @@ func (b *box) loadLateModules() {
 
 // installDefaultDeny drops everything but loopback until the config's full
 // ruleset replaces it (step 8). Without it, the box boots with no firewall.
-func (b *box) installDefaultDeny() {
+func (b *pid1) installDefaultDeny() {
 	os.Symlink("/init", "/bin/"+diverterName)
 	conn, err := nftables.New()
 	if err == nil {
@@ -263,7 +264,7 @@ func (b *box) installDefaultDeny() {
 	b.log.Info("firewall: default deny installed")
 }
 
-func (b *box) openPerm() {
+func (b *pid1) openPerm() {
 	rescan := func() {
 		if b.modules != nil {
 			b.modules.Coldplug("/sys")
@@ -290,7 +291,7 @@ func (b *box) openPerm() {
 	}
 }
 
-func (b *box) restoreEntropy() {
+func (b *pid1) restoreEntropy() {
 	if !b.perm.Mounted {
 		return
 	}
@@ -301,7 +302,7 @@ func (b *box) restoreEntropy() {
 
 // setClock checks the clock the kernel took from the RTC; if the kernel did
 // not (no RTC_HCTOSYS), it reads the RTC itself.
-func (b *box) setClock() {
+func (b *pid1) setClock() {
 	r, err := rtc.OpenRTC()
 	if err != nil {
 		b.log.Warn("no RTC; clock waits for NTP", "err", err)
@@ -333,7 +334,7 @@ func newSetupCode() string {
 	return s[:4] + "-" + s[4:]
 }
 
-func (b *box) printBanner() {
+func (b *pid1) printBanner() {
 	// The time to the first banner, kept: the status screen reprints the
 	// banner later and must not recompute it.
 	b.bannerOnce.Do(func() { b.bannerSecs = uptime() - b.started })
@@ -372,7 +373,7 @@ func (b *box) printBanner() {
 }
 
 // serveMenus runs the console menu on every console.
-func (b *box) serveMenus() {
+func (b *pid1) serveMenus() {
 	m := b.menu()
 	for _, c := range b.cons.Consoles {
 		go func(c console.Console) {
@@ -385,7 +386,7 @@ func (b *box) serveMenus() {
 
 // startSupervision starts the reaper and the service supervisor; services
 // (charon, the router) are added by their steps.
-func (b *box) startSupervision() {
+func (b *pid1) startSupervision() {
 	b.reaper = supervise.NewReaper(func(st supervise.ExitStatus) {
 		b.log.Debug("reaped orphan", "pid", st.Pid, "status", st.String())
 	})
@@ -404,7 +405,7 @@ func (b *box) startSupervision() {
 }
 
 // runCommand runs a short command to completion through the reaper.
-func (b *box) runCommand(cmd *exec.Cmd) ([]byte, error) {
+func (b *pid1) runCommand(cmd *exec.Cmd) ([]byte, error) {
 	return b.reaper.Run(context.Background(), cmd)
 }
 
@@ -414,7 +415,7 @@ func runCommand(cmd *exec.Cmd) ([]byte, error) { return cmd.CombinedOutput() }
 
 // armWatchdog opens the hardware watchdog. From here on, a supervision loop
 // that stops beating resets the box.
-func (b *box) armWatchdog() {
+func (b *pid1) armWatchdog() {
 	dev, id, err := watchdog.Find()
 	if err != nil {
 		b.log.Warn("no hardware watchdog; a hung init would not be noticed", "err", err)
@@ -433,7 +434,7 @@ func (b *box) armWatchdog() {
 
 // watchPowerButton turns a power-key press, from whichever input device
 // reports it, into a clean power off.
-func (b *box) watchPowerButton() {
+func (b *pid1) watchPowerButton() {
 	devs, err := power.FindPowerButtons("/sys")
 	if err != nil {
 		b.log.Warn("power button: not found; pressing it will not power off cleanly", "err", err)
@@ -454,7 +455,7 @@ func inputName(dev string) string {
 // supervise is init's main loop: it beats the heartbeat the watchdog
 // feeder checks, but only while the reaper and every service loop are
 // alive, and returns the first request to stop.
-func (b *box) supervise() power.Request {
+func (b *pid1) supervise() power.Request {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	hang := b.cmdline.Debug("hang")
@@ -478,7 +479,7 @@ func (b *box) supervise() power.Request {
 	}
 }
 
-func (b *box) healthy() error {
+func (b *pid1) healthy() error {
 	if b.reaper != nil {
 		if err := b.reaper.Alive(5 * time.Second); err != nil {
 			return err
@@ -491,7 +492,7 @@ func (b *box) healthy() error {
 }
 
 // shutdown stops everything cleanly and reboots or powers off.
-func (b *box) shutdown(req power.Request) {
+func (b *pid1) shutdown(req power.Request) {
 	b.log.Info("shutting down", "action", req.Action.String(), "reason", req.Reason)
 	if b.sup != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -524,7 +525,7 @@ func (b *box) shutdown(req power.Request) {
 	select {} // PID 1 must never exit
 }
 
-func (b *box) interfaces() []console.Interface {
+func (b *pid1) interfaces() []console.Interface {
 	if b.net != nil {
 		if st, err := b.net.Status(); err == nil && len(st.Interfaces) > 0 {
 			var out []console.Interface

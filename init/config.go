@@ -29,7 +29,7 @@ const (
 // provisionFromESP imports tunneler.json or tunneler.env from the ESP.
 // loadConfig calls it only when nothing was ever saved (first boot, or
 // after a factory reset).
-func (b *box) provisionFromESP() {
+func (b *pid1) provisionFromESP() {
 	esp, err := perm.Find("/sys", perm.ESPName)
 	if err != nil {
 		b.log.Info("provisioning: no ESP partition; nothing to import")
@@ -74,7 +74,7 @@ func (b *box) provisionFromESP() {
 
 // loadConfig is boot step 7: the newest readable generation of the store,
 // or setup mode.
-func (b *box) loadConfig() {
+func (b *pid1) loadConfig() {
 	if b.perm.Mounted {
 		s, err := config.OpenStore(configDir)
 		if err != nil {
@@ -110,7 +110,7 @@ func (b *box) loadConfig() {
 
 // enterSetupMode makes a new one-time setup code. The web UI reads it from
 // a RAM file; it is gone at reboot.
-func (b *box) enterSetupMode() string {
+func (b *pid1) enterSetupMode() string {
 	code := newSetupCode()
 	b.mu.Lock()
 	b.setupMode, b.setupCode = true, code
@@ -120,7 +120,7 @@ func (b *box) enterSetupMode() string {
 	return code
 }
 
-func (b *box) currentSetupCode() string {
+func (b *pid1) currentSetupCode() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if !b.setupMode {
@@ -132,7 +132,7 @@ func (b *box) currentSetupCode() string {
 // startNetwork is boot step 8: the config's network, then its firewall.
 // Without a config the box runs the defaults (first NIC WAN, second LAN,
 // DHCP) with the full default ruleset, so the setup page is reachable.
-func (b *box) startNetwork() {
+func (b *pid1) startNetwork() {
 	b.applier = &apply.Applier{Firewall: apply.NFTables{}, Resolver: net.DefaultResolver,
 		Logf: func(format string, args ...any) { b.log.Info(fmt.Sprintf(format, args...)) }}
 	last := map[string]string{}
@@ -165,7 +165,7 @@ func (b *box) startNetwork() {
 	}
 }
 
-func (b *box) menu() *console.Menu {
+func (b *pid1) menu() *console.Menu {
 	formatPerm := console.Item{Key: "8", Title: "Format /perm (erases all settings)", Confirm: "This erases every setting, key and log on /perm.",
 		Shown: func() bool { return !b.perm.Mounted && b.perm.Partition.Device != "" },
 		Run: func(w io.Writer) error {
@@ -205,7 +205,7 @@ func (b *box) menu() *console.Menu {
 	return &console.Menu{Title: "Tunneler " + version + " — console menu", Items: ops.Items(append(append([]console.Item{formatPerm}, ops.RouterItems(b.routerMenu())...), ops.SiteItems(b.siteMenu())...)...)}
 }
 
-func (b *box) netStatus() (netconf.Status, error) {
+func (b *pid1) netStatus() (netconf.Status, error) {
 	if b.net == nil {
 		return netconf.Status{}, errors.New("the network manager did not start")
 	}
@@ -214,7 +214,7 @@ func (b *box) netStatus() (netconf.Status, error) {
 
 // debugSaveLoop is the tunneler.debug=saveloop test hook: saves loop until
 // the power is cut.
-func (b *box) debugSaveLoop() {
+func (b *pid1) debugSaveLoop() {
 	if b.store == nil {
 		b.log.Error("saveloop: no config store")
 		return

@@ -17,7 +17,7 @@ import (
 // the system test shows the supervisor and the VICI client bring the
 // tunnels back, and that the box's XFRM policies keep traffic from leaking
 // in clear while no SA exists.
-func (b *box) killCharon() (int, error) {
+func (b *pid1) killCharon() (int, error) {
 	if b.sup == nil {
 		return 0, errors.New("no supervisor")
 	}
@@ -41,7 +41,7 @@ func (b *box) killCharon() (int, error) {
 // traffic in (for the router's resolver, which runs only once enrolled).
 // It lets a system test move a TCP stream across the tunnel through the
 // real firewall, without opening anything the box would not open anyway.
-func (b *box) startTCPEcho(inside netip.Addr) {
+func (b *pid1) startTCPEcho(inside netip.Addr) {
 	if !b.cmdline.Debug("tcpecho") || !inside.IsValid() {
 		return
 	}

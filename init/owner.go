@@ -22,7 +22,7 @@ const trialFile = "/perm/state/trial.json"
 // startOwner makes the one owner of the running box (appliance/control)
 // from the config loaded at boot. The web UI, the console menu and the
 // banner all save and read through it.
-func (b *box) startOwner() {
+func (b *pid1) startOwner() {
 	d := control.Deps{
 		Boot:    b.cfg,
 		BootGen: b.cfgSeq,
@@ -89,7 +89,7 @@ func (b *box) startOwner() {
 
 // factoryReset erases the config store and reboots into setup mode: the
 // web UI's and the console's.
-func (b *box) factoryReset() error {
+func (b *pid1) factoryReset() error {
 	if b.store == nil {
 		return fmt.Errorf("/perm is not mounted: there is no config store to erase")
 	}
@@ -102,7 +102,7 @@ func (b *box) factoryReset() error {
 }
 
 // applyChange hands a saved config to the drivers (the owner calls it).
-func (b *box) applyChange(ctx context.Context, c config.Config) error {
+func (b *pid1) applyChange(ctx context.Context, c config.Config) error {
 	err := b.applier.Apply(ctx, c)
 	b.sites.Apply(c) // XFRM policies and charon follow the tunnels
 	b.configureSyslog(c)
@@ -126,7 +126,7 @@ func backupDirs(c config.Config) []control.PermDir {
 
 // nicMACs are this box's NICs' MAC addresses in PCI order, for a backup
 // restored from other hardware.
-func (b *box) nicMACs() []string {
+func (b *pid1) nicMACs() []string {
 	nics, err := netconf.NICs(netconf.SysfsPhysical)
 	if err != nil {
 		b.log.Warn("restore: list NICs", "err", err)
@@ -143,7 +143,7 @@ func (b *box) nicMACs() []string {
 
 // backupTarget is where a headless restore from the ESP puts the backup's
 // files (the router is not running yet at that point of boot).
-func (b *box) backupTarget() provision.BackupTarget {
+func (b *pid1) backupTarget() provision.BackupTarget {
 	return provision.BackupTarget{NICs: b.nicMACs(), WriteFiles: func(c config.Config, files map[string][]byte) error {
 		return control.ReplaceDirs(permDir, backupDirs(c), files)
 	}}

@@ -9,7 +9,7 @@ import (
 
 // setupRouter is boot step 10's first half: the OpenZiti edge router
 // added to the supervisor (appliance/ziti.Service), not started yet.
-func (b *box) setupRouter() {
+func (b *pid1) setupRouter() {
 	if b.sup == nil || !b.perm.Mounted {
 		return
 	}
@@ -29,7 +29,7 @@ func (b *box) setupRouter() {
 
 // startRouter is boot step 10, run once the IPsec policies are in: the
 // router starts if it is enrolled.
-func (b *box) startRouter() {
+func (b *pid1) startRouter() {
 	if err := b.router.Start(); err != nil {
 		b.problem("router: %v", err)
 	}
@@ -37,10 +37,10 @@ func (b *box) startRouter() {
 
 // policiesMissing reports whether the config has policy-mode tunnels but
 // the kernel holds no XFRM policy of ours (installing them failed).
-func (b *box) policiesMissing() bool { return b.sites.PoliciesMissing() }
+func (b *pid1) policiesMissing() bool { return b.sites.PoliciesMissing() }
 
 // routerMenu is the console menu's view of the router.
-func (b *box) routerMenu() *opmenu.Router {
+func (b *pid1) routerMenu() *opmenu.Router {
 	return &opmenu.Router{
 		Status:   func() string { return b.router.BannerLine() },
 		Enrolled: func() bool { return b.router.Status().Enrolled },

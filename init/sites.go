@@ -7,7 +7,7 @@ import (
 
 // newSites makes the boot's tunnels and sites (appliance/sites): XFRM
 // policies, charon under the supervisor, failover and alarms.
-func (b *box) newSites() *sites.Manager {
+func (b *pid1) newSites() *sites.Manager {
 	return sites.New(sites.Kernel(b.sup, sites.Options{
 		Log:      b.log,
 		LocalLog: b.localLog,
@@ -18,7 +18,7 @@ func (b *box) newSites() *sites.Manager {
 // startIPsec runs after the banner: the IPsec kernel modules (crypto, ESP,
 // xfrm_user) take seconds under emulation, and nothing can leak meanwhile
 // (see sites.Manager.Start).
-func (b *box) startIPsec() {
+func (b *pid1) startIPsec() {
 	b.loadLateModules()
 	cfg := b.cfg.WithDefaults()
 	b.sites.Start(cfg)
@@ -28,6 +28,6 @@ func (b *box) startIPsec() {
 }
 
 // siteMenu is the console menu's view of the sites (opmenu.SiteItems).
-func (b *box) siteMenu() *opmenu.Sites {
+func (b *pid1) siteMenu() *opmenu.Sites {
 	return &opmenu.Sites{Status: b.sites.Sites, Alarms: b.sites.Alarms, RestartRemote: b.sites.RestartRemote}
 }

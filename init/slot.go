@@ -8,7 +8,7 @@ import (
 // mountSlot mounts the ESP read-only at /boot and the running slot's
 // extras (charon, the router) at /usr. Without them the box still boots,
 // shows its console and web UI, and says what is missing.
-func (b *box) mountSlot() {
+func (b *pid1) mountSlot() {
 	esp, err := perm.Find("/sys", perm.ESPName)
 	if err != nil {
 		b.problem("boot slot: no EFI system partition: charon and the router are not available")

@@ -12,7 +12,7 @@ import (
 // the web UI (appliance/remotelog). Logging never waits for it.
 
 // startLogForwarding forwards the supervised services' lines for ever.
-func (b *box) startLogForwarding() {
+func (b *pid1) startLogForwarding() {
 	b.logFwd = &remotelog.ServiceForwarder{Sink: b.syslog, Redactor: &b.redactor, Log: b.log,
 		Units: func() []remotelog.ServiceLog {
 			if b.sup == nil {
@@ -31,7 +31,7 @@ func (b *box) startLogForwarding() {
 // configureSyslog points forwarding at c's target (or turns it off), with
 // c's secrets to cut out of every line. Boot calls it with the loaded
 // config, applyChange with each saved one.
-func (b *box) configureSyslog(c config.Config) {
+func (b *pid1) configureSyslog(c config.Config) {
 	c = c.WithDefaults()
 	b.logFwd.Configure(c.System.RemoteSyslog, c.System.Hostname, c.SecretValues())
 }

@@ -37,7 +37,7 @@ const (
 // ends the boot loader's one-shot; back on the old slot after a trial
 // that did not commit, it says why. Without an update key or the running
 // slot's manifest, updates are unavailable and the box says so.
-func (b *box) setupFirmware() {
+func (b *pid1) setupFirmware() {
 	key, err := base64.StdEncoding.DecodeString(updateKey)
 	if err != nil || len(key) != ed25519.PublicKeySize {
 		b.log.Warn("firmware updates unavailable: this init was built without an update key")
@@ -87,7 +87,7 @@ func (b *box) setupFirmware() {
 
 // whatIsUp names the tunnels that are up and the router if connected: a
 // trial firmware must bring them all up again.
-func (b *box) whatIsUp() []string {
+func (b *pid1) whatIsUp() []string {
 	var up []string
 	if c := b.sites.Client(); c != nil {
 		for _, t := range c.Status() {
@@ -105,7 +105,7 @@ func (b *box) whatIsUp() []string {
 // runHealthGate runs on a trial boot once the services are started: the
 // firmware stays (becomes the boot loader's default) only when supervision
 // is healthy, the web UI answers and what was up before is up again.
-func (b *box) runHealthGate() {
+func (b *pid1) runHealthGate() {
 	t := b.trial
 	if t == nil {
 		return
@@ -140,7 +140,7 @@ func (b *box) runHealthGate() {
 
 // webUIAnswers: the login page comes back over HTTPS on a management
 // address.
-func (b *box) webUIAnswers() bool {
+func (b *pid1) webUIAnswers() bool {
 	c := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 	defer c.CloseIdleConnections()
 	for _, a := range b.mgmtAddrs() {

@@ -40,7 +40,7 @@ type webCert struct {
 
 // webFingerprint makes (first boot) or loads the web UI's certificate and
 // returns its fingerprint for the banner.
-func (b *box) webFingerprint() string {
+func (b *pid1) webFingerprint() string {
 	b.web.once.Do(func() {
 		dir := webRunCertDir
 		if b.perm.Mounted {
@@ -60,7 +60,7 @@ func (b *box) webFingerprint() string {
 
 // serveWebUI is boot step 11's web half: HTTPS on the management side's
 // addresses only, HTTP there redirecting to it.
-func (b *box) serveWebUI() {
+func (b *pid1) serveWebUI() {
 	b.webFingerprint()
 	if b.web.err != nil {
 		b.problem("web UI: certificate: %v", b.web.err)
@@ -74,7 +74,7 @@ func (b *box) serveWebUI() {
 	if b.firmware != nil {
 		fw = b.firmware
 	}
-	srv, err := webui.New(webui.Options{Box: b.owner, MetricsDir: metricsDir, Version: version, Firmware: fw,
+	srv, err := webui.New(webui.Options{Appliance: b.owner, MetricsDir: metricsDir, Version: version, Firmware: fw,
 		Logf: func(format string, args ...any) { b.log.Info(fmt.Sprintf(format, args...)) }})
 	if err != nil {
 		b.problem("web UI: %v", err)
@@ -87,7 +87,7 @@ func (b *box) serveWebUI() {
 // change. It binds the addresses themselves, not 0.0.0.0: then a WAN
 // address never has a listener, whatever the firewall holds at the time
 // (default deny during boot, a ruleset being replaced).
-func (b *box) bindWebUI(srv *webui.Server) {
+func (b *pid1) bindWebUI(srv *webui.Server) {
 	var cur []netip.Addr
 	var cancel context.CancelFunc
 	ended := make(chan error, 1)
@@ -130,7 +130,7 @@ func (b *box) bindWebUI(srv *webui.Server) {
 
 // mgmtAddrs are the addresses of the management side
 // (netconf.Status.ManagementAddrs), nil before the network is up.
-func (b *box) mgmtAddrs() []netip.Addr {
+func (b *pid1) mgmtAddrs() []netip.Addr {
 	if b.net == nil {
 		return nil
 	}
@@ -143,7 +143,7 @@ func (b *box) mgmtAddrs() []netip.Addr {
 
 // leaveSetupMode: a config with an admin password was saved, so the
 // setup code stops working and leaves the console.
-func (b *box) leaveSetupMode() {
+func (b *pid1) leaveSetupMode() {
 	b.mu.Lock()
 	was := b.setupMode
 	b.setupMode, b.setupCode = false, ""
@@ -157,7 +157,7 @@ func (b *box) leaveSetupMode() {
 var _ control.Tunnels = (*ipsec.Client)(nil)
 
 // webRouterStatus puts the router's state in the web UI's words.
-func (b *box) webRouterStatus() control.RouterStatus {
+func (b *pid1) webRouterStatus() control.RouterStatus {
 	rs := b.router.Status()
 	state, detail := rs.Summary()
 	return control.RouterStatus{State: state, Enrolled: rs.Enrolled, Detail: detail}

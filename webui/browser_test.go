@@ -34,7 +34,7 @@ func TestBrowserFirstBoot(t *testing.T) {
 	if base == "" {
 		fake = newFakeBox()
 		box := &routerBox{fakeBox: fake} // enrolls a router at apply
-		s, err := New(Options{Box: box, Version: "browser-test", Hash: cheapHash, Logf: t.Logf})
+		s, err := New(Options{Appliance: box, Version: "browser-test", Hash: cheapHash, Logf: t.Logf})
 		if err != nil {
 			t.Fatal(err)
 		}

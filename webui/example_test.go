@@ -29,7 +29,7 @@ func Example() {
 	log.Printf("web UI: https://%s/  certificate SHA-256 %s", lanAddr, webui.Fingerprint(cert))
 
 	srv, err := webui.New(webui.Options{
-		Box:        box,
+		Appliance:  box,
 		MetricsDir: "/perm/metrics", // hourly summary survives reboots
 		Version:    "v0.1.0",
 	})

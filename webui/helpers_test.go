@@ -41,7 +41,7 @@ func newHarness(t testing.TB) *harness {
 	box := newFakeBox()
 	h := &harness{t: t, box: box, now: box.now, logs: &strings.Builder{}}
 	logf := func(format string, args ...any) { fmt.Fprintf(h.logs, format+"\n", args...) }
-	s, err := New(Options{Box: box, Version: "test", Now: func() time.Time { return h.now }, Hash: cheapHash, Logf: logf})
+	s, err := New(Options{Appliance: box, Version: "test", Now: func() time.Time { return h.now }, Hash: cheapHash, Logf: logf})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -72,7 +72,7 @@ var staticFS embed.FS
 
 // Options configure a Server.
 type Options struct {
-	Box Appliance
+	Appliance Appliance
 	// MetricsDir is where the hourly metrics summary is kept (on /perm);
 	// "" keeps it in memory only.
 	MetricsDir string
@@ -112,10 +112,10 @@ type Server struct {
 
 // New returns a Server for o.
 func New(o Options) (*Server, error) {
-	if o.Box == nil {
-		return nil, errors.New("webui: Options.Box is nil")
+	if o.Appliance == nil {
+		return nil, errors.New("webui: Options.Appliance is nil")
 	}
-	s := &Server{box: o.Box, opt: o, now: o.Now, hash: o.Hash, logf: o.Logf, rec: metrics.New(0)}
+	s := &Server{box: o.Appliance, opt: o, now: o.Now, hash: o.Hash, logf: o.Logf, rec: metrics.New(0)}
 	if s.now == nil {
 		s.now = time.Now
 	}
