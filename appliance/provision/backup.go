@@ -102,19 +102,7 @@ func RunBackup(dir string, store Saver, t BackupTarget) Result {
 			return r
 		}
 	}
-	seq, err := store.SaveFrom(c, config.SourceRestore)
-	if err != nil {
-		r.Err = fmt.Errorf("save into the config store: %w", err)
-		return r
-	}
-	r.Imported, r.Seq = true, seq
-	if err := erase(path); err != nil {
-		r.Err = fmt.Errorf("restored, but could not remove the backup from the ESP: %w", err)
-		return r
-	}
-	syncDir(dir)
-	r.Removed = true
-	return r
+	return saveAndErase(r, store, c, config.SourceRestore, dir, path)
 }
 
 // readPass reads the passphrase: the file's first line, without the line

@@ -175,16 +175,21 @@ func importFile(dir, name string, store Saver, imp importer) Result {
 		syncDir(dir)
 		return r
 	}
-	seq, err := store.SaveFrom(c, config.SourceProvisioning)
+	return saveAndErase(r, store, c, config.SourceProvisioning, dir, path)
+}
+
+// saveAndErase saves c as provisioned from path, then erases path from the
+// ESP (it holds secrets). A store that fails keeps the file where it is,
+// so the next boot tries again.
+func saveAndErase(r Result, store Saver, c config.Config, source, dir, path string) Result {
+	seq, err := store.SaveFrom(c, source)
 	if err != nil {
-		// The file is fine as far as it knows; the store is not. Keep the
-		// file where it is so the next boot tries again.
 		r.Err = fmt.Errorf("save into the config store: %w", err)
 		return r
 	}
 	r.Imported, r.Seq = true, seq
 	if err := erase(path); err != nil {
-		r.Err = fmt.Errorf("imported, but could not remove it from the ESP (it still holds secrets): %w", err)
+		r.Err = fmt.Errorf("imported, but could not remove %s from the ESP (it still holds secrets): %w", filepath.Base(path), err)
 		return r
 	}
 	syncDir(dir)
