@@ -98,24 +98,30 @@ func (s *Server) historyEntryOf(w http.ResponseWriter, r *http.Request) (history
 
 // historyConfirm is the one confirmation before a restore.
 func (s *Server) historyConfirm(w http.ResponseWriter, r *http.Request, sess *session) {
+	if _, p, ok := s.historyPage(w, r, sess); ok {
+		s.render(w, r, "historyrestore", p)
+	}
+}
+
+// historyPage is the restore page of the generation the path names; ok is
+// false (answer sent) when none is kept.
+func (s *Server) historyPage(w http.ResponseWriter, r *http.Request, sess *session) (historyEntry, *page, bool) {
 	e, ok := s.historyEntryOf(w, r)
 	if !ok {
-		return
+		return e, nil, false
 	}
 	p := s.base(sess, "Restore generation "+itoa(e.Generation), "settings")
 	p.Data = historyRestoreData{Entry: e, Post: "/settings/history/" + itoa(e.Generation) + "/restore"}
-	s.render(w, r, "historyrestore", p)
+	return e, p, true
 }
 
 // historyRestore restores a generation, on trial unless the operator
 // unticked it (API: trial_minutes, default on trial).
 func (s *Server) historyRestore(w http.ResponseWriter, r *http.Request, sess *session) {
-	e, ok := s.historyEntryOf(w, r)
+	e, p, ok := s.historyPage(w, r, sess)
 	if !ok {
 		return
 	}
-	p := s.base(sess, "Restore generation "+itoa(e.Generation), "settings")
-	p.Data = historyRestoreData{Entry: e, Post: "/settings/history/" + itoa(e.Generation) + "/restore"}
 	base, err := baseGeneration(r)
 	if err != nil {
 		s.fail(w, r, http.StatusPreconditionRequired, err.Error())
