@@ -306,6 +306,16 @@ func runFailover(t testing.TB, fl *failoverLab, check func(what string, ok bool,
 	t.Logf("failover: remote 2 active and alarm remote:hq-r1 raised %.1fs after the cut", movedAt.Sub(cutAt).Seconds())
 	html := fl.api.get(t, "/overview", "text/html")
 	check("the Overview shows the raised alarm", strings.Contains(html, `data-key="remote:hq-r1"`) && !strings.Contains(html, `id="no-alarms"`), tail(html, 20))
+	// A site's remotes are tunnels like any other on the IPsec page and in
+	// /metrics: both named, the secondary up.
+	ipsecPage := fl.api.get(t, "/ipsec", "text/html")
+	check("the IPsec page lists both remotes of the site", strings.Contains(ipsecPage, "hq-r1") && strings.Contains(ipsecPage, "hq-r2"), tail(ipsecPage, 20))
+	metrics := fl.api.get(t, "/metrics", "text/plain")
+	// (The primary's IKE SA may still look established until DPD says
+	// otherwise: failover follows the monitor, not IKE.)
+	for _, want := range []string{`tunneler_tunnel_up{tunnel="hq-r1",peer="192.0.2.2"} `, `tunneler_tunnel_up{tunnel="hq-r2",peer="192.0.2.3"} 1`} {
+		check("/metrics has "+want, strings.Contains(metrics, want), metrics)
+	}
 	// The console menu's sites entry says the same.
 	fl.vm.Console.SendLine("")
 	_, err := fl.vm.Console.Expect(regexp.MustCompile(`Enter an option:`), 20*time.Second)

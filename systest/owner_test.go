@@ -144,7 +144,8 @@ func (w *webLab) colours(t *testing.T, tunnel string) (api, page, console string
 		page = m[1]
 	}
 	menu(t, w.vm, "1", false)
-	console = expect(t, w.vm, regexp.MustCompile(`Tunnel `+regexp.QuoteMeta(tunnel)+` is (\w+)`), time.Minute)[1]
+	// Up to the colon that follows: console output arrives in pieces.
+	console = expect(t, w.vm, regexp.MustCompile(`Tunnel `+regexp.QuoteMeta(tunnel)+` is (\w+)[:\r\n]`), time.Minute)[1]
 	return api, page, console
 }
 

@@ -176,25 +176,39 @@ func TestWebUIFirstBootInBrowser(t *testing.T) {
 		t.Errorf("setup mode: / answered %s, Location %q", resp.Status, loc)
 	}
 
-	w.browserFirstBoot(t)
+	b := w.browserFirstBoot(t)
 	w.checkNoKey(t)
 	w.checkWANGetsNothing(t)
+	w.browserTrialLapses(t, b)
 }
 
 // browserFirstBoot drives Chromium through the wizard to a tunnel up.
-func (w *webLab) browserFirstBoot(t *testing.T) {
+// browser is headless Chromium on the LAN host (through a proxy there),
+// writing numbered screenshots to the test's artifacts.
+type browser struct {
+	t   *testing.T
+	w   *webLab
+	ctx context.Context
+	art string
+	n   int
+}
+
+// newBrowser starts Chromium for the rest of the test. fresh drops the
+// screenshots of earlier runs, so their numbers follow this run's flow.
+func (w *webLab) newBrowser(t *testing.T, fresh bool) *browser {
 	art := vmtest.ArtifactDir(t)
-	// Only this run's screenshots: their numbers follow the flow.
-	if old, _ := filepath.Glob(filepath.Join(art, "*.png")); len(old) > 0 {
+	old, _ := filepath.Glob(filepath.Join(art, "*.png"))
+	if fresh {
 		for _, f := range old {
 			os.Remove(f)
 		}
+		old = nil
 	}
 	profile, err := os.MkdirTemp("", "tunneler-chromium-")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer os.RemoveAll(profile)
+	t.Cleanup(func() { os.RemoveAll(profile) })
 	proxy := connectProxy(t, w.lan)
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromium),
@@ -207,55 +221,65 @@ func (w *webLab) browserFirstBoot(t *testing.T) {
 		chromedp.Flag("no-first-run", true),
 		chromedp.Flag("no-default-browser-check", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("ignore-certificate-errors", true), // checked against the banner above
+		chromedp.Flag("ignore-certificate-errors", true), // checked against the banner
 		chromedp.ProxyServer("http://" + proxy),          // every connection from the LAN host
 		chromedp.UserDataDir(profile),
 		chromedp.WindowSize(1100, 900),
 	}
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 10*time.Minute)
-	defer cancel()
-
-	n := 0
-	shot := func(name string) chromedp.Action {
-		return chromedp.ActionFunc(func(ctx context.Context) error {
-			var buf []byte
-			if err := chromedp.FullScreenshot(&buf, 100).Do(ctx); err != nil {
-				return err
-			}
-			n++
-			return os.WriteFile(filepath.Join(art, fmt.Sprintf("%02d-%s.png", n, name)), buf, 0o644)
-		})
-	}
-	run := func(step string, acts ...chromedp.Action) {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, 90*time.Second)
-		defer cancel()
-		if err := chromedp.Run(sctx, acts...); err != nil {
-			var html string
-			hctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			defer cancel()
-			chromedp.Run(hctx, chromedp.OuterHTML("body", &html, chromedp.ByQuery), shot("failed"))
-			t.Fatalf("%s: %v\npage:\n%.3000s\nconsole:\n%s", step, err, html, w.vm.Console.Tail(30))
-		}
-	}
-	errText := func(field string) string {
-		var s string
-		if err := chromedp.Run(ctx, chromedp.Text("#f-"+field+" .err", &s, chromedp.ByQuery)); err != nil {
-			t.Fatalf("no error next to %s: %v", field, err)
-		}
-		return s
-	}
-	base := w.base
-	t.Logf("setup code from the banner: %s", w.code)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 15*time.Minute)
+	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
 	// The browser starts on the test-long context: steps' own timeouts
 	// must not take it down with them.
 	if err := chromedp.Run(ctx); err != nil {
 		t.Fatalf("start Chromium: %v", err)
 	}
+	return &browser{t: t, w: w, ctx: ctx, art: art, n: len(old)}
+}
+
+// shot saves a full-page screenshot as the next numbered artifact.
+func (b *browser) shot(name string) chromedp.Action {
+	return chromedp.ActionFunc(func(ctx context.Context) error {
+		var buf []byte
+		if err := chromedp.FullScreenshot(&buf, 100).Do(ctx); err != nil {
+			return err
+		}
+		b.n++
+		return os.WriteFile(filepath.Join(b.art, fmt.Sprintf("%02d-%s.png", b.n, name)), buf, 0o644)
+	})
+}
+
+// run does one step, failing the test with the page and the console.
+func (b *browser) run(step string, acts ...chromedp.Action) {
+	b.t.Helper()
+	sctx, cancel := context.WithTimeout(b.ctx, 90*time.Second)
+	defer cancel()
+	if err := chromedp.Run(sctx, acts...); err != nil {
+		var html string
+		hctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+		defer cancel()
+		chromedp.Run(hctx, chromedp.OuterHTML("body", &html, chromedp.ByQuery), b.shot("failed"))
+		b.t.Fatalf("%s: %v\npage:\n%.3000s\nconsole:\n%s", step, err, html, b.w.vm.Console.Tail(30))
+	}
+}
+
+// errText is the error shown next to a form's field.
+func (b *browser) errText(field string) string {
+	var s string
+	if err := chromedp.Run(b.ctx, chromedp.Text("#f-"+field+" .err", &s, chromedp.ByQuery)); err != nil {
+		b.t.Fatalf("no error next to %s: %v", field, err)
+	}
+	return s
+}
+
+// browserFirstBoot drives Chromium through the wizard to a tunnel up and
+// returns the browser, logged in.
+func (w *webLab) browserFirstBoot(t *testing.T) *browser {
+	b := w.newBrowser(t, true)
+	run, shot, errText := b.run, b.shot, b.errText
+	base := w.base
+	t.Logf("setup code from the banner: %s", w.code)
 	run("setup code page", chromedp.Navigate(base+"/"), chromedp.WaitVisible("#code", chromedp.ByID), shot("setup-code"))
 	run("wrong code", chromedp.SendKeys("#code", "0000-0000", chromedp.ByID), chromedp.Submit("#code", chromedp.ByID),
 		chromedp.WaitVisible("#f-code .err", chromedp.ByQuery), shot("setup-code-wrong"))
@@ -347,6 +371,7 @@ func (w *webLab) browserFirstBoot(t *testing.T) {
 		chromedp.Click("button.link", chromedp.ByQuery), chromedp.WaitVisible("#loginform", chromedp.ByID), shot("login"))
 	run("login", chromedp.SendKeys("#password", webAdminPass, chromedp.ByID), chromedp.Submit("#password", chromedp.ByID),
 		chromedp.WaitVisible(".card", chromedp.ByQuery))
+	return b
 }
 
 // login opens an API session from the LAN host and returns its CSRF token.
