@@ -1,8 +1,11 @@
-// Package board describes the targets the image is built for: which kernel
-// modules go in, which are loaded when, and the kernel command line.
+// Package board describes the targets the image is built for: the drivers
+// their kernel must have built in, which kernel they boot, and the kernel
+// command line.
 //
-// A profile lives in board/NAME/ as two text files, `modules` and `cmdline`,
-// so adding a board means adding a folder, not code.
+// A profile lives in board/NAME/ as text files, `drivers` and `cmdline`, and
+// either its own kernel (board/NAME/kernel: config fragment, build script,
+// the built vmlinuz and its stamp) or a `kernel-board` file naming the board
+// whose kernel it boots. Adding a board means adding a folder, not code.
 package board
 
 import (
@@ -14,28 +17,27 @@ import (
 	"strings"
 )
 
-//go:embed */modules */cmdline
+//go:embed */drivers */cmdline
 var profiles embed.FS
 
-// Profile is one board: its modules by when they load, and its cmdline.
+// kernelBoards maps a board to the board whose kernel it boots, for boards
+// without a kernel folder of their own.
+//
+//go:embed */kernel-board
+var kernelBoards embed.FS
+
+// Profile is one board: the drivers its kernel has built in, where that
+// kernel lives, and its cmdline.
 type Profile struct {
 	Name string
-	// Early modules load at every boot, in order, before the firewall.
-	Early []string
-	// Hardware modules load when a device's modalias asks for them.
-	Hardware []string
-	// Late modules load after the banner, before charon starts.
-	Late []string
+	// Drivers are module names (as in modules.builtin) the kernel must
+	// have built in: the image loads no modules.
+	Drivers []string
+	// KernelDir is the kernel's folder relative to board/, e.g.
+	// generic/kernel: build.sh, config, vmlinuz, vmlinuz.stamp.
+	KernelDir string
 	// Cmdline is the kernel command line the boot loaders pass.
 	Cmdline string
-}
-
-// All returns every module of the profile, in list order.
-func (p Profile) All() []string {
-	var all []string
-	all = append(all, p.Early...)
-	all = append(all, p.Hardware...)
-	return append(all, p.Late...)
 }
 
 // Names lists the profiles that exist.
@@ -53,19 +55,21 @@ func Names() []string {
 
 // Load reads the named profile.
 func Load(name string) (Profile, error) {
-	mods, err := fs.ReadFile(profiles, name+"/modules")
+	drivers, err := fs.ReadFile(profiles, name+"/drivers")
 	if err != nil {
 		return Profile{}, fmt.Errorf("board %q: no such profile (have %s)", name, strings.Join(Names(), ", "))
 	}
-	p, err := ParseModules(string(mods))
-	if err != nil {
-		return Profile{}, fmt.Errorf("board %q: modules: %w", name, err)
+	p := Profile{Name: name, KernelDir: name + "/kernel"}
+	if p.Drivers, err = ParseDrivers(string(drivers)); err != nil {
+		return Profile{}, fmt.Errorf("board %q: drivers: %w", name, err)
+	}
+	if other, err := fs.ReadFile(kernelBoards, name+"/kernel-board"); err == nil {
+		p.KernelDir = ParseCmdline(string(other)) + "/kernel"
 	}
 	cmdline, err := fs.ReadFile(profiles, name+"/cmdline")
 	if err != nil {
 		return Profile{}, fmt.Errorf("board %q: cmdline: %w", name, err)
 	}
-	p.Name = name
 	p.Cmdline = ParseCmdline(string(cmdline))
 	return p, nil
 }
@@ -81,43 +85,29 @@ func ParseCmdline(text string) string {
 	return strings.Join(words, " ")
 }
 
-// ParseModules parses a modules file: `[section]` headers, one module name
-// a line, `#` comments. Names are normalised as the kernel does (- to _).
-func ParseModules(text string) (Profile, error) {
-	var p Profile
-	var section *[]string
+// ParseDrivers parses a drivers file: one module name a line, `#`
+// comments. Names are normalised as the kernel does (- to _).
+func ParseDrivers(text string) ([]string, error) {
+	var drivers []string
 	seen := map[string]int{}
 	sc := bufio.NewScanner(strings.NewReader(text))
 	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if i := strings.IndexByte(line, '#'); i >= 0 {
-			line = strings.TrimSpace(line[:i])
-		}
+		line, _, _ := strings.Cut(sc.Text(), "#")
+		line = strings.TrimSpace(line)
 		switch {
 		case line == "":
 			continue
-		case line == "[early]":
-			section = &p.Early
-		case line == "[hardware]":
-			section = &p.Hardware
-		case line == "[late]":
-			section = &p.Late
-		case strings.HasPrefix(line, "["):
-			return Profile{}, fmt.Errorf("line %d: unknown section %s (want [early], [hardware] or [late])", n, line)
-		case strings.ContainsAny(line, " \t/"):
-			return Profile{}, fmt.Errorf("line %d: %q is not a module name", n, line)
-		case section == nil:
-			return Profile{}, fmt.Errorf("line %d: module %q before any section", n, line)
-		default:
-			name := NormalizeModule(line)
-			if prev, dup := seen[name]; dup {
-				return Profile{}, fmt.Errorf("line %d: module %s already listed on line %d", n, name, prev)
-			}
-			seen[name] = n
-			*section = append(*section, name)
+		case strings.ContainsAny(line, " \t/[]"):
+			return nil, fmt.Errorf("line %d: %q is not a module name", n, line)
 		}
+		name := NormalizeModule(line)
+		if prev, dup := seen[name]; dup {
+			return nil, fmt.Errorf("line %d: driver %s already listed on line %d", n, name, prev)
+		}
+		seen[name] = n
+		drivers = append(drivers, name)
 	}
-	return p, sc.Err()
+	return drivers, sc.Err()
 }
 
 // NormalizeModule returns the kernel's name for a module: file names may use
@@ -125,4 +115,21 @@ func ParseModules(text string) (Profile, error) {
 func NormalizeModule(name string) string {
 	name = strings.TrimSuffix(name, ".ko")
 	return strings.ReplaceAll(name, "-", "_")
+}
+
+// MissingDrivers returns the drivers of the list that a kernel's
+// modules.builtin (one kernel/.../NAME.ko path a line) does not name.
+func MissingDrivers(drivers []string, modulesBuiltin string) []string {
+	have := map[string]bool{}
+	for _, path := range strings.Fields(modulesBuiltin) {
+		base := path[strings.LastIndexByte(path, '/')+1:]
+		have[NormalizeModule(base)] = true
+	}
+	var missing []string
+	for _, d := range drivers {
+		if !have[d] {
+			missing = append(missing, d)
+		}
+	}
+	return missing
 }

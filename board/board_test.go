@@ -1,6 +1,8 @@
 package board
 
 import (
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -8,16 +10,22 @@ import (
 )
 
 func TestProfilesLoad(t *testing.T) {
-	for _, name := range []string{"generic", "qemu"} {
-		p, err := Load(name)
+	for _, tc := range []struct{ name, kernelDir string }{
+		{"generic", "generic/kernel"},
+		{"qemu", "generic/kernel"}, // boots the generic kernel (kernel-board)
+	} {
+		p, err := Load(tc.name)
 		if err != nil {
-			t.Fatalf("Load(%q): %v", name, err)
+			t.Fatalf("Load(%q): %v", tc.name, err)
 		}
-		if len(p.Early) == 0 || len(p.Hardware) == 0 || len(p.Late) == 0 {
-			t.Errorf("%s: a section is empty: %+v", name, p)
+		if len(p.Drivers) == 0 {
+			t.Errorf("%s: no drivers", tc.name)
+		}
+		if p.KernelDir != tc.kernelDir {
+			t.Errorf("%s: kernel dir %q, want %q", tc.name, p.KernelDir, tc.kernelDir)
 		}
 		if !strings.Contains(p.Cmdline, "console=ttyS0") || !strings.Contains(p.Cmdline, "console=tty0") {
-			t.Errorf("%s: cmdline %q lacks the serial or VGA console", name, p.Cmdline)
+			t.Errorf("%s: cmdline %q lacks the serial or VGA console", tc.name, p.Cmdline)
 		}
 	}
 }
@@ -28,32 +36,68 @@ func TestGenericCoversTheIssueHardware(t *testing.T) {
 		t.Fatal(err)
 	}
 	have := map[string]bool{}
-	for _, m := range p.All() {
+	for _, m := range p.Drivers {
 		have[m] = true
 	}
-	for _, want := range []string{"virtio_net", "e1000", "e1000e", "igb", "ixgbe", "r8169",
-		"ahci", "nvme", "virtio_blk", "usb_storage", "i6300esb", "iTCO_wdt"} {
+	for _, want := range []string{"virtio_net", "virtio_blk", "virtio_scsi", "virtio_console", "virtio_rng",
+		"e1000", "e1000e", "igb", "igc", "ixgbe", "i40e", "r8169", "vmxnet3", "hv_netvsc",
+		"ahci", "nvme", "usb_storage", "mmc_block", "ext4", "vfat", "squashfs", "isofs",
+		"xfrm_user", "xfrm_interface", "esp4", "nf_tables", "nft_tproxy", "nft_socket",
+		"i6300esb", "iTCO_wdt", "button"} {
 		if !have[want] {
 			t.Errorf("generic board lacks %s", want)
 		}
 	}
 }
 
-func TestParseModules(t *testing.T) {
+// The committed kernel matches its stamp: its config fragment, build script
+// and pinned source version are the ones it was built from (gokrazy's
+// check). A change to any of them without `make kernel` fails here.
+func TestKernelMatchesStamp(t *testing.T) {
+	out, err := exec.Command("generic/kernel/build.sh", "--check").CombinedOutput()
+	if err != nil {
+		t.Fatalf("generic/kernel/vmlinuz does not match its stamp (run make kernel and commit): %v\n%s", err, out)
+	}
+}
+
+// Every driver a board lists is built into the kernel it boots.
+func TestKernelHasBoardDrivers(t *testing.T) {
+	for _, name := range Names() {
+		p, err := Load(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		builtin, err := os.ReadFile(p.KernelDir + "/vmlinuz.builtin")
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if missing := MissingDrivers(p.Drivers, string(builtin)); len(missing) > 0 {
+			t.Errorf("%s: kernel %s lacks built-in drivers: %s", name, p.KernelDir, strings.Join(missing, " "))
+		}
+	}
+}
+
+func TestMissingDrivers(t *testing.T) {
+	builtin := "kernel/fs/ext4/ext4.ko\nkernel/drivers/net/virtio_net.ko\nkernel/drivers/watchdog/iTCO_wdt.ko\nkernel/crypto/ghash-generic.ko\n"
+	got := MissingDrivers([]string{"ext4", "virtio_net", "iTCO_wdt", "ghash_generic", "nvme"}, builtin)
+	if d := cmp.Diff([]string{"nvme"}, got); d != "" {
+		t.Errorf("(-want +got)\n%s", d)
+	}
+}
+
+func TestParseDrivers(t *testing.T) {
 	for _, tc := range []struct {
 		name, text string
-		want       Profile
+		want       []string
 		err        string
 	}{
-		{name: "sections", text: "[early]\next4 # fs\n[hardware]\nvirtio-pci\n[late]\nesp4\n",
-			want: Profile{Early: []string{"ext4"}, Hardware: []string{"virtio_pci"}, Late: []string{"esp4"}}},
-		{name: "before section", text: "ext4\n", err: "line 1: module \"ext4\" before any section"},
-		{name: "unknown section", text: "[boot]\n", err: "line 1: unknown section [boot]"},
-		{name: "duplicate", text: "[early]\nghash-generic\n[late]\nghash_generic\n", err: "line 4: module ghash_generic already listed on line 2"},
-		{name: "path", text: "[early]\nkernel/fs/ext4.ko\n", err: "is not a module name"},
+		{name: "names and comments", text: "# NICs\nvirtio-pci # dash\n\next4\n", want: []string{"virtio_pci", "ext4"}},
+		{name: "old sections", text: "[early]\next4\n", err: `line 1: "[early]" is not a module name`},
+		{name: "duplicate", text: "ghash-generic\nghash_generic\n", err: "line 2: driver ghash_generic already listed on line 1"},
+		{name: "path", text: "kernel/fs/ext4.ko\n", err: "is not a module name"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := ParseModules(tc.text)
+			got, err := ParseDrivers(tc.text)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("err = %v, want %q", err, tc.err)
@@ -90,7 +134,7 @@ func TestCmdlineWords(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := "console=tty0 console=ttyS0,115200n8 quiet panic=10 oops=panic transparent_hugepage=never"
+		want := "console=tty0 console=ttyS0,115200n8 quiet panic=10 oops=panic"
 		if p.Cmdline != want {
 			t.Errorf("%s: cmdline %q, want %q", name, p.Cmdline, want)
 		}

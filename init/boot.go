@@ -23,13 +23,13 @@ import (
 	"github.com/tunneler/tunneler/appliance/control"
 	"github.com/tunneler/tunneler/appliance/entropy"
 	"github.com/tunneler/tunneler/appliance/firewall"
-	"github.com/tunneler/tunneler/appliance/kmod"
 	"github.com/tunneler/tunneler/appliance/netconf"
 	"github.com/tunneler/tunneler/appliance/perm"
 	"github.com/tunneler/tunneler/appliance/power"
 	"github.com/tunneler/tunneler/appliance/provision"
 	"github.com/tunneler/tunneler/appliance/remotelog"
 	"github.com/tunneler/tunneler/appliance/sites"
+	"github.com/tunneler/tunneler/appliance/slot"
 	"github.com/tunneler/tunneler/appliance/supervise"
 	"github.com/tunneler/tunneler/appliance/sysinfo"
 	"github.com/tunneler/tunneler/appliance/update"
@@ -40,11 +40,9 @@ import (
 )
 
 const (
-	permDir      = "/perm"
-	seedFile     = "/perm/random-seed"
-	earlyModules = "/etc/tunneler/modules-early"
-	lateModules  = "/etc/tunneler/modules-late"
-	logLines     = 500 // init's log lines kept for the console menu
+	permDir  = "/perm"
+	seedFile = "/perm/random-seed"
+	logLines = 500 // init's log lines kept for the console menu
 )
 
 // pid1 is what PID 1 learns in the boot steps and what later steps (menu,
@@ -54,7 +52,6 @@ type pid1 struct {
 	localLog   *slog.Logger // console and ring only: for lines that reach syslog in their own form (alarms)
 	cons       *console.Set
 	cmdline    cmdline.Cmdline // tunneler.* settings and test hooks
-	modules    *kmod.Loader
 	perm       perm.Result
 	boot       perm.BootRecord
 	store      *config.Store // nil when /perm is not mounted
@@ -130,8 +127,8 @@ func boot() {
 		b.log.Warn("panic reboot", "err", err)
 	}
 
-	// 3. Kernel modules: the board's early list, then what devices ask for.
-	b.timed("kernel modules", b.loadModules)
+	// 3. Drivers are built into the board's kernel (board/*/kernel): there
+	// are no modules to load, and the kernel asks for none.
 	go b.watchPowerButton()
 
 	// 4. Default-deny firewall before any interface is up.
@@ -218,37 +215,6 @@ func (b *pid1) problemLines() []string {
 	return append([]string(nil), b.problems...)
 }
 
-func (b *pid1) loadModules() {
-	os.Symlink("/init", modprobeLink)
-	if err := os.WriteFile("/proc/sys/kernel/modprobe", []byte(modprobeLink), 0o644); err != nil {
-		b.log.Warn("set kernel modprobe helper", "err", err)
-	}
-	l, err := kmod.New("/")
-	if err != nil {
-		b.problem("kernel modules: %v", err)
-		return
-	}
-	b.modules = l
-	if err := l.LoadList(earlyModules); err != nil {
-		b.problem("early modules: %v", err)
-	}
-	loaded, err := l.Coldplug("/sys")
-	if err != nil {
-		b.log.Warn("device drivers", "err", err)
-	}
-	b.log.Info("device drivers loaded", "modules", strings.Join(loaded, " "), "slowest", strings.Join(l.Slowest(5), " "))
-}
-
-func (b *pid1) loadLateModules() {
-	if b.modules == nil {
-		return
-	}
-	if err := b.modules.LoadList(lateModules); err != nil {
-		// jitterentropy and aesni can fail under emulation: note, go on.
-		b.log.Warn("late modules", "err", err)
-	}
-}
-
 // installDefaultDeny drops everything but loopback until the config's full
 // ruleset replaces it (step 8). Without it, the box boots with no firewall.
 func (b *pid1) installDefaultDeny() {
@@ -265,12 +231,8 @@ func (b *pid1) installDefaultDeny() {
 }
 
 func (b *pid1) openPerm() {
-	rescan := func() {
-		if b.modules != nil {
-			b.modules.Coldplug("/sys")
-		}
-	}
-	b.perm = perm.Open("/sys", permDir, rescan, runCommand)
+	fromDisk := slot.FromDisk(b.cmdline.Value("tunneler.slot", ""))
+	b.perm = perm.Open("/sys", permDir, fromDisk, runCommand)
 	switch {
 	case b.perm.Mounted && b.perm.Formatted:
 		b.log.Info("/perm made on first boot and mounted", "device", b.perm.Partition.Device)

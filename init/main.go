@@ -2,8 +2,7 @@
 // then supervises the box until it is asked to reboot or power off.
 //
 // The same binary answers under other names (a multi-call binary, as
-// busybox): the kernel runs it as modprobe to load modules by alias, and
-// the ziti router runs it as its tproxy diverter.
+// busybox): the ziti router runs it as its tproxy diverter.
 // This file only dispatches; the sequence is in boot.go and the work in the
 // appliance packages.
 package main
@@ -25,14 +24,12 @@ var version = "dev"
 
 func main() {
 	switch filepath.Base(os.Args[0]) {
-	case "modprobe":
-		os.Exit(modprobe(os.Args[1:]))
 	case diverterName:
 		// The ziti router calls us as its tproxy diverter.
 		os.Exit(firewall.RunDiverter(os.Args[1:], os.Stdout, os.Stderr))
 	}
 	if os.Getpid() != 1 {
-		fmt.Fprintln(os.Stderr, "tunneler init: must run as PID 1 (it mounts, loads modules and reboots the machine)")
+		fmt.Fprintln(os.Stderr, "tunneler init: must run as PID 1 (it mounts, supervises and reboots the machine)")
 		os.Exit(2)
 	}
 	boot()

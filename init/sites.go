@@ -15,11 +15,9 @@ func (b *pid1) newSites() *sites.Manager {
 	}))
 }
 
-// startIPsec runs after the banner: the IPsec kernel modules (crypto, ESP,
-// xfrm_user) take seconds under emulation, and nothing can leak meanwhile
-// (see sites.Manager.Start).
+// startIPsec runs after the banner: nothing can leak meanwhile (see
+// sites.Manager.Start).
 func (b *pid1) startIPsec() {
-	b.loadLateModules()
 	cfg := b.cfg.WithDefaults()
 	b.sites.Start(cfg)
 	if len(cfg.AllTunnels()) > 0 { // the inside address is on lo now

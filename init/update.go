@@ -60,13 +60,7 @@ func (b *pid1) setupFirmware() {
 		// written, but not booted.
 	case dirExists("/sys/firmware/efi"):
 		loader = update.SystemdBoot{ESP: espDir, EFIVars: efiVars}
-		// efivarfs loads only under UEFI ("no such device" elsewhere), so
-		// not from the board's list; mountBase ran before it was loaded.
-		if b.modules != nil {
-			if err := b.modules.Load("efivarfs"); err != nil {
-				b.log.Warn("firmware updates: load efivarfs", "err", err)
-			}
-		}
+		// efivarfs is built in; mountBase mounted it already (EBUSY).
 		if err := unix.Mount("efivarfs", efiVars, "efivarfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil && err != unix.EBUSY {
 			b.problem("firmware updates: mount efivarfs on %s: %v: a trial boot cannot be armed", efiVars, err)
 		}

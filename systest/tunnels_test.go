@@ -103,19 +103,27 @@ func bootBoxWithSites(t testing.TB, tunnels ...boxTunnel) (*vmtest.VM, []*vmtest
 // espDisk is diskWithESPFile for tests and benchmarks alike.
 func espDisk(t testing.TB, im *vmtest.Image, name, data string) string {
 	t.Helper()
-	testenv.RequireCommand(t, "mcopy", "qemu-img")
-	dir := t.TempDir()
-	raw := filepath.Join(dir, "disk.img")
-	src := filepath.Join(dir, name)
+	src := filepath.Join(t.TempDir(), name)
 	if err := os.WriteFile(src, []byte(data), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return espDiskFiles(t, im, map[string]string{name: src})
+}
+
+// espDiskFiles is a disk of the image with files copied onto its ESP
+// (ESP path: host file), over what is there.
+func espDiskFiles(t testing.TB, im *vmtest.Image, files map[string]string) string {
+	t.Helper()
+	testenv.RequireCommand(t, "mcopy", "qemu-img")
+	dir := t.TempDir()
+	raw := filepath.Join(dir, "disk.img")
 	disk := filepath.Join(dir, "disk.qcow2")
-	for _, c := range [][]string{
-		{"cp", "--sparse=always", im.Raw(), raw},
-		{"mcopy", "-i", fmt.Sprintf("%s@@%d", raw, im.Manifest.ESPOffset), src, "::" + name},
-		{"qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", raw, disk},
-	} {
+	cmds := [][]string{{"cp", "--sparse=always", im.Raw(), raw}}
+	for dst, src := range files {
+		cmds = append(cmds, []string{"mcopy", "-o", "-i", fmt.Sprintf("%s@@%d", raw, im.Manifest.ESPOffset), src, "::" + dst})
+	}
+	cmds = append(cmds, []string{"qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", raw, disk})
+	for _, c := range cmds {
 		cmd := exec.Command(c[0], c[1:]...)
 		cmd.Env = append(os.Environ(), "MTOOLS_SKIP_CHECK=1")
 		if out, err := cmd.CombinedOutput(); err != nil {

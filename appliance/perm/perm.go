@@ -62,22 +62,6 @@ func Find(sysfs, partName string) (Partition, error) {
 	return Partition{}, fmt.Errorf("no partition named %q", partName)
 }
 
-// WaitFind retries Find until timeout; disks behind slow controllers (USB)
-// appear a while after their driver loads. rescan runs between tries.
-func WaitFind(sysfs, partName string, timeout time.Duration, rescan func()) (Partition, error) {
-	deadline := time.Now().Add(timeout)
-	for {
-		p, err := Find(sysfs, partName)
-		if err == nil || time.Now().After(deadline) {
-			return p, err
-		}
-		if rescan != nil {
-			rescan()
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 // ext4 superblock: 1024 bytes in, magic 0xEF53 at offset 56.
 const (
 	superblockOffset = 1024
@@ -136,9 +120,20 @@ type Result struct {
 }
 
 // Open finds the data partition, makes its filesystem if it is blank, and
-// mounts it at dir. It never formats a partition that is not Blank.
-func Open(sysfs, dir string, rescan func(), run Runner) Result {
-	p, err := WaitFind(sysfs, PartitionName, 5*time.Second, rescan)
+// mounts it at dir. It never formats a partition that is not Blank. A box
+// booted from a disk (fromDisk) waits for that disk's partition to appear,
+// up to DiskWait; a direct kernel boot looks once.
+func Open(sysfs, dir string, fromDisk bool, run Runner) Result {
+	var wait time.Duration
+	var events Events
+	if fromDisk {
+		wait = DiskWait
+		if ev, err := ListenBlockEvents(); err == nil {
+			events = ev
+			defer ev.Close()
+		}
+	}
+	p, err := WaitFind(sysfs, PartitionName, wait, events)
 	if err != nil {
 		return Result{State: Missing, Problem: "no data partition (GPT partition named \"perm\") was found; settings cannot be saved"}
 	}

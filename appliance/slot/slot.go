@@ -84,3 +84,10 @@ func attachLoop(file string) (string, *os.File, error) {
 	}
 	return dev, lf, nil
 }
+
+// FromDisk tells whether a boot loader on a disk started the kernel
+// (tunneler.slot=a|b): that disk, with /perm, exists even while it is still
+// appearing. A direct kernel boot (qemu -kernel) has no such disk.
+func FromDisk(cmdlineSlot string) bool {
+	return cmdlineSlot == "a" || cmdlineSlot == "b"
+}

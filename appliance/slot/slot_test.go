@@ -18,6 +18,14 @@ func TestName(t *testing.T) {
 	}
 }
 
+func TestFromDisk(t *testing.T) {
+	for in, want := range map[string]bool{"a": true, "b": true, "direct": false, "": false, "c": false} {
+		if got := FromDisk(in); got != want {
+			t.Errorf("FromDisk(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
+
 // The squashfs a slot carries mounts read-only through a loop device.
 func TestMountExtras(t *testing.T) {
 	testenv.RequireRoot(t)

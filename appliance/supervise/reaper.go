@@ -166,7 +166,7 @@ func (r *Reaper) Start(cmd *exec.Cmd) (<-chan ExitStatus, error) {
 }
 
 // Run starts cmd, waits for it to end and returns its combined stdout and
-// stderr, for the short commands init runs (mkfs, modprobe helpers) while
+// stderr, for the short commands init runs (mkfs) while
 // the Reaper owns waiting. If ctx ends first the process is killed. A
 // non-zero exit is an error that includes the exit status and output.
 func (r *Reaper) Run(ctx context.Context, cmd *exec.Cmd) ([]byte, error) {

@@ -114,9 +114,6 @@ func (b *builder) buildBundle() error {
 	extras := filepath.Join(b.out, "extras.sqfs")
 	out := filepath.Join(b.out, b.bundleName())
 	manifest := filepath.Join(b.out, "slot-manifest.json")
-	if err := b.copyKernel(); err != nil {
-		return err
-	}
 	extra := fmt.Sprintf("v1 %s %s %s %s", b.board.Name, b.version, b.board.Cmdline, publicKeyFlag(b.updateKey))
 	return b.step("update bundle "+b.bundleName(), []string{vmlinuz, initrd, extras}, extra, []string{out, manifest}, func() error {
 		old, _ := filepath.Glob(filepath.Join(b.out, "tunneler-*.update"))
@@ -150,18 +147,4 @@ func (b *builder) buildBundle() error {
 		fmt.Printf("      signed with %s (%s)\n", b.updateKeyPath, update.KeyID(b.updateKey.Public().(ed25519.PublicKey)))
 		return os.Rename(out+".new", out)
 	})
-}
-
-// copyKernel puts the kernel beside the initrd (for direct boot and the
-// ESP), replacing it only when it changed.
-func (b *builder) copyKernel() error {
-	vmlinuz := filepath.Join(b.out, "vmlinuz")
-	src := filepath.Join(b.kernelTree, "boot", "vmlinuz-"+b.kernelVersion)
-	if same(src, vmlinuz) {
-		return nil
-	}
-	if err := copyFile(src, vmlinuz+".new", 0o644); err != nil {
-		return fmt.Errorf("copy kernel: %w", err)
-	}
-	return os.Rename(vmlinuz+".new", vmlinuz)
 }

@@ -36,9 +36,6 @@ func (b *builder) buildESP() error {
 	vmlinuz := filepath.Join(b.out, "vmlinuz")
 	initrd := filepath.Join(b.out, "initrd")
 	esp := filepath.Join(b.out, "esp.img")
-	if err := b.copyKernel(); err != nil {
-		return err
-	}
 	extras := filepath.Join(b.out, "extras.sqfs")
 	slotManifest := filepath.Join(b.out, "slot-manifest.json")
 	return b.step("ESP (systemd-boot, syslinux, slot a)", []string{vmlinuz, initrd, extras, slotManifest, systemdEFI}, b.board.Cmdline+"v4", []string{esp}, func() error {

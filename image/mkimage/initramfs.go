@@ -52,17 +52,17 @@ var initramfsFiles = []string{
 	"/usr/lib/x86_64-linux-gnu/libgcc_s.so.1:lib/x86_64-linux-gnu/libgcc_s.so.1",
 }
 
-// buildInitramfs packs init, the modules and the host files with u-root,
+// buildInitramfs packs init and the host files with u-root,
 // then compresses the archive with zstd (fast to unpack under TCG).
 func (b *builder) buildInitramfs() error {
 	uroot := filepath.Join(filepath.Dir(b.cache), "bin", "u-root")
 	cpio := filepath.Join(b.out, "initramfs.cpio")
 	initrd := filepath.Join(b.out, "initrd")
-	inputs := []string{filepath.Join(b.out, "tunneler"), b.stage}
+	inputs := []string{filepath.Join(b.out, "tunneler")}
 	for _, f := range initramfsFiles {
 		inputs = append(inputs, f[:bytes.IndexByte([]byte(f), ':')])
 	}
-	return b.step("initramfs (u-root, zstd)", inputs, "v1", []string{initrd}, func() error {
+	return b.step("initramfs (u-root, zstd)", inputs, "v2", []string{initrd}, func() error {
 		if _, err := os.Stat(uroot); err != nil {
 			fmt.Println("      building the u-root tool (once) ...")
 			if err := sh("go", "build", "-o", uroot, "github.com/u-root/u-root"); err != nil {
@@ -72,8 +72,6 @@ func (b *builder) buildInitramfs() error {
 		args := []string{"-nocmd", "-base=/dev/null", "-initcmd=", "-uinitcmd=", "-defaultsh=",
 			"-o", cpio,
 			"-files", filepath.Join(b.out, "tunneler") + ":init",
-			"-files", filepath.Join(b.stage, "lib", "modules") + ":lib/modules",
-			"-files", filepath.Join(b.stage, "etc", "tunneler") + ":etc/tunneler",
 		}
 		for _, f := range initramfsFiles {
 			args = append(args, "-files", f)

@@ -1,9 +1,10 @@
 // Command mkimage builds Tunneler's boot artifacts for one board, without
 // root and without loop devices:
 //
-//	build/BOARD/vmlinuz      Debian's kernel, for direct boot
-//	build/BOARD/initrd       u-root initramfs (zstd): our init as PID 1,
-//	                         the board's kernel modules with modules.dep
+//	build/BOARD/vmlinuz      the board's kernel (board/*/kernel: Debian's
+//	                         linux-source, drivers built in), for direct boot
+//	build/BOARD/initrd       u-root initramfs (zstd): our init as PID 1
+//	                         and mke2fs; no kernel modules
 //	build/BOARD/disk.img     raw GPT disk: ESP (systemd-boot for UEFI,
 //	                         syslinux for BIOS, slots a and b) + /perm
 //	build/BOARD/disk.qcow2   the same disk as compressed qcow2
@@ -65,19 +66,17 @@ func run(boardName, buildDir, version string, updateOnly bool) error {
 		version:       version,
 		cache:         filepath.Join(buildDir, "cache"),
 		out:           out,
-		stage:         filepath.Join(out, "stage"),
-		steps:         13,
+		steps:         12,
 		updateKey:     key,
 		updateKeyPath: keyPath,
 	}
-	for _, d := range []string{b.cache, b.out, b.stage} {
+	for _, d := range []string{b.cache, b.out} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return fmt.Errorf("make build folder: %w", err)
 		}
 	}
 	steps := []func() error{
-		b.fetchKernel,
-		b.stageModules,
+		b.boardKernel,
 		b.buildInit,
 		b.buildInitramfs,
 		b.buildExtras,
@@ -91,8 +90,8 @@ func run(boardName, buildDir, version string, updateOnly bool) error {
 		b.buildZst,
 	}
 	if updateOnly {
-		steps = steps[:6]
-		b.steps = 6
+		steps = steps[:5]
+		b.steps = 5
 	}
 	for _, s := range steps {
 		if err := s(); err != nil {

@@ -21,12 +21,10 @@ type builder struct {
 	version string
 	cache   string // downloads and extracted packages, shared by boards
 	out     string // this board's artifacts
-	stage   string // files gathered for the initramfs
 	steps   int
 	n       int
 
-	kernelVersion string
-	kernelTree    string // extracted linux-image package
+	kernelVersion string // the board kernel's release (uname -r)
 
 	updateKey     ed25519.PrivateKey // signs the update bundle; its public half goes into init
 	updateKeyPath string

@@ -14,7 +14,6 @@ type tool struct{ name, pkg string }
 var buildTools = []tool{
 	{"apt-get", "apt"},
 	{"dpkg-deb", "dpkg"},
-	{"depmod", "kmod"},
 	{"zstd", "zstd"},
 	{"mkfs.fat", "dosfstools"},
 	{"mcopy", "mtools"},
