@@ -66,7 +66,7 @@ type Options struct {
 	// Drives are extra disks after the boot disk, e.g. a config drive.
 	Drives []Drive
 	Lab    *Lab // where the NICs' bridges live; nil: no network
-	NICs []NIC
+	NICs   []NIC
 	// NoWatchdog leaves the i6300esb out.
 	NoWatchdog bool
 }
