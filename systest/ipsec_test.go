@@ -66,7 +66,15 @@ func TestTunnelToRemoteSite(t *testing.T) {
 		}
 	})
 	expectBanner(t, vm, "direct")
-	expect(t, vm, regexp.MustCompile(`tunnel name=site1 status=green`), 90*time.Second)
+	expectTunnelCarriesTraffic(t, vm, rs, "site1")
+}
+
+// expectTunnelCarriesTraffic waits for the box to report the tunnel to
+// site green, then pings the box's inside address from behind the site
+// and checks that the site's charon lists the CHILD SA.
+func expectTunnelCarriesTraffic(t *testing.T, vm *vmtest.VM, rs *vmtest.RemoteSite, site string) {
+	t.Helper()
+	expect(t, vm, regexp.MustCompile(`tunnel name=`+site+` status=green`), 90*time.Second)
 
 	var err error
 	var out []byte
