@@ -13,6 +13,7 @@ import (
 	"github.com/tunneler/tunneler/appliance/config"
 	"github.com/tunneler/tunneler/appliance/configdrive"
 	"github.com/tunneler/tunneler/appliance/console"
+	"github.com/tunneler/tunneler/appliance/install"
 	"github.com/tunneler/tunneler/appliance/netconf"
 	"github.com/tunneler/tunneler/appliance/opmenu"
 	"github.com/tunneler/tunneler/appliance/perm"
@@ -25,6 +26,7 @@ const (
 	provisionStatus  = "/perm/state/provisioning.txt"
 	espMount         = "/run/tunneler/esp"
 	configDriveMount = "/run/tunneler/configdrive"
+	newESPMount      = "/run/tunneler/install-esp" // the ESP of the disk installed to
 	setupCodeFile    = "/run/tunneler/setup-code"
 )
 
@@ -235,7 +237,33 @@ func (b *pid1) menu() *console.Menu {
 		// Test hook behind the debug entry's admin password.
 		KillCharon: b.killCharon,
 	}
+	if in := b.installer(); in != nil {
+		ops.Installer = in
+	}
 	return &console.Menu{Title: "Tunneler " + version + " — console menu", Items: ops.Items(append(append([]console.Item{formatPerm}, ops.RouterItems(b.routerMenu())...), ops.SiteItems(b.siteMenu())...)...)}
+}
+
+// installer installs the box from the disk it booted from (a USB stick)
+// onto an internal disk; nil when there is no Tunneler disk to copy.
+func (b *pid1) installer() *install.Installer {
+	esp, err := perm.Find("/sys", perm.ESPName)
+	if err != nil {
+		return nil
+	}
+	in := &install.Installer{Sysfs: "/sys", DevDir: "/dev", BootPart: esp.Name,
+		MountESP: provision.ESP, ESPDir: newESPMount}
+	if _, err := os.Stat(efiVars); err == nil {
+		in.EFIVars = efiVars
+	}
+	if b.owner != nil {
+		in.Backup = func(w io.Writer, passphrase string) error {
+			if _, _, ok := b.owner.Config(); !ok {
+				return install.ErrNothingToCarry
+			}
+			return b.owner.Backup(w, passphrase)
+		}
+	}
+	return in
 }
 
 func (b *pid1) netStatus() (netconf.Status, error) {
