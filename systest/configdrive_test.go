@@ -55,7 +55,7 @@ func TestConfigDriveBringsUpTunnel(t *testing.T) {
 			out := vm.Console.Output()
 			for _, want := range []string{
 				"provisioning: imported " + tc.file + " from " + tc.from + " as config generation 1",
-				tc.file + " is left as it is on " + tc.from + " (it holds secrets): detach the drive",
+				"provisioning: " + tc.file + ": left as it is on " + tc.from + ", with its secrets: detach the drive",
 			} {
 				if !strings.Contains(out, want) {
 					t.Errorf("console lacks %q:\n%s", want, vm.Console.Tail(60))

@@ -140,10 +140,10 @@ func readVolume(dir string, v Volume) (f volumeFile, ok bool, err error) {
 func afterImport(r provision.Result, v Volume, m Mounter, dir string, f volumeFile) provision.Result {
 	switch {
 	case !f.eraseAsk:
-		r.Warnings = append(r.Warnings, fmt.Sprintf("%s is left as it is on %s (it holds secrets): detach the drive", f.file, v))
+		r.Warnings = append(r.Warnings, fmt.Sprintf("left as it is on %s, with its secrets: detach the drive", v))
 		return r
 	case !v.Writable():
-		r.Warnings = append(r.Warnings, fmt.Sprintf("%s asks for erasure, but %s is read-only: detach it, it still holds %s", EraseName, v, f.file))
+		r.Warnings = append(r.Warnings, fmt.Sprintf("%s asks for erasure, but %s is read-only: detach it, it still holds the file's secrets", EraseName, v))
 		return r
 	}
 	if err := m.Mount(v, dir, true); err != nil {

@@ -145,7 +145,7 @@ func TestRun(t *testing.T) {
 		{name: "cidata ISO with tunneler.json", vols: []volume{{cidataISO, map[string]string{"tunneler.json": goodJSON}}},
 			imported: true, file: "tunneler.json", from: "the config drive cidata (sr0)",
 			lines: []string{"provisioning: imported tunneler.json from the config drive cidata (sr0) as config generation 1",
-				"left as it is on the config drive cidata (sr0) (it holds secrets): detach the drive"},
+				"provisioning: tunneler.json: left as it is on the config drive cidata (sr0), with its secrets: detach the drive"},
 			left: map[string][]string{"sr0": {"tunneler.json=" + goodJSON}}},
 		{name: "erasure asked on a writable FAT drive", vols: []volume{{cidataFAT, map[string]string{"TUNNELER.ENV": goodEnv, "tunneler.erase": "", "meta-data": "x"}}},
 			imported: true, file: "TUNNELER.ENV", from: "the config drive CIDATA (vdb)", removed: true,

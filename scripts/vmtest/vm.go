@@ -46,8 +46,11 @@ type NIC struct {
 
 // Drive is a disk or CD-ROM after the boot disk.
 type Drive struct {
-	File  string // a raw image; an ISO for a CD-ROM
-	CDROM bool   // the machine's CD-ROM drive (IDE on pc, AHCI on q35); else a virtio disk
+	File  string // a raw image (an ISO for a CD-ROM), or qcow2 when Qcow2
+	Qcow2 bool
+	CDROM bool // the machine's CD-ROM drive (IDE on pc, AHCI on q35)
+	USB   bool // a USB stick (usb-storage on an xHCI controller)
+	// else a virtio disk
 }
 
 // Options describe one VM.
@@ -166,11 +169,22 @@ func (vm *VM) qemuArgs() ([]string, error) {
 		"-drive", "file=" + vm.Disk + ",if=virtio,format=qcow2,cache=unsafe",
 		"-device", "virtio-rng-pci",
 	}
-	for _, d := range o.Drives {
-		if d.CDROM {
-			args = append(args, "-drive", "file="+d.File+",media=cdrom,format=raw,readonly=on")
-		} else {
-			args = append(args, "-drive", "file="+d.File+",if=virtio,format=raw")
+	for i, d := range o.Drives {
+		format := "raw"
+		if d.Qcow2 {
+			format = "qcow2"
+		}
+		switch {
+		case d.CDROM:
+			args = append(args, "-drive", "file="+d.File+",media=cdrom,format="+format+",readonly=on")
+		case d.USB:
+			if !strings.Contains(strings.Join(args, " "), "qemu-xhci") {
+				args = append(args, "-device", "qemu-xhci,id=xhci")
+			}
+			args = append(args, "-drive", fmt.Sprintf("file=%s,if=none,id=usb%d,format=%s,cache=unsafe", d.File, i, format),
+				"-device", fmt.Sprintf("usb-storage,bus=xhci.0,drive=usb%d", i))
+		default:
+			args = append(args, "-drive", "file="+d.File+",if=virtio,format="+format+",cache=unsafe")
 		}
 	}
 	if os.Getenv("TUNNELER_KVM") != "" {
