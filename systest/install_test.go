@@ -34,7 +34,7 @@ func TestInstallFromUSBStick(t *testing.T) {
 	}
 
 	installDialog := func(disk string) {
-		menu(t, vm, "12", false)
+		menu(t, vm, "20", false)
 		expect(t, vm, regexp.MustCompile(`Name of the disk to install to`), 20*time.Second)
 		vm.Console.SendLine(disk)
 	}

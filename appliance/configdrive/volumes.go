@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/tunneler/tunneler/appliance/perm"
+	"golang.org/x/sys/unix"
 )
 
 // labels mark a config drive: cloud-init's NoCloud volume (cidata, which
@@ -100,9 +101,10 @@ func virtualDevice(name string) bool {
 }
 
 // probeDevice reads the device's superblock; an empty CD-ROM drive fails
-// to open (no medium) and is skipped.
+// to read and is skipped. O_NONBLOCK: opening a CD-ROM drive otherwise
+// closes its tray (the kernel's cdrom autoclose).
 func probeDevice(path string) (Volume, bool) {
-	f, err := os.Open(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NONBLOCK, 0)
 	if err != nil {
 		return Volume{}, false
 	}

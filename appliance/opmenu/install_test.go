@@ -52,7 +52,7 @@ func TestInstallToDisk(t *testing.T) {
 			b := &Menu{Installer: f}
 			m := &console.Menu{Title: "T", Items: b.Items()}
 			var out bytes.Buffer
-			if err := m.Serve(strings.NewReader("12\n"+tc.typed), &out); err != nil {
+			if err := m.Serve(strings.NewReader("20\n"+tc.typed), &out); err != nil {
 				t.Fatal(err)
 			}
 			for _, w := range tc.want {
