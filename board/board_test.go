@@ -41,7 +41,7 @@ func TestGenericCoversTheIssueHardware(t *testing.T) {
 	}
 	for _, want := range []string{"virtio_net", "virtio_blk", "virtio_scsi", "virtio_console", "virtio_rng",
 		"e1000", "e1000e", "igb", "igc", "ixgbe", "i40e", "r8169", "vmxnet3", "hv_netvsc",
-		"ahci", "nvme", "usb_storage", "mmc_block", "ext4", "vfat", "squashfs", "isofs",
+		"ahci", "nvme", "usb_storage", "mmc_block", "ext4", "vfat", "squashfs", "isofs", "sr_mod", "ata_piix",
 		"xfrm_user", "xfrm_interface", "esp4", "nf_tables", "nft_tproxy", "nft_socket",
 		"i6300esb", "iTCO_wdt", "button"} {
 		if !have[want] {

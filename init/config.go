@@ -11,7 +11,9 @@ import (
 
 	"github.com/tunneler/tunneler/appliance/apply"
 	"github.com/tunneler/tunneler/appliance/config"
+	"github.com/tunneler/tunneler/appliance/configdrive"
 	"github.com/tunneler/tunneler/appliance/console"
+	"github.com/tunneler/tunneler/appliance/install"
 	"github.com/tunneler/tunneler/appliance/netconf"
 	"github.com/tunneler/tunneler/appliance/opmenu"
 	"github.com/tunneler/tunneler/appliance/perm"
@@ -20,20 +22,63 @@ import (
 )
 
 const (
-	configDir       = "/perm/config"
-	provisionStatus = "/perm/state/provisioning.txt"
-	espMount        = "/run/tunneler/esp"
-	setupCodeFile   = "/run/tunneler/setup-code"
+	configDir        = "/perm/config"
+	provisionStatus  = "/perm/state/provisioning.txt"
+	espMount         = "/run/tunneler/esp"
+	configDriveMount = "/run/tunneler/configdrive"
+	newESPMount      = "/run/tunneler/install-esp" // the ESP of the disk installed to
+	setupCodeFile    = "/run/tunneler/setup-code"
 )
 
-// provisionFromESP imports tunneler.json or tunneler.env from the ESP.
-// loadConfig calls it only when nothing was ever saved (first boot, or
-// after a factory reset).
-func (b *pid1) provisionFromESP() {
+// provisionUnattended imports a config dropped before first boot: from
+// the ESP (a backup, tunneler.json or tunneler.env), else from a config
+// drive (a cidata or config-2 volume, or any ISO or FAT volume holding
+// one of those files). loadConfig calls it only when nothing was ever
+// saved (first boot, or after a factory reset).
+func (b *pid1) provisionUnattended() {
+	r := b.provisionFromESP()
+	if r.File == "" {
+		r = b.provisionFromConfigDrive()
+	}
+	for _, l := range r.Lines() {
+		if r.Imported && r.Err == nil {
+			b.log.Info(l)
+		} else {
+			b.log.Error(l)
+		}
+	}
+	if r.File == "" && r.Err == nil {
+		// Nothing there now; a file rejected at an earlier boot is
+		// still the reason this box has no config, so say it again.
+		if last, ok := provision.LastRejected(provisionStatus); ok {
+			r = last
+			b.log.Error(fmt.Sprintf("provisioning: at an earlier boot %s on %s was NOT imported%s", last.File, last.Where(), keptAs(last)))
+			for _, p := range last.Problems {
+				b.log.Error("provisioning: " + p)
+			}
+		}
+	}
+	b.provision = r
+	if r.File != "" && !r.Imported {
+		b.problem("provisioning: %s on %s was NOT imported (see the lines above%s)", r.File, r.Where(), keptAs(r))
+	}
+	if err := provision.WriteStatus(provisionStatus, r); err != nil {
+		b.log.Warn("provisioning: status note", "err", err)
+	}
+}
+
+func keptAs(r provision.Result) string {
+	if r.KeptAs == "" {
+		return ""
+	}
+	return "; kept as " + r.KeptAs
+}
+
+func (b *pid1) provisionFromESP() provision.Result {
 	esp, err := perm.Find("/sys", perm.ESPName)
 	if err != nil {
-		b.log.Info("provisioning: no ESP partition; nothing to import")
-		return
+		b.log.Info("provisioning: no ESP partition; nothing to import from it")
+		return provision.Result{}
 	}
 	var r provision.Result
 	err = provision.ESP(esp.Device, espMount, func(dir string) error {
@@ -45,31 +90,21 @@ func (b *pid1) provisionFromESP() {
 	if err != nil {
 		b.log.Warn("provisioning: ESP", "err", err)
 	}
-	for _, l := range r.Lines() {
-		if r.Imported && r.Err == nil {
-			b.log.Info(l)
-		} else {
-			b.log.Error(l)
-		}
+	return r
+}
+
+// provisionFromConfigDrive reads the drives a hypervisor attaches for
+// cloud-init, read-only.
+func (b *pid1) provisionFromConfigDrive() provision.Result {
+	vols := configdrive.Find("/sys", "/dev")
+	if len(vols) == 0 {
+		b.log.Info("provisioning: no config drive (cidata, config-2, or an ISO or FAT volume)")
+		return provision.Result{}
 	}
-	if r.File == "" && r.Err == nil {
-		// Nothing on the ESP now; a file rejected at an earlier boot is
-		// still the reason this box has no config, so say it again.
-		if last, ok := provision.LastRejected(provisionStatus); ok {
-			r = last
-			b.log.Error(fmt.Sprintf("provisioning: at an earlier boot %s was NOT imported; kept on the ESP as %s", last.File, last.KeptAs))
-			for _, p := range last.Problems {
-				b.log.Error("provisioning: " + p)
-			}
-		}
+	for _, v := range vols {
+		b.log.Info(fmt.Sprintf("provisioning: looking at %s", v))
 	}
-	b.provision = r
-	if r.File != "" && !r.Imported {
-		b.problem("provisioning: %s on the ESP was NOT imported (see the lines above; kept as %s)", r.File, r.KeptAs)
-	}
-	if err := provision.WriteStatus(provisionStatus, r); err != nil {
-		b.log.Warn("provisioning: status note", "err", err)
-	}
+	return configdrive.Run(vols, configdrive.KernelMounter{}, configDriveMount, b.store)
 }
 
 // loadConfig is boot step 7: the newest readable generation of the store,
@@ -86,7 +121,7 @@ func (b *pid1) loadConfig() {
 	if b.store != nil {
 		c, info, err := b.store.Load()
 		if errors.Is(err, config.ErrNoConfig) {
-			b.provisionFromESP()
+			b.provisionUnattended()
 			c, info, err = b.store.Load()
 		}
 		switch {
@@ -202,7 +237,33 @@ func (b *pid1) menu() *console.Menu {
 		// Test hook behind the debug entry's admin password.
 		KillCharon: b.killCharon,
 	}
+	if in := b.installer(); in != nil {
+		ops.Installer = in
+	}
 	return &console.Menu{Title: "Tunneler " + version + " — console menu", Items: ops.Items(append(append([]console.Item{formatPerm}, ops.RouterItems(b.routerMenu())...), ops.SiteItems(b.siteMenu())...)...)}
+}
+
+// installer installs the box from the disk it booted from (a USB stick)
+// onto an internal disk; nil when there is no Tunneler disk to copy.
+func (b *pid1) installer() *install.Installer {
+	esp, err := perm.Find("/sys", perm.ESPName)
+	if err != nil {
+		return nil
+	}
+	in := &install.Installer{Sysfs: "/sys", DevDir: "/dev", BootPart: esp.Name,
+		MountESP: provision.ESP, ESPDir: newESPMount}
+	if _, err := os.Stat(efiVars); err == nil {
+		in.EFIVars = efiVars
+	}
+	if b.owner != nil {
+		in.Backup = func(w io.Writer, passphrase string) error {
+			if _, _, ok := b.owner.Config(); !ok {
+				return install.ErrNothingToCarry
+			}
+			return b.owner.Backup(w, passphrase)
+		}
+	}
+	return in
 }
 
 func (b *pid1) netStatus() (netconf.Status, error) {

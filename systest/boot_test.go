@@ -127,13 +127,18 @@ var machines = []vmtest.Machine{vmtest.PC, vmtest.Q35}
 
 // Legacy BIOS: SeaBIOS, gptmbr.bin, syslinux from the ESP, slot a, on each
 // machine type. The watchdog is armed, and the ACPI power button then
-// powers off cleanly.
+// powers off cleanly. On pc the disk is the shipped VMDK converted back
+// to raw with qemu-img (VMware's and VirtualBox's disk boots under BIOS).
 func TestBIOSBootAndPowerButton(t *testing.T) {
 	requireTools(t)
 	im := vmtest.LoadImage(t)
 	for _, m := range machines {
 		t.Run(string(m), func(t *testing.T) {
-			vm := vmtest.Start(t, im, vmtest.Options{Firmware: vmtest.BIOS, Machine: m})
+			var base string
+			if m == vmtest.PC {
+				base = im.ConvertedBack(t, "disk.vmdk", "vmdk")
+			}
+			vm := vmtest.Start(t, im, vmtest.Options{Firmware: vmtest.BIOS, Machine: m, Base: base})
 			expectBanner(t, vm, "a")
 			expect(t, vm, regexp.MustCompile(`watchdog armed`), 20*time.Second)
 			powerButtonPowersOff(t, vm)
@@ -162,13 +167,19 @@ func powerButtonPowersOff(t *testing.T, vm *vmtest.VM) {
 
 // UEFI: OVMF, systemd-boot from the ESP, slot a, on each machine type.
 // Ctrl-alt-del reboots cleanly, the box comes back with its watchdog
-// armed, and the power button then powers it off cleanly.
+// armed, and the power button then powers it off cleanly. On q35 the disk
+// is the shipped VHDX converted back to raw with qemu-img (Hyper-V
+// generation 2 boots it under UEFI).
 func TestUEFIBootAndCtrlAltDel(t *testing.T) {
 	requireTools(t)
 	im := vmtest.LoadImage(t)
 	for _, m := range machines {
 		t.Run(string(m), func(t *testing.T) {
-			vm := vmtest.Start(t, im, vmtest.Options{Firmware: vmtest.UEFI, Machine: m})
+			var base string
+			if m == vmtest.Q35 {
+				base = im.ConvertedBack(t, "disk.vhdx", "vhdx")
+			}
+			vm := vmtest.Start(t, im, vmtest.Options{Firmware: vmtest.UEFI, Machine: m, Base: base})
 			expectBanner(t, vm, "a")
 			expect(t, vm, regexp.MustCompile(`watchdog armed`), 20*time.Second)
 			if err := vm.CtrlAltDel(); err != nil {

@@ -83,7 +83,16 @@ func tunnelToRemoteSite(t *testing.T, memMiB int) string {
 		}
 	})
 	banner := expectBanner(t, vm, "direct")
-	expect(t, vm, regexp.MustCompile(`tunnel name=site1 status=green`), 90*time.Second)
+	expectTunnelCarriesTraffic(t, vm, rs, "site1")
+	return banner
+}
+
+// expectTunnelCarriesTraffic waits for the box to report the tunnel to
+// site green, then pings the box's inside address from behind the site
+// and checks that the site's charon lists the CHILD SA.
+func expectTunnelCarriesTraffic(t *testing.T, vm *vmtest.VM, rs *vmtest.RemoteSite, site string) {
+	t.Helper()
+	expect(t, vm, regexp.MustCompile(`tunnel name=`+site+` status=green`), 90*time.Second)
 
 	var err error
 	var out []byte
@@ -100,7 +109,6 @@ func tunnelToRemoteSite(t *testing.T, memMiB int) string {
 	if sas := rs.Swanctl(t, "--list-sas"); !strings.Contains(sas, "INSTALLED") || !strings.Contains(sas, "100.64.0.0/10") {
 		t.Errorf("the remote site lists no installed CHILD SA for 100.64.0.0/10:\n%s", sas)
 	}
-	return banner
 }
 
 func tail(s string, n int) string {

@@ -40,10 +40,14 @@ func provisioningProblem(r provision.Result) (BootProblem, bool) {
 	if r.File == "" || r.Imported && r.Err == nil {
 		return BootProblem{}, false
 	}
+	where := "the boot partition"
+	if r.From != "" {
+		where = r.From // a config drive
+	}
 	p := BootProblem{Area: provisioningArea, File: r.File, KeptAs: r.KeptAs,
-		Text: fmt.Sprintf("The provisioning file %s on the boot partition was not imported", r.File)}
+		Text: fmt.Sprintf("The provisioning file %s on %s was not imported", r.File, where)}
 	if r.Imported {
-		p.Text = fmt.Sprintf("The provisioning file %s was imported, but it is still on the boot partition", r.File)
+		p.Text = fmt.Sprintf("The provisioning file %s was imported, but it is still on %s", r.File, where)
 	}
 	p.Details = append(p.Details, r.Problems...)
 	p.Details = append(p.Details, r.Warnings...) // what the box would have mapped or ignored

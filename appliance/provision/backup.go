@@ -64,7 +64,7 @@ func RunBackup(dir string, store Saver, t BackupTarget) Result {
 	}
 	passPath := filepath.Join(dir, passName)
 	pass, err := readPass(passPath)
-	if eerr := erase(passPath); eerr != nil {
+	if eerr := Erase(passPath); eerr != nil {
 		r.Err = fmt.Errorf("could not remove %s from the ESP (it holds the passphrase): %w", passName, eerr)
 	}
 	if err != nil {

@@ -42,7 +42,10 @@ type Saver interface {
 
 // Result says what provisioning found and did.
 type Result struct {
-	File     string // the file found, "" when there was none
+	File string // the file found, "" when there was none
+	// From is the volume it was on, as the console says it: "" is the
+	// ESP (and results kept by an older firmware), else a config drive.
+	From     string `json:"from,omitempty"`
 	Imported bool
 	Seq      int      // the store generation it was saved as
 	Warnings []string // what the box maps or ignores (imported anyway)
@@ -51,6 +54,14 @@ type Result struct {
 	Removed  bool     // the imported file is gone from the ESP
 	// Err is a failure of the box itself (store, ESP), not of the file.
 	Err error `json:"-"`
+}
+
+// Where says which volume the file was on, for messages.
+func (r Result) Where() string {
+	if r.From == "" {
+		return "the ESP"
+	}
+	return r.From
 }
 
 // Lines is the report for the console and the status note, one line each.
@@ -63,16 +74,20 @@ func (r Result) Lines() []string {
 	var out []string
 	switch {
 	case r.Imported:
-		out = append(out, fmt.Sprintf("provisioning: imported %s from the ESP as config generation %d", r.File, r.Seq))
+		out = append(out, fmt.Sprintf("provisioning: imported %s from %s as config generation %d", r.File, r.Where(), r.Seq))
 		if r.Removed {
-			out = append(out, fmt.Sprintf("provisioning: %s erased and removed from the ESP", r.File))
+			out = append(out, fmt.Sprintf("provisioning: %s erased and removed from %s", r.File, r.Where()))
 		}
 	case len(r.Problems) > 0:
 		kept := ""
 		if r.KeptAs != "" {
-			kept = fmt.Sprintf("; kept on the ESP as %s", r.KeptAs)
+			kept = fmt.Sprintf("; kept on %s as %s", r.Where(), r.KeptAs)
 		}
-		out = append(out, fmt.Sprintf("provisioning: %s NOT imported: %d problem(s)%s", r.File, len(r.Problems), kept))
+		on := ""
+		if r.From != "" {
+			on = " on " + r.From
+		}
+		out = append(out, fmt.Sprintf("provisioning: %s%s NOT imported: %d problem(s)%s", r.File, on, len(r.Problems), kept))
 		for _, p := range r.Problems {
 			out = append(out, fmt.Sprintf("provisioning: %s: %s", r.File, p))
 		}
@@ -104,22 +119,42 @@ func find(dir, want string) (string, bool) {
 // it returns a zero Result. tunneler.json wins when both files are there;
 // the env file is then reported and left alone.
 func Run(dir string, store Saver) Result {
-	jsonName, hasJSON := find(dir, JSONName)
-	envName, hasEnv := find(dir, EnvName)
-	var r Result
-	switch {
-	case hasJSON:
-		r = importFile(dir, jsonName, store, importJSON)
-		if hasEnv {
-			r.Warnings = append(r.Warnings, fmt.Sprintf("%s is also on the ESP and was not read: remove it", envName))
-		}
-	case hasEnv:
-		r = importFile(dir, envName, store, importEnv)
+	name, warns := Pick(dir, "the ESP")
+	if name == "" {
+		return Result{}
 	}
+	r := importFile(dir, name, store)
+	r.Warnings = append(r.Warnings, warns...)
 	return r
 }
 
-type importer func(io.Reader) (config.Config, []string, []string)
+// Pick returns the provisioning file at the root of dir (where names it
+// in warnings): tunneler.json wins over tunneler.env, which is then a
+// warning. "" when there is neither.
+func Pick(dir, where string) (name string, warns []string) {
+	jsonName, hasJSON := find(dir, JSONName)
+	envName, hasEnv := find(dir, EnvName)
+	switch {
+	case hasJSON:
+		if hasEnv {
+			warns = append(warns, fmt.Sprintf("%s is also on %s and was not read: remove it", envName, where))
+		}
+		return jsonName, warns
+	case hasEnv:
+		return envName, nil
+	}
+	return "", nil
+}
+
+// Parse reads a provisioning file of the kind its name says (tunneler.json
+// or tunneler.env, any case): the config, what the box maps or ignores
+// (warnings), and why it cannot be imported (problems), one line each.
+func Parse(name string, rd io.Reader) (c config.Config, warns, probs []string) {
+	if strings.EqualFold(name, EnvName) {
+		return importEnv(io.LimitReader(rd, maxFile))
+	}
+	return importJSON(io.LimitReader(rd, maxFile))
+}
 
 func importJSON(rd io.Reader) (config.Config, []string, []string) {
 	c, err := config.ImportJSON(rd)
@@ -154,7 +189,7 @@ func importEnv(rd io.Reader) (config.Config, []string, []string) {
 	return c, warns, errs
 }
 
-func importFile(dir, name string, store Saver, imp importer) Result {
+func importFile(dir, name string, store Saver) Result {
 	r := Result{File: name}
 	path := filepath.Join(dir, name)
 	f, err := os.Open(path)
@@ -162,7 +197,7 @@ func importFile(dir, name string, store Saver, imp importer) Result {
 		r.Err = fmt.Errorf("open: %w", err)
 		return r
 	}
-	c, warns, probs := imp(io.LimitReader(f, maxFile))
+	c, warns, probs := Parse(name, f)
 	f.Close()
 	r.Warnings = warns
 	if len(probs) > 0 {
@@ -182,13 +217,10 @@ func importFile(dir, name string, store Saver, imp importer) Result {
 // ESP (it holds secrets). A store that fails keeps the file where it is,
 // so the next boot tries again.
 func saveAndErase(r Result, store Saver, c config.Config, source, dir, path string) Result {
-	seq, err := store.SaveFrom(c, source)
-	if err != nil {
-		r.Err = fmt.Errorf("save into the config store: %w", err)
+	if r = Save(r, store, c, source); !r.Imported {
 		return r
 	}
-	r.Imported, r.Seq = true, seq
-	if err := erase(path); err != nil {
+	if err := Erase(path); err != nil {
 		r.Err = fmt.Errorf("imported, but could not remove %s from the ESP (it still holds secrets): %w", filepath.Base(path), err)
 		return r
 	}
@@ -197,10 +229,23 @@ func saveAndErase(r Result, store Saver, c config.Config, source, dir, path stri
 	return r
 }
 
-// erase overwrites the file's bytes with zeros before deleting it: a FAT
+// Save saves c into the store as imported from r's file (source says how:
+// config.SourceProvisioning, config.SourceRestore) and notes the
+// generation in r, or the store's failure in r.Err.
+func Save(r Result, store Saver, c config.Config, source string) Result {
+	seq, err := store.SaveFrom(c, source)
+	if err != nil {
+		r.Err = fmt.Errorf("save into the config store: %w", err)
+		return r
+	}
+	r.Imported, r.Seq = true, seq
+	return r
+}
+
+// Erase overwrites the file's bytes with zeros before deleting it: a FAT
 // delete only marks the directory entry, and the PSK would stay readable
 // in the freed clusters.
-func erase(path string) error {
+func Erase(path string) error {
 	f, err := os.OpenFile(path, os.O_WRONLY, 0)
 	if err != nil {
 		return err

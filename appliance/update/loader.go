@@ -3,15 +3,13 @@ package update
 import (
 	"bufio"
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"unicode/utf16"
 
-	"golang.org/x/sys/unix"
+	"github.com/tunneler/tunneler/appliance/efivar"
 )
 
 // Loader is the boot loader on the ESP, as far as slots go.
@@ -66,38 +64,9 @@ func (l SystemdBoot) Commit(slot string) error {
 		[]byte("default "+entryName(slot)+"\ntimeout 0\neditor no\nconsole-mode keep\n"))
 }
 
-// fsImmutableFL is the kernel's FS_IMMUTABLE_FL (linux/fs.h).
-const fsImmutableFL = 0x10
-
-// writeEFIString sets an EFI variable to a NUL-terminated UTF-16LE string,
-// non-volatile and visible at run time, in one write as efivarfs wants.
+// writeEFIString sets an EFI variable to a NUL-terminated UTF-16LE string.
 func writeEFIString(dir, name, value string) error {
-	const attrs = 0x1 | 0x2 | 0x4 // non-volatile, boot service, runtime
-	var buf bytes.Buffer
-	binary.Write(&buf, binary.LittleEndian, uint32(attrs))
-	for _, u := range utf16.Encode([]rune(value)) {
-		binary.Write(&buf, binary.LittleEndian, u)
-	}
-	buf.Write([]byte{0, 0})
-	path := filepath.Join(dir, name)
-	// efivarfs makes existing variables immutable; a new value replaces
-	// the old one only once that flag is off.
-	if f, err := os.Open(path); err == nil {
-		if flags, err := unix.IoctlGetUint32(int(f.Fd()), unix.FS_IOC_GETFLAGS); err == nil && flags&fsImmutableFL != 0 {
-			v := int(flags &^ fsImmutableFL)
-			unix.IoctlSetPointerInt(int(f.Fd()), unix.FS_IOC_SETFLAGS, v)
-		}
-		f.Close()
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
-	if err != nil {
-		return fmt.Errorf("EFI variable %s: %w", name, err)
-	}
-	if _, err := f.Write(buf.Bytes()); err != nil {
-		f.Close()
-		return fmt.Errorf("EFI variable %s: %w", name, err)
-	}
-	return f.Close()
+	return efivar.Write(dir, name, efivar.UTF16(value))
 }
 
 // Syslinux is syslinux under BIOS. It has no boot counting, so init plays

@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -41,6 +42,20 @@ func (im *Image) Kernel() string { return filepath.Join(im.Dir, "vmlinuz") }
 func (im *Image) Initrd() string { return filepath.Join(im.Dir, "initrd") }
 func (im *Image) Qcow2() string  { return filepath.Join(im.Dir, "disk.qcow2") }
 func (im *Image) Raw() string    { return filepath.Join(im.Dir, "disk.img") }
+
+// ConvertedBack converts the built disk in another format (disk.vmdk,
+// disk.vhdx) back to a raw disk with qemu-img, as an operator moving a VM
+// between hypervisors would, and returns its path (a Base for Start).
+func (im *Image) ConvertedBack(t testing.TB, name, format string) string {
+	t.Helper()
+	testenv.RequireCommand(t, "qemu-img")
+	raw := filepath.Join(t.TempDir(), name+".raw")
+	out, err := exec.Command("qemu-img", "convert", "-f", format, "-O", "raw", filepath.Join(im.Dir, name), raw).CombinedOutput()
+	if err != nil {
+		t.Fatalf("qemu-img convert %s to raw: %v\n%s", name, err, out)
+	}
+	return raw
+}
 
 // BuildDir is where `make image` put its output: $TUNNELER_BUILD, or the
 // build folder at the module root.

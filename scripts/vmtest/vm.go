@@ -44,6 +44,15 @@ type NIC struct {
 	Model  string // virtio-net-pci by default; e1000 to test that driver
 }
 
+// Drive is a disk or CD-ROM after the boot disk.
+type Drive struct {
+	File  string // a raw image (an ISO for a CD-ROM), or qcow2 when Qcow2
+	Qcow2 bool
+	CDROM bool // the machine's CD-ROM drive (IDE on pc, AHCI on q35)
+	USB   bool // a USB stick (usb-storage on an xHCI controller)
+	// else a virtio disk
+}
+
 // Options describe one VM.
 type Options struct {
 	Firmware Firmware
@@ -57,8 +66,13 @@ type Options struct {
 	// Disk is the overlay to boot; empty makes a fresh overlay of the
 	// built disk. Reusing one boots the same box again after qemu ended.
 	Disk string
-	Lab  *Lab // where the NICs' bridges live; nil: no network
-	NICs []NIC
+	// Base is the raw disk a fresh overlay sits on instead of the built
+	// qcow2 (e.g. Image.ConvertedBack of the VMDK or the VHDX).
+	Base string
+	// Drives are extra disks after the boot disk, e.g. a config drive.
+	Drives []Drive
+	Lab    *Lab // where the NICs' bridges live; nil: no network
+	NICs   []NIC
 	// NoWatchdog leaves the i6300esb out.
 	NoWatchdog bool
 }
@@ -97,7 +111,11 @@ func Start(t testing.TB, im *Image, opts Options) *VM {
 	vm.Disk = opts.Disk
 	if vm.Disk == "" {
 		vm.Disk = filepath.Join(dir, "disk.qcow2")
-		out, err := exec.Command("qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", im.Qcow2(), vm.Disk).CombinedOutput()
+		base, format := im.Qcow2(), "qcow2"
+		if opts.Base != "" {
+			base, format = opts.Base, "raw"
+		}
+		out, err := exec.Command("qemu-img", "create", "-q", "-f", "qcow2", "-F", format, "-b", base, vm.Disk).CombinedOutput()
 		if err != nil {
 			t.Fatalf("make overlay disk: %v\n%s", err, out)
 		}
@@ -153,6 +171,24 @@ func (vm *VM) qemuArgs() ([]string, error) {
 		"-qmp", "unix:" + filepath.Join(vm.dir, "qmp.sock") + ",server=on,wait=off",
 		"-drive", "file=" + vm.Disk + ",if=virtio,format=qcow2,cache=unsafe",
 		"-device", "virtio-rng-pci",
+	}
+	for i, d := range o.Drives {
+		format := "raw"
+		if d.Qcow2 {
+			format = "qcow2"
+		}
+		switch {
+		case d.CDROM:
+			args = append(args, "-drive", "file="+d.File+",media=cdrom,format="+format+",readonly=on")
+		case d.USB:
+			if !strings.Contains(strings.Join(args, " "), "qemu-xhci") {
+				args = append(args, "-device", "qemu-xhci,id=xhci")
+			}
+			args = append(args, "-drive", fmt.Sprintf("file=%s,if=none,id=usb%d,format=%s,cache=unsafe", d.File, i, format),
+				"-device", fmt.Sprintf("usb-storage,bus=xhci.0,drive=usb%d", i))
+		default:
+			args = append(args, "-drive", "file="+d.File+",if=virtio,format="+format+",cache=unsafe")
+		}
 	}
 	if os.Getenv("TUNNELER_KVM") != "" {
 		args = append(args, "-accel", "kvm", "-cpu", "host")
