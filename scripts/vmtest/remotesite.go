@@ -1,6 +1,7 @@
 package vmtest
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"os/exec"
@@ -40,6 +41,13 @@ type RemoteSiteOptions struct {
 	ESP        string // ESP proposals (default: strongSwan's defaults)
 	// Start makes the device initiate; otherwise it only answers.
 	Start bool
+	// SpoofNet, when set, is another network the device claims as its own
+	// (a careless or hostile site admin): it is added to local_ts, and the
+	// child gets the fixed reqid SpoofReqID (1000 when zero), so the trap
+	// policy for SpoofNet and the SA the box narrows to SiteNet share it,
+	// and kernel-libipsec sends SpoofNet's packets through that SA.
+	SpoofNet   string
+	SpoofReqID int
 }
 
 var siteSeq atomic.Int32
@@ -132,6 +140,11 @@ func (s *RemoteSite) swanctlConf() string {
 	if o.Start {
 		start = "start"
 	}
+	localTS, reqid := o.SiteNet, ""
+	if o.SpoofNet != "" {
+		localTS += "," + o.SpoofNet
+		reqid = fmt.Sprint(cmp.Or(o.SpoofReqID, 1000))
+	}
 	return fmt.Sprintf(`connections {
 	tunneler {
 		version = %d
@@ -149,7 +162,7 @@ func (s *RemoteSite) swanctlConf() string {
 			tunneler {
 				local_ts = %s
 				remote_ts = %s
-%s				start_action = %s
+%s%s				start_action = %s
 				dpd_action = restart
 			}
 		}
@@ -164,7 +177,7 @@ secrets {
 	}
 }
 `, o.IKEVersion, local, o.BoxAddr, opt("proposals", o.Proposals), local, o.BoxAddr,
-		o.SiteNet, o.BoxNets, opt("\tesp_proposals", o.ESP), start, o.BoxAddr, local, o.PSK)
+		localTS, o.BoxNets, opt("\tesp_proposals", o.ESP), opt("\treqid", reqid), start, o.BoxAddr, local, o.PSK)
 }
 
 func (s *RemoteSite) start(t testing.TB) {
