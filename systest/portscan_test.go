@@ -67,7 +67,7 @@ func TestWANPortScan(t *testing.T) {
 		Lab: lab, NICs: []vmtest.NIC{{Bridge: "wan", MAC: boxWANMAC}, {Bridge: "lan", MAC: "52:54:00:00:0b:01"}}})
 	expectBanner(t, vm, "direct")
 	expect(t, vm, regexp.MustCompile(`tunnel name=scan1 status=green`), 90*time.Second)
-	metrics := monitor.HTTPClient()
+	metrics := vmtest.RecordHTTP(t, monitor.HTTPClient())
 
 	t.Run("stranger TCP", func(t *testing.T) {
 		before := wanDrops(t, metrics, "https://192.168.50.1")

@@ -86,6 +86,7 @@ func TestSoakPowerCutsWhileSaving(t *testing.T) {
 	t.Logf("%d power cuts, random seed %d", cuts, seed)
 	im := vmtest.LoadImage(t)
 	disk := diskWithESPFile(t, im, "tunneler.env", envFile)
+	vmtest.RegisterSecret(envPSK)
 
 	var (
 		sane, fellBack int

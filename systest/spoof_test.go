@@ -42,7 +42,7 @@ func TestSiteCannotSpoofAnotherSite(t *testing.T) {
 	spoofer := "10.10.0.99"
 	rs1.Inside.Run(t, "ip", "addr", "add", spoofer+"/32", "dev", "eth0")
 	rs1.Peer.Run(t, "sysctl", "-qw", "net.ipv4.conf.all.rp_filter=0")
-	metrics := monitor.HTTPClient()
+	metrics := vmtest.RecordHTTP(t, monitor.HTTPClient())
 	before := firewallCounter(t, metrics, "https://192.168.50.1", "in_ipsec_spoof")
 	_, child0 := siteIDs(t, rs1)
 	out, err := rs1.Inside.Command("ping", "-n", "-c", "10", "-i", "0.2", "-W", "1", "-I", spoofer, insideAddr).CombinedOutput()

@@ -65,7 +65,7 @@ func newWebLab(t testing.TB) *webLab {
 		t.Fatalf("no fingerprint and setup code on the banner: %v\n%s", err, w.vm.Console.Tail(40))
 	}
 	w.fp, w.code = m[1], m[2]
-	w.client = w.lan.HTTPClient()
+	w.client = vmtest.RecordHTTP(t, w.lan.HTTPClient())
 	jar, _ := cookiejar.New(nil)
 	w.client.Jar = jar
 	return w
@@ -185,7 +185,8 @@ func TestWebUIFirstBootInBrowser(t *testing.T) {
 func (w *webLab) browserFirstBoot(t *testing.T) {
 	art := vmtest.ArtifactDir(t)
 	// Only this run's screenshots: their numbers follow the flow.
-	if old, _ := filepath.Glob(filepath.Join(art, "*.png")); len(old) > 0 {
+	for _, pat := range []string{"*.png", "*.txt", "*.html"} {
+		old, _ := filepath.Glob(filepath.Join(art, pat))
 		for _, f := range old {
 			os.Remove(f)
 		}
@@ -219,15 +220,31 @@ func (w *webLab) browserFirstBoot(t *testing.T) {
 	ctx, cancel = context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
 
+	// Each screenshot is kept with the page's text and HTML beside it
+	// (NN-name.txt, .html): what a person reads, and what the secrets
+	// check at the end of the run searches.
 	n := 0
 	shot := func(name string) chromedp.Action {
 		return chromedp.ActionFunc(func(ctx context.Context) error {
 			var buf []byte
+			var text, html string
 			if err := chromedp.FullScreenshot(&buf, 100).Do(ctx); err != nil {
 				return err
 			}
+			if err := chromedp.Evaluate(`document.body.innerText`, &text).Do(ctx); err != nil {
+				return err
+			}
+			if err := chromedp.OuterHTML("html", &html, chromedp.ByQuery).Do(ctx); err != nil {
+				return err
+			}
 			n++
-			return os.WriteFile(filepath.Join(art, fmt.Sprintf("%02d-%s.png", n, name)), buf, 0o644)
+			base := filepath.Join(art, fmt.Sprintf("%02d-%s", n, name))
+			for ext, data := range map[string][]byte{".png": buf, ".txt": []byte(text), ".html": []byte(html)} {
+				if err := os.WriteFile(base+ext, data, 0o644); err != nil {
+					return err
+				}
+			}
+			return nil
 		})
 	}
 	run := func(step string, acts ...chromedp.Action) {
@@ -250,6 +267,8 @@ func (w *webLab) browserFirstBoot(t *testing.T) {
 		return s
 	}
 	base := w.base
+	vmtest.RegisterSecret(webAdminPass)  // typed, not posted by the API helpers
+	vmtest.RegisterSecret("password123") // a weak PSK the form must refuse
 	t.Logf("setup code from the banner: %s", w.code)
 	// The browser starts on the test-long context: steps' own timeouts
 	// must not take it down with them.

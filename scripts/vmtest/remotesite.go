@@ -66,6 +66,7 @@ func NewRemoteSite(t testing.TB, lab *Lab, wanBridge string, o RemoteSiteOptions
 	if o.IKEVersion == 0 {
 		o.IKEVersion = 2
 	}
+	RegisterSecret(o.PSK) // the box gets it too
 	s := &RemoteSite{Opts: o, dir: t.TempDir()}
 	s.Peer = lab.AddHost(t, wanBridge, o.Name+"dev", o.WANAddr)
 	// The site's own network: a veth from the device to the inside host.
