@@ -103,6 +103,7 @@ type Server struct {
 	rec      *metrics.Recorder
 	pages    map[string]*template.Template
 	mux      *http.ServeMux
+	patterns []string // every route's pattern, as routes registered them
 	static   http.Handler
 	mu       sync.Mutex // guards lastSample
 	// routerLast is the last enrollment's steps, for the Router page.
@@ -169,7 +170,7 @@ func RedirectHandler(httpsPort string) http.Handler {
 // (redirect to HTTPS) until ctx ends. The caller picks addresses on the
 // LAN/management side only. Serve also runs the metrics sampler.
 func (s *Server) Serve(ctx context.Context, cert tls.Certificate, httpsAddrs, httpAddrs []string) error {
-	tlsConf := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	tlsConf := TLSConfig(cert)
 	var servers []*http.Server
 	var listeners []net.Listener // closed here too: Shutdown misses one whose Serve has not begun
 	errc := make(chan error, len(httpsAddrs)+len(httpAddrs))
