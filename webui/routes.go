@@ -52,6 +52,7 @@ func (s *Server) routes() {
 	route("POST /settings/network", s.authed(s.settingsNetwork))
 	route("POST /settings/system", s.authed(s.settingsSystem))
 	route("POST /settings/password", s.authed(s.settingsPassword))
+	route("POST /settings/certificate", s.authed(s.certificate))
 	route("GET /settings/backup", s.authed(s.backup))
 	route("POST /settings/backup", s.authed(s.encryptedBackup))
 	route("POST /settings/restore", s.authed(s.restore))

@@ -16,12 +16,14 @@ var modernSuites = []uint16{
 	tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
 }
 
-// TLSConfig is the web UI's TLS configuration for cert: TLS 1.2 or later,
-// modern suites only. Every browser of the last ten years speaks it.
-func TLSConfig(cert tls.Certificate) *tls.Config {
+// TLSConfig is the web UI's TLS configuration: TLS 1.2 or later, modern
+// suites only; every browser of the last ten years speaks it. Each
+// handshake serves the certificate cert returns at the time, so a new one
+// takes effect without a restart.
+func TLSConfig(cert func() *tls.Certificate) *tls.Config {
 	return &tls.Config{
-		Certificates: []tls.Certificate{cert},
-		MinVersion:   tls.VersionTLS12,
-		CipherSuites: modernSuites,
+		MinVersion:     tls.VersionTLS12,
+		CipherSuites:   modernSuites,
+		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return cert(), nil },
 	}
 }

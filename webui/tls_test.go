@@ -11,7 +11,7 @@ import (
 // TestTLSConfigModernOnly: TLS 1.2 at least, and every 1.2 suite is one Go
 // counts as secure, with ECDHE and an AEAD cipher.
 func TestTLSConfigModernOnly(t *testing.T) {
-	c := TLSConfig(tls.Certificate{})
+	c := TLSConfig(func() *tls.Certificate { return nil })
 	if c.MinVersion < tls.VersionTLS12 {
 		t.Errorf("MinVersion %s, want TLS 1.2 or later", tls.VersionName(c.MinVersion))
 	}
@@ -40,7 +40,7 @@ func TestTLSHandshakes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", TLSConfig(cert))
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", TLSConfig(func() *tls.Certificate { return &cert }))
 	if err != nil {
 		t.Fatal(err)
 	}
