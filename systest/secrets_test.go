@@ -68,7 +68,7 @@ func adminHash(t testing.TB, password string) string {
 }
 
 // secretFields are the web UI's form fields that carry secrets.
-var secretFields = []string{"password", "confirm", "psk", "passphrase", "backup_passphrase", "backup_passphrase2", "jwt"}
+var secretFields = []string{"password", "confirm", "psk", "passphrase", "backup_passphrase", "backup_passphrase2", "jwt", "key"}
 
 // registerSecretFields registers the values of v's secret fields before a
 // test posts them.

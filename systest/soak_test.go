@@ -156,3 +156,104 @@ func TestSoakPowerCutsWhileSaving(t *testing.T) {
 		t.Errorf("%d of %d boots after a power cut came up with a sane config", sane, cuts)
 	}
 }
+
+var (
+	bootMarkRe      = regexp.MustCompile(`Linux version \d`)
+	routerKilledRe  = regexp.MustCompile(`Router \(pid (\d+)\) killed with SIGKILL`)
+	routerHealthyRe = regexp.MustCompile(`router: connected to its controller \(pid (\d+)`)
+)
+
+// TestSoakDaemonKills kills charon and the router with SIGKILL at random
+// moments, TUNNELER_SOAK_KILLS times each (20 by default, alternating),
+// while a host behind the remote site pings the inside address every
+// 0.2 s. Each must recover without a reboot: after charon's death the
+// tunnel green again, after the router's a new router process connected
+// to its controller and an intercept answering. The times go to the
+// figures file.
+func TestSoakDaemonKills(t *testing.T) {
+	soakOnly(t)
+	requireTools(t)
+	kills := soakCount(t, "TUNNELER_SOAK_KILLS", 20)
+	seed := uint64(time.Now().UnixNano())
+	rng := rand.New(rand.NewPCG(seed, 1))
+	t.Logf("%d kills of each daemon, random seed %d", kills, seed)
+
+	bx := startRouterBox(t)
+	ov, rs, vm := bx.ov, bx.site, bx.vm
+	jwt := ov.routerToken(boxRouter)
+	serveHTTP(t, ov.host.Netns, "127.0.0.1:8080", overlayReply)
+	ov.service("web", boxRouter, qsRouter,
+		[2]string{"intercept.v1", `{"protocols":["tcp"],"addresses":["web.ziti.test"],"portRanges":[{"low":80,"high":80}]}`},
+		[2]string{"host.v1", `{"protocol":"tcp","address":"127.0.0.1","port":8080}`})
+	expectBanner(t, vm, "direct")
+	waitStatus(t, vm, 0, "zsite", "green", 90*time.Second)
+	if _, err := newBoxWeb(t, ov.host).enroll(jwt); err != nil {
+		t.Fatalf("enrollment through the web UI: %v", err)
+	}
+	bx.expect(t, connectedRe, 90*time.Second)
+	if _, err := waitFetch(rs.Inside, "web.ziti.test", overlayReply, 60*time.Second); err != nil {
+		t.Fatalf("no intercept before the kills: %v", err)
+	}
+	boots := len(bootMarkRe.FindAllString(vm.Console.Output(), -1))
+	ping := startPing(t, rs.Inside, insideAddr, "0.2")
+
+	var charonBack, routerBack, interceptBack []time.Duration
+	var charonOK, routerOK int
+	start := time.Now()
+	for i := 0; i < 2*kills; i++ {
+		// A random moment: up to 5 s after the last recovery.
+		time.Sleep(time.Duration(rng.IntN(5000)) * time.Millisecond)
+		mark := len(vm.Console.Output())
+		if i%2 == 0 {
+			killed := killCharon(t, vm)
+			waitSeen(t, vm, mark, "zsite", "orange", 20*time.Second)
+			at, _ := waitStatus(t, vm, mark, "zsite", "green", 60*time.Second)
+			charonBack = append(charonBack, at.Sub(killed))
+			charonOK++
+			continue
+		}
+		bx.menu(t, "15", "Admin password: ", adminPass)
+		m := bx.expect(t, routerKilledRe.String(), 20*time.Second)
+		killed := time.Now()
+		pid := m[1]
+		healthy := time.Time{}
+		for deadline := killed.Add(60 * time.Second); healthy.IsZero(); time.Sleep(200 * time.Millisecond) {
+			out := vm.Console.Output()
+			for _, h := range routerHealthyRe.FindAllStringSubmatch(out[min(mark, len(out)):], -1) {
+				if h[1] != pid {
+					healthy = time.Now()
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("kill %d: no new router connected to its controller 60 s after killing pid %s\n%s", i/2+1, pid, vm.Console.Tail(30))
+			}
+		}
+		if _, err := waitFetch(rs.Inside, "web.ziti.test", overlayReply, 30*time.Second); err != nil {
+			t.Fatalf("kill %d: intercepts not working 30 s after the router came back: %v", i/2+1, err)
+		}
+		routerBack = append(routerBack, healthy.Sub(killed))
+		interceptBack = append(interceptBack, time.Since(killed))
+		routerOK++
+	}
+	sent, recv, _ := ping.stop(t)
+	if got := len(bootMarkRe.FindAllString(vm.Console.Output(), -1)); got != boots {
+		t.Errorf("the box rebooted during the kills (%d boots on the console, %d before)", got, boots)
+		charonOK, routerOK = 0, 0
+	}
+	soakFigures(t,
+		fmt.Sprintf("charon SIGKILL: %d/%d recovered without a reboot; tunnel green again %s", charonOK, kills, spread(charonBack)),
+		fmt.Sprintf("router SIGKILL: %d/%d recovered without a reboot; new router connected to its controller %s; intercept answering %s",
+			routerOK, kills, spread(routerBack), spread(interceptBack)),
+		fmt.Sprintf("daemon kills: ping through the tunnel every 0.2 s: %d sent, %d received, over %s (seed %d)",
+			sent, recv, time.Since(start).Round(time.Second), seed))
+}
+
+// spread prints durations as median and max, in seconds.
+func spread(ds []time.Duration) string {
+	if len(ds) == 0 {
+		return "(none)"
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return fmt.Sprintf("median %.1f s, max %.1f s", s[len(s)/2].Seconds(), s[len(s)-1].Seconds())
+}
