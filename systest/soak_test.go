@@ -2,7 +2,11 @@ package systest
 
 import (
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -256,4 +260,105 @@ func spread(ds []time.Duration) string {
 	s := slices.Clone(ds)
 	slices.Sort(s)
 	return fmt.Sprintf("median %.1f s, max %.1f s", s[len(s)/2].Seconds(), s[len(s)-1].Seconds())
+}
+
+// TestSoakFullPerm boots a box whose /perm the fillperm test hook filled
+// to the last block: a save through the JSON API fails with 507 saying
+// /perm is full and that nothing was saved, the box keeps serving, and
+// after a clean power-off the next boot (without the hook, which gives the
+// space back) has the same generation as before, and saves again.
+func TestSoakFullPerm(t *testing.T) {
+	soakOnly(t)
+	requireTools(t)
+	im := vmtest.LoadImage(t)
+	lab := vmtest.NewLab(t)
+	monitor := lab.AddHost(t, "lan", "admin", "192.168.50.2/24")
+	cfg := strings.Replace(boxConfig(t), `"interfaces": [`,
+		`"interfaces": [
+    {"role": "lan", "mac": "52:54:00:00:0b:01", "mode": "static", "address": "192.168.50.1/24"},`, 1)
+	disk := diskWithESPFile(t, im, "tunneler.json", cfg)
+	opts := vmtest.Options{Firmware: vmtest.Direct, Disk: disk, MemoryMiB: 768, Append: "tunneler.debug=fillperm",
+		Lab: lab, NICs: []vmtest.NIC{{Bridge: "wan", MAC: boxWANMAC}, {Bridge: "lan", MAC: "52:54:00:00:0b:01"}}}
+	const base = "https://192.168.50.1"
+
+	var genBefore string
+	t.Run("full", func(t *testing.T) {
+		vm := vmtest.Start(t, im, opts)
+		expectBanner(t, vm, "direct")
+		expect(t, vm, regexp.MustCompile(`fillperm: /perm is full now`), 60*time.Second)
+		api := loggedInAPI(t, monitor, base)
+		genBefore = api.etag(t)
+		status, body := api.save(t, genBefore, url.Values{"hostname": {"after-full"}})
+		t.Logf("save on the full /perm: %d %s", status, strings.TrimSpace(body))
+		if status != http.StatusInsufficientStorage || !strings.Contains(body, "/perm is full") || !strings.Contains(body, "nothing was saved") {
+			t.Errorf("save on a full /perm: %d %s; want 507 saying /perm is full and nothing was saved", status, body)
+		}
+		if got := api.etag(t); got != genBefore {
+			t.Errorf("the generation moved from %s to %s on a failed save", genBefore, got)
+		}
+		// Still serving, still logging.
+		if got := api.etag(t); got == "" {
+			t.Error("the web UI stopped answering")
+		}
+		expect(t, vm, regexp.MustCompile(`webui: save config: .*/perm is full`), 20*time.Second)
+		menu(t, vm, "0", true)
+		if err := vm.Wait(shutdownTimeout); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("next boot", func(t *testing.T) {
+		opts.Append = ""
+		vm := vmtest.Start(t, im, opts)
+		expectBanner(t, vm, "direct")
+		api := loggedInAPI(t, monitor, base)
+		if got := api.etag(t); got != genBefore {
+			t.Errorf("after the reboot the generation is %s, want %s (the one saved before /perm filled)", got, genBefore)
+		}
+		if status, body := api.save(t, genBefore, url.Values{"hostname": {"after-full"}}); status != http.StatusOK {
+			t.Errorf("save with the space back: %d %s", status, body)
+		}
+		soakFigures(t, "full /perm: a save fails with 507 and says /perm is full and nothing was saved; the box keeps serving; the next boot has the generation saved before, and saves again")
+		menu(t, vm, "0", true)
+		vm.Wait(shutdownTimeout)
+	})
+}
+
+// soakAPI is the JSON API as a script on the LAN uses it.
+type soakAPI struct {
+	c          *http.Client
+	base, csrf string
+}
+
+func loggedInAPI(t *testing.T, h *vmtest.Host, base string) *soakAPI {
+	t.Helper()
+	c := vmtest.RecordHTTP(t, h.HTTPClient())
+	c.Jar, _ = cookiejar.New(nil)
+	return &soakAPI{c: c, base: base, csrf: apiLogin(t, c, base, adminPW, 90*time.Second)}
+}
+
+func (a *soakAPI) etag(t *testing.T) string {
+	t.Helper()
+	resp, err := a.c.Get(a.base + "/api/settings")
+	if err != nil {
+		t.Fatalf("GET /api/settings: %v", err)
+	}
+	resp.Body.Close()
+	return resp.Header.Get("ETag")
+}
+
+// save posts a System change based on generation etag.
+func (a *soakAPI) save(t *testing.T, etag string, v url.Values) (int, string) {
+	t.Helper()
+	v.Set("timezone", "UTC")
+	req, _ := http.NewRequest(http.MethodPost, a.base+"/api/settings/system", strings.NewReader(v.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-CSRF-Token", a.csrf)
+	req.Header.Set("If-Match", etag)
+	resp, err := a.c.Do(req)
+	if err != nil {
+		t.Fatalf("POST /api/settings/system: %v", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
