@@ -77,6 +77,13 @@ func NewRemoteSite(t testing.TB, lab *Lab, wanBridge string, o RemoteSiteOptions
 	testenv.Run(t, "ip", "link", "set", devSide, "netns", s.Peer.Name)
 	gw, host := siteAddr(o.SiteNet, 1), siteAddr(o.SiteNet, 2)
 	s.Peer.Run(t, "ip", "addr", "add", gw, "dev", devSide)
+	if o.SpoofNet != "" {
+		// kernel-libipsec routes a policy's traffic with a source
+		// address from its local_ts: without one in SpoofNet, charon
+		// fails to install the traps.
+		spoofGW, _, _ := strings.Cut(siteAddr(o.SpoofNet, 1), "/")
+		s.Peer.Run(t, "ip", "addr", "add", spoofGW+"/32", "dev", devSide)
+	}
 	s.Peer.Run(t, "ip", "link", "set", devSide, "up")
 	s.Peer.Run(t, "sysctl", "-qw", "net.ipv4.ip_forward=1")
 	s.Inside.Run(t, "ip", "addr", "add", host, "dev", "eth0")
