@@ -71,7 +71,7 @@ func (s *Server) saveChange(w http.ResponseWriter, r *http.Request, p *page, c c
 		return false
 	case errors.Is(err, config.ErrPermFull):
 		s.logf("webui: save config: %v", err)
-		s.fail(w, r, http.StatusInsufficientStorage, "not saved: "+err.Error())
+		s.fail(w, r, http.StatusInsufficientStorage, config.ErrPermFull.Error()) // the details are in the log
 		return false
 	case err != nil:
 		s.logf("webui: save config: %v", err)

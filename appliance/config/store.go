@@ -45,8 +45,8 @@ var ErrStale = errors.New("the config changed since this edit began")
 
 // ErrPermFull means a save found no space left on the data partition.
 // Nothing of the new generation is kept, and every saved generation, the
-// running config included, is as it was.
-var ErrPermFull = errors.New("the data partition /perm is full")
+// running config included, is as it was. Its text is for the operator.
+var ErrPermFull = errors.New("the data partition /perm is full: nothing was saved, and the running config and every saved generation are unchanged; free space on it or move to a larger disk")
 
 // ErrNoConfig means nothing was ever saved: the box is in setup mode.
 var ErrNoConfig = errors.New("no saved config")
@@ -216,7 +216,7 @@ func (s *Store) abandon(seq int, err error) error {
 	os.Remove(filepath.Join(s.Dir, secretsName(seq)))
 	os.Remove(filepath.Join(s.Dir, metaName(seq)))
 	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
-		return fmt.Errorf("save config generation %d: %w: nothing was saved, and the running config and every saved generation are unchanged; free space on it or move to a larger disk (%v)", seq, ErrPermFull, err)
+		return fmt.Errorf("save config generation %d: %w (%v)", seq, ErrPermFull, err)
 	}
 	return fmt.Errorf("save config generation %d: %w", seq, err)
 }
