@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/nftables"
 	"github.com/tunneler/tunneler/scripts/testenv"
 )
 
@@ -108,5 +109,25 @@ func TestSourceCheckDropsWithoutTheSA(t *testing.T) {
 	// check leaves it to the rules after it.
 	if !udpPasses(t, l, l.site, "172.16.0.200:0", "100.64.0.1:53") {
 		t.Errorf("DNS from an address of no source was dropped")
+	}
+}
+
+// TestPlaceholderFailsClosed: a rule with the xfrm placeholder sent
+// through a plain nftables.Conn (not nftxfrm's) is refused by the kernel,
+// batch and all, rather than loaded as something else.
+func TestPlaceholderFailsClosed(t *testing.T) {
+	testenv.RequireRoot(t)
+	ns := testenv.NewNetns(t, "ph")
+	conn := nsConn(t, ns)
+	table := &nftables.Table{Name: "ph", Family: nftables.TableFamilyINet}
+	conn.AddTable(table)
+	chain := conn.AddChain(&nftables.Chain{Name: "c", Table: table})
+	r := newRule("c").ipsecInReqid(7).ret()
+	conn.AddRule(&nftables.Rule{Table: table, Chain: chain, Exprs: r.exprs})
+	if err := conn.Flush(); err == nil {
+		t.Fatal("the kernel took a rule with the placeholder")
+	}
+	if out := ns.Run(t, "nft", "list", "tables"); strings.Contains(out, "ph") {
+		t.Errorf("the refused batch left its table: %s", out)
 	}
 }
