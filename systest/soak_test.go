@@ -252,14 +252,16 @@ func TestSoakDaemonKills(t *testing.T) {
 			sent, recv, time.Since(start).Round(time.Second), seed))
 }
 
-// spread prints durations as median and max, in seconds.
+// spread prints durations as min, median and max, in seconds: the first
+// kills show the restart itself, later ones the supervisor's backoff
+// (a run shorter than its StableAfter counts as a failure in a row).
 func spread(ds []time.Duration) string {
 	if len(ds) == 0 {
 		return "(none)"
 	}
 	s := slices.Clone(ds)
 	slices.Sort(s)
-	return fmt.Sprintf("median %.1f s, max %.1f s", s[len(s)/2].Seconds(), s[len(s)-1].Seconds())
+	return fmt.Sprintf("min %.1f s, median %.1f s, max %.1f s", s[0].Seconds(), s[len(s)/2].Seconds(), s[len(s)-1].Seconds())
 }
 
 // TestSoakFullPerm boots a box whose /perm the fillperm test hook filled
