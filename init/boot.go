@@ -171,6 +171,11 @@ func boot() {
 	if b.cmdline.Debug("saveloop") {
 		b.debugSaveLoop()
 	}
+	if b.cmdline.Debug("fillperm") && b.perm.Mounted {
+		// Test hook: /perm full, as a box whose disk filled up.
+		n, err := perm.Fill(permDir)
+		b.log.Warn("tunneler.debug=fillperm: /perm is full now", "filled_bytes", n, "err", err)
+	}
 	if b.cmdline.Debug("panic") {
 		// Test hook: PID 1 dies, the kernel panics, and must reboot.
 		b.log.Warn("tunneler.debug=panic: init exits now")
@@ -242,6 +247,11 @@ func (b *pid1) openPerm() {
 		b.problem("/perm: %s", b.perm.Problem)
 	}
 	if b.perm.Mounted {
+		// A boot with the fillperm test hook left /perm full: give the
+		// space back before anything here writes.
+		if err := perm.Unfill(permDir); err != nil {
+			b.log.Warn("fillperm", "err", err)
+		}
 		for _, d := range []string{"config", "log", "state"} {
 			os.MkdirAll(permDir+"/"+d, 0o700)
 		}

@@ -30,9 +30,11 @@ const (
 	webRebindEvery = 2 * time.Second
 )
 
-// webCert is made once per boot, before the banner shows its fingerprint.
+// webCert is made once per boot, before the banner shows its fingerprint;
+// an operator's upload replaces it (mu guards cert and fp from then on).
 type webCert struct {
 	once sync.Once
+	mu   sync.Mutex
 	cert tls.Certificate
 	fp   string
 	err  error
@@ -55,7 +57,20 @@ func (b *pid1) webFingerprint() string {
 			b.web.fp = webui.Fingerprint(b.web.cert)
 		}
 	})
+	b.web.mu.Lock()
+	defer b.web.mu.Unlock()
 	return b.web.fp
+}
+
+// webCertChanged takes the operator's uploaded certificate: rebinds serve
+// it, and the console says its fingerprint at once.
+func (b *pid1) webCertChanged(c tls.Certificate) {
+	fp := webui.Fingerprint(c)
+	b.web.mu.Lock()
+	b.web.cert, b.web.fp = c, fp
+	b.web.mu.Unlock()
+	b.log.Info("web UI certificate replaced by the operator's", "fingerprint", fp)
+	b.printBanner()
 }
 
 // serveWebUI is boot step 11's web half: HTTPS on the management side's
@@ -74,7 +89,12 @@ func (b *pid1) serveWebUI() {
 	if b.firmware != nil {
 		fw = b.firmware
 	}
+	certDir := "" // without /perm an uploaded certificate would not survive a reboot
+	if b.perm.Mounted {
+		certDir = webCertDir
+	}
 	srv, err := webui.New(webui.Options{Appliance: b.owner, MetricsDir: metricsDir, Version: version, Firmware: fw,
+		CertDir: certDir, CertChanged: b.webCertChanged,
 		Logf: func(format string, args ...any) { b.log.Info(fmt.Sprintf(format, args...)) }})
 	if err != nil {
 		b.problem("web UI: %v", err)
@@ -117,8 +137,11 @@ func (b *pid1) bindWebUI(srv *webui.Server) {
 				var ctx context.Context
 				ctx, cancel = context.WithCancel(context.Background())
 				serving = true
-				go func() { ended <- srv.Serve(ctx, b.web.cert, https, http) }()
-				b.log.Info("web UI listening", "https", fmt.Sprint(https), "fingerprint", b.web.fp)
+				b.web.mu.Lock()
+				cert, fp := b.web.cert, b.web.fp
+				b.web.mu.Unlock()
+				go func() { ended <- srv.Serve(ctx, cert, https, http) }()
+				b.log.Info("web UI listening", "https", fmt.Sprint(https), "fingerprint", fp)
 				// The banner says where the web UI is: a LAN lease
 				// usually arrives after it was first printed.
 				b.printBanner()

@@ -20,7 +20,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tunneler/tunneler/appliance/adminpw"
 	"github.com/tunneler/tunneler/scripts/testenv"
 	"github.com/tunneler/tunneler/scripts/vmtest"
 	"github.com/tunneler/tunneler/webui"
@@ -126,10 +125,7 @@ func TestConsoleMenuLANAddressAndAdminReset(t *testing.T) {
 	requireTools(t)
 	testenv.RequireCommand(t, "ping")
 	im := vmtest.LoadImage(t)
-	hash, err := adminpw.Hash("operator-pass-1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	hash := adminHash(t, "operator-pass-1")
 	disk := diskWithESPFile(t, im, "tunneler.json", `{"version": 2, "admin": {"password_hash": "`+hash+`"}}`)
 
 	lab := vmtest.NewLab(t)
@@ -233,11 +229,14 @@ func TestConsoleMenuLANAddressAndAdminReset(t *testing.T) {
 	}
 }
 
+// envPSK is the PSK of envFile: registered as a secret where a test uses it.
+const envPSK = "q7Vd-2mXz-Lp9R-wT4k-Hs8N-bY3c"
+
 const envFile = `# from our vnf-ipsec deployment
 IPSEC_LOCALIP=%any
 IPSEC_REMOTEIP=203.0.113.5
 IPSEC_REMOTENET=10.1.0.0/16,10.2.0.0/16
-IPSEC_PSK='q7Vd-2mXz-Lp9R-wT4k-Hs8N-bY3c'
+IPSEC_PSK='` + envPSK + `'
 IPSEC_KEYEXCHANGE=ikev2
 IPSEC_ESPCIPHER=aes256gcm16-ecp384
 IPSEC_FORCEUDP=yes
@@ -251,6 +250,7 @@ func TestESPVariablesFileAndPowerCutWhileSaving(t *testing.T) {
 	requireTools(t)
 	im := vmtest.LoadImage(t)
 	disk := diskWithESPFile(t, im, "tunneler.env", envFile)
+	vmtest.RegisterSecret(envPSK)
 	vm := vmtest.Start(t, im, vmtest.Options{Firmware: vmtest.Direct, Disk: disk, Append: "tunneler.debug=saveloop"})
 	expectBanner(t, vm, "direct")
 	out := vm.Console.Output()
@@ -314,7 +314,7 @@ func TestESPVariablesFileAndPowerCutWhileSaving(t *testing.T) {
 func TestInvalidESPFileKeptAndReported(t *testing.T) {
 	requireTools(t)
 	im := vmtest.LoadImage(t)
-	bad := "IPSEC_REMOTEIP=203.0.113.5\nIPSEC_REMOTENET=10.1.0.0/33\nIPSEC_PSK='q7Vd-2mXz-Lp9R-wT4k-Hs8N-bY3c'\nIPSEC_VTI_IPADDR_LOCAL=10.9.9.1/30\n"
+	bad := "IPSEC_REMOTEIP=203.0.113.5\nIPSEC_REMOTENET=10.1.0.0/33\nIPSEC_PSK='" + vmtest.RegisterSecret(envPSK) + "'\nIPSEC_VTI_IPADDR_LOCAL=10.9.9.1/30\n"
 	disk := diskWithESPFile(t, im, "tunneler.env", bad)
 	// A LAN host reads the setup wizard: the web UI must say it too.
 	lab := vmtest.NewLab(t)
@@ -372,7 +372,7 @@ func TestInvalidESPFileKeptAndReported(t *testing.T) {
 // without the key.
 func checkWizardReportsFile(t *testing.T, vm *vmtest.VM, lan *vmtest.Host, code, psk string) {
 	t.Helper()
-	c := lan.HTTPClient()
+	c := vmtest.RecordHTTP(t, lan.HTTPClient())
 	jar, _ := cookiejar.New(nil)
 	c.Jar = jar
 	base := "https://" + boxLAN

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tunneler/tunneler/appliance/adminpw"
 	"github.com/tunneler/tunneler/scripts/testenv"
 	"github.com/tunneler/tunneler/scripts/vmtest"
 	"github.com/tunneler/tunneler/webui"
@@ -45,10 +44,7 @@ type failoverLab struct {
 
 func failoverConfig(t testing.TB) string {
 	t.Helper()
-	hash, err := adminpw.Hash(adminPW)
-	if err != nil {
-		t.Fatal(err)
-	}
+	hash := adminHash(t, adminPW)
 	return fmt.Sprintf(`{
   "version": 3,
   "interfaces": [
@@ -145,7 +141,7 @@ type foAPI struct {
 
 func newFoAPI(t testing.TB, h *vmtest.Host, base string) *foAPI {
 	t.Helper()
-	a := &foAPI{c: h.HTTPClient(), base: base}
+	a := &foAPI{c: vmtest.RecordHTTP(t, h.HTTPClient()), base: base}
 	a.c.Jar, _ = cookiejar.New(nil)
 	a.csrf = apiLogin(t, a.c, base, adminPW, 90*time.Second)
 	return a

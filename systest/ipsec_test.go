@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tunneler/tunneler/appliance/adminpw"
 	"github.com/tunneler/tunneler/scripts/vmtest"
 )
 
@@ -21,10 +20,7 @@ const (
 // static WAN and one tunnel per site, each with its own peer and network.
 func boxConfig(t *testing.T, sites ...vmtest.RemoteSiteOptions) string {
 	t.Helper()
-	hash, err := adminpw.Hash("correct horse battery staple")
-	if err != nil {
-		t.Fatal(err)
-	}
+	hash := adminHash(t, "correct horse battery staple")
 	var tunnels []string
 	for _, s := range sites {
 		tunnels = append(tunnels, fmt.Sprintf(`{
@@ -32,7 +28,7 @@ func boxConfig(t *testing.T, sites ...vmtest.RemoteSiteOptions) string {
       "peer_address": %q,
       "psk": %q,
       "remote_networks": [%q]
-    }`, s.Name, strings.Split(s.WANAddr, "/")[0], s.PSK, s.SiteNet))
+    }`, s.Name, strings.Split(s.WANAddr, "/")[0], vmtest.RegisterSecret(s.PSK), s.SiteNet))
 	}
 	return fmt.Sprintf(`{
   "version": 2,

@@ -67,7 +67,7 @@ func TestWANPortScan(t *testing.T) {
 		Lab: lab, NICs: []vmtest.NIC{{Bridge: "wan", MAC: boxWANMAC}, {Bridge: "lan", MAC: "52:54:00:00:0b:01"}}})
 	expectBanner(t, vm, "direct")
 	expect(t, vm, regexp.MustCompile(`tunnel name=scan1 status=green`), 90*time.Second)
-	metrics := monitor.HTTPClient()
+	metrics := vmtest.RecordHTTP(t, monitor.HTTPClient())
 
 	t.Run("stranger TCP", func(t *testing.T) {
 		before := wanDrops(t, metrics, "https://192.168.50.1")
@@ -139,13 +139,19 @@ func TestWANPortScan(t *testing.T) {
 	})
 }
 
-var wanDropRe = regexp.MustCompile(`(?m)^tunneler_firewall_packets_total\{rule="in_drop",action="drop"\} (\d+)$`)
-
 // wanDrops reads the packets the firewall refused on input (in_drop: on
-// the WAN, anything not IKE/ESP from a peer) from the box's /metrics, as
-// a monitoring system on the LAN would. It waits for the web UI to be
-// listening.
+// the WAN, anything not IKE/ESP from a peer) from the box's /metrics.
 func wanDrops(t *testing.T, c *http.Client, base string) uint64 {
+	t.Helper()
+	return firewallCounter(t, c, base, "in_drop")
+}
+
+var firewallCounterRe = regexp.MustCompile(`(?m)^tunneler_firewall_packets_total\{rule="([^"]+)",action="[^"]*"\} (\d+)$`)
+
+// firewallCounter reads one rule's packet counter from the box's /metrics,
+// as a monitoring system on the LAN would. It waits for the web UI to be
+// listening.
+func firewallCounter(t *testing.T, c *http.Client, base, rule string) uint64 {
 	t.Helper()
 	var err error
 	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(time.Second) {
@@ -155,12 +161,13 @@ func wanDrops(t *testing.T, c *http.Client, base string) uint64 {
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		m := wanDropRe.FindSubmatch(body)
-		if m == nil {
-			t.Fatalf("/metrics has no in_drop counter:\n%s", body)
+		for _, m := range firewallCounterRe.FindAllSubmatch(body, -1) {
+			if string(m[1]) == rule {
+				n, _ := strconv.ParseUint(string(m[2]), 10, 64)
+				return n
+			}
 		}
-		n, _ := strconv.ParseUint(string(m[1]), 10, 64)
-		return n
+		t.Fatalf("/metrics has no counter for rule %s:\n%s", rule, body)
 	}
 	t.Fatalf("GET %s/metrics: %v", base, err)
 	return 0

@@ -65,7 +65,7 @@ func TestRestoreOntoNewHardware(t *testing.T) {
 		t.Fatalf("box B: no setup code on the banner: %v\n%s", err, b.vm.Console.Tail(40))
 	}
 	b.code = m[1]
-	b.client = b.lan.HTTPClient()
+	b.client = vmtest.RecordHTTP(t, b.lan.HTTPClient())
 	jar, _ := cookiejar.New(nil)
 	b.client.Jar = jar
 	b.waitWebUI(t)
@@ -126,6 +126,7 @@ func (w *webLab) upload(t testing.TB, csrf, path string, fields map[string]strin
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
 	for k, v := range fields {
+		registerSecretFields(url.Values{k: {v}})
 		mw.WriteField(k, v)
 	}
 	if file != nil {

@@ -2,6 +2,7 @@ package systest
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/rand"
 	"fmt"
 	"io"
@@ -16,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tunneler/tunneler/appliance/adminpw"
 	"github.com/tunneler/tunneler/scripts/testenv"
 	"github.com/tunneler/tunneler/scripts/vmtest"
 )
@@ -38,17 +38,11 @@ type boxTunnel struct {
 // boxConfigTunnels is boxConfig with per-tunnel differences.
 func boxConfigTunnels(t testing.TB, tunnels ...boxTunnel) string {
 	t.Helper()
-	hash, err := adminpw.Hash(adminPW)
-	if err != nil {
-		t.Fatal(err)
-	}
+	hash := adminHash(t, adminPW)
 	var js []string
 	for _, bt := range tunnels {
 		s := bt.site
-		psk := bt.psk
-		if psk == "" {
-			psk = s.PSK
-		}
+		psk := vmtest.RegisterSecret(cmp.Or(bt.psk, s.PSK))
 		extra := ""
 		if bt.extra != "" {
 			extra = ",\n      " + bt.extra

@@ -106,7 +106,7 @@ func TestFirmwareUpdateOverAPI(t *testing.T) {
 		NICs: []vmtest.NIC{{Bridge: "wan", MAC: boxWANMAC}, {Bridge: "lan", MAC: boxLANMAC}}})
 	m := expect(t, w.vm, regexp.MustCompile(`Setup code: (\d{4}-\d{4})`), bootTimeout)
 	w.code = m[1]
-	w.client = w.lan.HTTPClient()
+	w.client = vmtest.RecordHTTP(t, w.lan.HTTPClient())
 	jar, _ := cookiejar.New(nil)
 	w.client.Jar = jar
 	w.waitWebUI(t)

@@ -76,6 +76,7 @@ func (w *webLab) change(t testing.TB, csrf, path string, v url.Values) map[strin
 
 func (w *webLab) postIfMatch(t testing.TB, csrf, etag, path string, v url.Values) (int, map[string]any) {
 	t.Helper()
+	registerSecretFields(v)
 	req, _ := http.NewRequest(http.MethodPost, w.base+path, strings.NewReader(v.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")

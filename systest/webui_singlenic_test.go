@@ -30,7 +30,7 @@ func TestWebUISingleNICBehindFirewall(t *testing.T) {
 		Lab: lab, NICs: []vmtest.NIC{{Bridge: "wan", MAC: boxWANMAC}}})
 	expectBanner(t, vm, "direct")
 
-	c := admin.HTTPClient()
+	c := vmtest.RecordHTTP(t, admin.HTTPClient())
 	var err error
 	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(time.Second) {
 		var resp *httpResp

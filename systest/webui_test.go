@@ -65,7 +65,7 @@ func newWebLab(t testing.TB) *webLab {
 		t.Fatalf("no fingerprint and setup code on the banner: %v\n%s", err, w.vm.Console.Tail(40))
 	}
 	w.fp, w.code = m[1], m[2]
-	w.client = w.lan.HTTPClient()
+	w.client = vmtest.RecordHTTP(t, w.lan.HTTPClient())
 	jar, _ := cookiejar.New(nil)
 	w.client.Jar = jar
 	return w
@@ -182,7 +182,6 @@ func TestWebUIFirstBootInBrowser(t *testing.T) {
 	w.browserTrialLapses(t, b)
 }
 
-// browserFirstBoot drives Chromium through the wizard to a tunnel up.
 // browser is headless Chromium on the LAN host (through a proxy there),
 // writing numbered screenshots to the test's artifacts.
 type browser struct {
@@ -199,6 +198,10 @@ func (w *webLab) newBrowser(t *testing.T, fresh bool) *browser {
 	art := vmtest.ArtifactDir(t)
 	old, _ := filepath.Glob(filepath.Join(art, "*.png"))
 	if fresh {
+		for _, pat := range []string{"*.txt", "*.html"} {
+			extra, _ := filepath.Glob(filepath.Join(art, pat))
+			old = append(old, extra...)
+		}
 		for _, f := range old {
 			os.Remove(f)
 		}
@@ -238,15 +241,30 @@ func (w *webLab) newBrowser(t *testing.T, fresh bool) *browser {
 	return &browser{t: t, w: w, ctx: ctx, art: art, n: len(old)}
 }
 
-// shot saves a full-page screenshot as the next numbered artifact.
+// shot saves a full-page screenshot as the next numbered artifact, with
+// the page's text and HTML beside it (NN-name.txt, .html): what a person
+// reads, and what the secrets check at the end of the run searches.
 func (b *browser) shot(name string) chromedp.Action {
 	return chromedp.ActionFunc(func(ctx context.Context) error {
 		var buf []byte
+		var text, html string
 		if err := chromedp.FullScreenshot(&buf, 100).Do(ctx); err != nil {
 			return err
 		}
+		if err := chromedp.Evaluate(`document.body.innerText`, &text).Do(ctx); err != nil {
+			return err
+		}
+		if err := chromedp.OuterHTML("html", &html, chromedp.ByQuery).Do(ctx); err != nil {
+			return err
+		}
 		b.n++
-		return os.WriteFile(filepath.Join(b.art, fmt.Sprintf("%02d-%s.png", b.n, name)), buf, 0o644)
+		base := filepath.Join(b.art, fmt.Sprintf("%02d-%s", b.n, name))
+		for ext, data := range map[string][]byte{".png": buf, ".txt": []byte(text), ".html": []byte(html)} {
+			if err := os.WriteFile(base+ext, data, 0o644); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 
@@ -279,6 +297,8 @@ func (w *webLab) browserFirstBoot(t *testing.T) *browser {
 	b := w.newBrowser(t, true)
 	run, shot, errText := b.run, b.shot, b.errText
 	base := w.base
+	vmtest.RegisterSecret(webAdminPass)  // typed, not posted by the API helpers
+	vmtest.RegisterSecret("password123") // a weak PSK the form must refuse
 	t.Logf("setup code from the banner: %s", w.code)
 	run("setup code page", chromedp.Navigate(base+"/"), chromedp.WaitVisible("#code", chromedp.ByID), shot("setup-code"))
 	run("wrong code", chromedp.SendKeys("#code", "0000-0000", chromedp.ByID), chromedp.Submit("#code", chromedp.ByID),

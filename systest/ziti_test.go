@@ -21,7 +21,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tunneler/tunneler/appliance/adminpw"
 	"github.com/tunneler/tunneler/scripts/testenv"
 	"github.com/tunneler/tunneler/scripts/vmtest"
 )
@@ -167,7 +166,7 @@ func (o *overlay) routerToken(name string) string {
 	if err != nil {
 		o.t.Fatal(err)
 	}
-	return strings.TrimSpace(string(b))
+	return vmtest.RegisterSecret(strings.TrimSpace(string(b)))
 }
 
 // service creates svc with the given configs, dialable by dialer and bound
@@ -290,10 +289,7 @@ func startRouterBox(t testing.TB, memMiB int) *routerBox {
 	rs := vmtest.NewRemoteSite(t, lab, "wan", site)
 	ov := newOverlay(t, lab)
 
-	hash, err := adminpw.Hash(adminPass)
-	if err != nil {
-		t.Fatal(err)
-	}
+	hash := adminHash(t, adminPass)
 	cfg := fmt.Sprintf(`{
   "version": 2,
   "interfaces": [{"role": "wan", "mac": %q, "mode": "static", "address": "%s/24", "gateway": "192.0.2.1"}],
@@ -588,7 +584,7 @@ type boxWeb struct {
 
 func newBoxWeb(t testing.TB, h *vmtest.Host) *boxWeb {
 	t.Helper()
-	c := h.HTTPClient()
+	c := vmtest.RecordHTTP(t, h.HTTPClient())
 	c.Timeout = 3 * time.Minute // an enrollment under TCG takes tens of seconds
 	c.Jar, _ = cookiejar.New(nil)
 	w := &boxWeb{t: t, c: c, base: "https://" + boxWAN}

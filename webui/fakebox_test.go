@@ -35,6 +35,8 @@ type fakeBox struct {
 	// sites and alarms too (webui/sites.go).
 	sites  []SiteStatus
 	alarms []Alarm
+	// saveErr, when set, is what every Save fails with (a full /perm).
+	saveErr error
 	// sources lists where each save came from, trials how long each ran
 	// on trial (0: for good).
 	sources []control.Source
@@ -91,6 +93,9 @@ func (f *fakeBox) AdminHash() string {
 func (f *fakeBox) Save(ctx context.Context, ch control.Change) (config.FieldErrors, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.saveErr != nil {
+		return nil, f.saveErr
+	}
 	if ch.Base != f.saves {
 		return nil, &control.StaleError{Base: ch.Base, Newest: f.saves}
 	}

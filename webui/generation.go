@@ -69,6 +69,10 @@ func (s *Server) saveChange(w http.ResponseWriter, r *http.Request, p *page, c c
 	case errors.As(err, &stale):
 		s.staleChange(w, r, stale)
 		return false
+	case errors.Is(err, config.ErrPermFull):
+		s.logf("webui: save config: %v", err)
+		s.fail(w, r, http.StatusInsufficientStorage, config.ErrPermFull.Error()) // the details are in the log
+		return false
 	case err != nil:
 		s.logf("webui: save config: %v", err)
 		s.fail(w, r, http.StatusInternalServerError, "the box could not save the configuration: "+err.Error())

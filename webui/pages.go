@@ -257,6 +257,8 @@ type settingsData struct {
 	// Notes say how a backup from other hardware maps onto this box's
 	// NICs, for the operator to confirm.
 	Notes []string `json:"notes,omitempty"`
+	// Cert is the web UI's certificate as served (nil before Serve).
+	Cert *certInfo `json:"certificate,omitempty"`
 }
 
 func (s *Server) settingsPage(sess *session, c config.Config) *page {
@@ -272,6 +274,7 @@ func (s *Server) settingsPage(sess *session, c config.Config) *page {
 		d.HistoryError = err.Error()
 	}
 	d.History = h
+	d.Cert = describeCert(s.cert.Load())
 	p.Data = d
 	return p
 }
@@ -292,6 +295,9 @@ func (s *Server) settings(w http.ResponseWriter, r *http.Request, sess *session)
 	p := s.settingsPage(sess, c)
 	if r.URL.Query().Get("saved") != "" {
 		p.Flash = "Saved."
+	}
+	if r.URL.Query().Get("cert") == "installed" {
+		p.Flash = "Your certificate is installed: the browser will show it from the next connection. Its fingerprint is below and on the console."
 	}
 	s.render(w, r, "settings", p)
 }

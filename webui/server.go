@@ -26,6 +26,7 @@
 //	GET|POST /sites   (profiles and sites as one JSON document, field sites_json)
 //	GET|POST /sites/{site}/remotes/{n}/restart   (POST needs confirm=yes)
 //	GET  /settings, POST /settings/{network,system,password}, GET /settings/backup (no secrets)
+//	POST /settings/certificate  the operator's own certificate: cert (PEM, chain after it), key (PEM)
 //	POST /settings/backup    encrypted backup (backup_passphrase, backup_passphrase2)
 //	POST /settings/restore   file, passphrase, confirm=yes (mapping_confirm=yes for other NICs); on trial by default
 //	GET  /settings/history, GET|POST /settings/history/{n}/restore   (POST needs confirm=yes; on trial by default)
@@ -58,6 +59,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tunneler/tunneler/appliance/adminpw"
@@ -88,6 +90,12 @@ type Options struct {
 	// Firmware installs updates and switches slots (appliance/update);
 	// nil: the Firmware page says updates are not available.
 	Firmware Firmware
+	// CertDir is where an operator's certificate is kept (the directory
+	// LoadOrCreateCert reads); "" refuses uploads. CertChanged, if set,
+	// hears of a new certificate once it is kept and served (the console
+	// shows its fingerprint).
+	CertDir     string
+	CertChanged func(tls.Certificate)
 }
 
 // Server is the web UI. Create it with New, serve Handler (or use Serve),
@@ -103,11 +111,15 @@ type Server struct {
 	rec      *metrics.Recorder
 	pages    map[string]*template.Template
 	mux      *http.ServeMux
+	patterns []string // every route's pattern, as routes registered them
 	static   http.Handler
 	mu       sync.Mutex // guards lastSample
 	// routerLast is the last enrollment's steps, for the Router page.
 	routerLast routerLast
 	fw         firmwareState // the last firmware upload (firmware.go)
+	// cert is the certificate served: Serve's, until the operator uploads
+	// one (opcert.go). Every TLS handshake reads it.
+	cert atomic.Pointer[tls.Certificate]
 }
 
 // New returns a Server for o.
@@ -169,7 +181,10 @@ func RedirectHandler(httpsPort string) http.Handler {
 // (redirect to HTTPS) until ctx ends. The caller picks addresses on the
 // LAN/management side only. Serve also runs the metrics sampler.
 func (s *Server) Serve(ctx context.Context, cert tls.Certificate, httpsAddrs, httpAddrs []string) error {
-	tlsConf := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	// The first Serve's certificate stays until an upload replaces it:
+	// later calls (a rebind) pass the one they were started with.
+	s.cert.CompareAndSwap(nil, &cert)
+	tlsConf := TLSConfig(s.cert.Load)
 	var servers []*http.Server
 	var listeners []net.Listener // closed here too: Shutdown misses one whose Serve has not begun
 	errc := make(chan error, len(httpsAddrs)+len(httpAddrs))

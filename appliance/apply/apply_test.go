@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/tunneler/tunneler/appliance/config"
 	"github.com/tunneler/tunneler/appliance/firewall"
+	"github.com/tunneler/tunneler/appliance/ipsec"
 	"github.com/tunneler/tunneler/appliance/netconf"
 )
 
@@ -122,6 +123,7 @@ func twoNICs() netconf.Status {
 func TestFirewallSpec(t *testing.T) {
 	routed := tunnel("dc", "198.51.100.20", "10.20.0.0/16")
 	routed.Mode, routed.IfID = config.ModeRoute, 7
+	hqReqID := ipsec.ReqIDs([]config.Tunnel{tunnel("hq", "192.0.2.1"), routed})["hq"]
 	for _, tc := range []struct {
 		name  string
 		c     config.Config
@@ -160,6 +162,7 @@ func TestFirewallSpec(t *testing.T) {
 				Peers:              addrs("192.0.2.1", "198.51.100.20"),
 				InsideAddr:         netip.MustParseAddr("100.96.0.1"), InterceptRange: netip.MustParsePrefix("100.96.0.0/12"),
 				RemoteNetworks:  pfx("10.1.0.0/16", "10.2.0.0/16"),
+				Sources:         []firewall.Source{{ReqID: hqReqID, Networks: pfx("10.1.0.0/16", "10.2.0.0/16")}},
 				RouteInterfaces: []firewall.RouteIface{{Name: "xfrm7"}}},
 		},
 	} {
@@ -287,5 +290,15 @@ func TestSitePeersAndNetworks(t *testing.T) {
 	spec := FirewallSpec(c, netconf.Status{}, peers)
 	if d := cmp.Diff([]netip.Prefix{netip.MustParsePrefix("10.9.0.0/24")}, spec.RemoteNetworks, cmpOpts); d != "" {
 		t.Errorf("remote networks (-want +got)\n%s", d)
+	}
+	// Both remotes' SAs carry the site's one reqid: that is the source's.
+	reqids := ipsec.ReqIDs(c.AllTunnels())
+	r0, r1 := reqids[config.RemoteTunnelName("hq", 0)], reqids[config.RemoteTunnelName("hq", 1)]
+	if r0 == 0 || r0 != r1 {
+		t.Fatalf("the remotes' reqids are %d and %d, want one shared", r0, r1)
+	}
+	want := []firewall.Source{{ReqID: r0, Networks: pfx("10.9.0.0/24")}}
+	if d := cmp.Diff(want, spec.Sources, cmpOpts); d != "" {
+		t.Errorf("sources (-want +got)\n%s", d)
 	}
 }

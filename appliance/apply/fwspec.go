@@ -9,6 +9,7 @@ import (
 
 	"github.com/tunneler/tunneler/appliance/config"
 	"github.com/tunneler/tunneler/appliance/firewall"
+	"github.com/tunneler/tunneler/appliance/ipsec"
 	"github.com/tunneler/tunneler/appliance/netconf"
 	"github.com/tunneler/tunneler/appliance/xfrm"
 )
@@ -48,16 +49,23 @@ func FirewallSpec(c config.Config, st netconf.Status, peers []netip.Addr) firewa
 		spec.InterceptRange = r.Masked()
 	}
 	// Expand adds each site's remote networks once (the active remote's
-	// tunnel; every remote of a site serves the same networks).
+	// tunnel; every remote of a site serves the same networks, through
+	// SAs of the one reqid the site's remotes share).
+	reqids := ipsec.ReqIDs(c.AllTunnels())
 	for _, t := range c.Expand(nil).Tunnels {
 		if t.Mode == config.ModeRoute {
 			spec.RouteInterfaces = append(spec.RouteInterfaces, firewall.RouteIface{Name: xfrm.InterfaceName(t.IfID)})
 			continue
 		}
+		src := firewall.Source{ReqID: reqids[t.Name]}
 		for _, n := range t.RemoteNetworks {
 			if n.IsValid() {
 				spec.RemoteNetworks = append(spec.RemoteNetworks, n.Masked())
+				src.Networks = append(src.Networks, n.Masked())
 			}
+		}
+		if src.ReqID != 0 && len(src.Networks) > 0 {
+			spec.Sources = append(spec.Sources, src)
 		}
 	}
 	return spec

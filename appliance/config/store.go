@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -41,6 +42,11 @@ const (
 // ErrStale means a save was based on a generation that is no longer the
 // newest: someone else saved in between (SaveOptions.BasedOn).
 var ErrStale = errors.New("the config changed since this edit began")
+
+// ErrPermFull means a save found no space left on the data partition.
+// Nothing of the new generation is kept, and every saved generation, the
+// running config included, is as it was. Its text is for the operator.
+var ErrPermFull = errors.New("the data partition /perm is full: nothing was saved, and the running config and every saved generation are unchanged; free space on it or move to a larger disk")
 
 // ErrNoConfig means nothing was ever saved: the box is in setup mode.
 var ErrNoConfig = errors.New("no saved config")
@@ -203,6 +209,18 @@ func (s *Store) SaveWith(c Config, o SaveOptions) (int, error) {
 	return s.save(c, o)
 }
 
+// abandon removes what a failed save of generation seq wrote before its
+// document (the commit point), so a full disk is not left fuller, and
+// says why the save failed: in plain words when the disk is full.
+func (s *Store) abandon(seq int, err error) error {
+	os.Remove(filepath.Join(s.Dir, secretsName(seq)))
+	os.Remove(filepath.Join(s.Dir, metaName(seq)))
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return fmt.Errorf("save config generation %d: %w (%v)", seq, ErrPermFull, err)
+	}
+	return fmt.Errorf("save config generation %d: %w", seq, err)
+}
+
 func (s *Store) save(c Config, o SaveOptions) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -228,14 +246,14 @@ func (s *Store) save(c Config, o SaveOptions) (int, error) {
 	}
 	// Secrets and meta first: the document's rename is the commit point,
 	// and a document must never be visible without its secrets.
-	if err := writeAtomic(s.Dir, secretsName(seq), secJSON, 0o600); err != nil {
-		return 0, fmt.Errorf("save config generation %d: %w", seq, err)
-	}
-	if err := writeAtomic(s.Dir, metaName(seq), metaJSON, 0o600); err != nil {
-		return 0, fmt.Errorf("save config generation %d: %w", seq, err)
-	}
-	if err := writeAtomic(s.Dir, docName(seq), docJSON, 0o644); err != nil {
-		return 0, fmt.Errorf("save config generation %d: %w", seq, err)
+	for _, f := range []struct {
+		name string
+		data []byte
+		perm os.FileMode
+	}{{secretsName(seq), secJSON, 0o600}, {metaName(seq), metaJSON, 0o600}, {docName(seq), docJSON, 0o644}} {
+		if err := writeAtomic(s.Dir, f.name, f.data, f.perm); err != nil {
+			return 0, s.abandon(seq, err)
+		}
 	}
 	if err := s.prune(append([]int{seq}, seqs...)); err != nil {
 		// The new generation is saved; an old file left behind is harmless.

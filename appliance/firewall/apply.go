@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/google/nftables"
+	"github.com/tunneler/tunneler/appliance/firewall/internal/nftxfrm"
 	"golang.org/x/sys/unix"
 )
 
@@ -87,26 +88,32 @@ func Install(conn *nftables.Conn, rs *Ruleset) error {
 		}
 	}
 
+	// The batch goes through a Conn of nftxfrm, the only one that can
+	// send the xfrm expression (ipsec in reqid); queued on it, an abandoned
+	// batch is simply never sent.
+	batch, closeBatch, err := nftxfrm.Conn(conn.NetNS)
+	if err != nil {
+		return fmt.Errorf("replace table inet %s: %w", TableName, err)
+	}
+	defer closeBatch()
 	t := ourTable()
-	conn.AddTable(t)
-	conn.DelTable(t)
-	conn.AddTable(t)
+	batch.AddTable(t)
+	batch.DelTable(t)
+	batch.AddTable(t)
 	for _, name := range rs.counters {
 		c := old[name]
-		conn.AddObj(&nftables.CounterObj{Table: t, Name: name, Packets: c.Packets, Bytes: c.Bytes})
+		batch.AddObj(&nftables.CounterObj{Table: t, Name: name, Packets: c.Packets, Bytes: c.Bytes})
 	}
 	for i := range rs.sets {
 		s := rs.sets[i].set // copy: a Ruleset may be installed again
 		s.Table = t
-		if err := conn.AddSet(&s, nil); err != nil {
-			abort(conn)
+		if err := batch.AddSet(&s, nil); err != nil {
 			return fmt.Errorf("add set %s: %w", s.Name, err)
 		}
 		elems := rs.sets[i].elems
 		for len(elems) > 0 {
 			n := min(len(elems), elemChunk)
-			if err := conn.SetAddElements(&s, elems[:n]); err != nil {
-				abort(conn)
+			if err := batch.SetAddElements(&s, elems[:n]); err != nil {
 				return fmt.Errorf("add elements to set %s: %w", s.Name, err)
 			}
 			elems = elems[n:]
@@ -118,19 +125,19 @@ func Install(conn *nftables.Conn, rs *Ruleset) error {
 		if cd.hook != nil {
 			c.Type = nftables.ChainTypeFilter
 		}
-		chains[cd.name] = conn.AddChain(c)
+		chains[cd.name] = batch.AddChain(c)
 	}
 	for _, r := range rs.rules {
-		conn.AddRule(r.nftRule(t, chains))
+		batch.AddRule(r.nftRule(t, chains))
 	}
 	// Only the boot ruleset lacks the chain; the router is not running
 	// then, and its intercepts come back with its next start.
 	if _, ok := chains[chainIntercepts]; ok {
 		for _, ic := range intercepts {
-			conn.AddRule(interceptRule(ic).nftRule(t, chains))
+			batch.AddRule(interceptRule(ic).nftRule(t, chains))
 		}
 	}
-	if err := conn.Flush(); err != nil {
+	if err := batch.Flush(); err != nil {
 		return fmt.Errorf("replace table inet %s: %w", TableName, err)
 	}
 	return nil

@@ -21,6 +21,7 @@ const (
 	chainWANIn       = "wan_in"
 	chainLANIn       = "lan_in"
 	chainIPsecIn     = "ipsec_in"
+	chainIPsecSrc    = "ipsec_src"   // source address against the SA's reqid
 	chainForward     = "forward"     // hook forward, policy drop
 	chainPostrouting = "postrouting" // hook postrouting, priority mangle
 )
@@ -38,7 +39,14 @@ const (
 	setRemote6   = "remote6"
 	setMgmtPorts = "mgmt_ports"
 	setIKEPorts  = "ike_ports"
+	setFromAny4  = "from_any4" // every Source's networks
+	setFromAny6  = "from_any6"
 )
+
+// sourceSets names the sets of one Source's networks.
+func sourceSets(reqid uint32) (v4, v6 string) {
+	return fmt.Sprintf("from_%d_4", reqid), fmt.Sprintf("from_%d_6", reqid)
+}
 
 type chainDef struct {
 	name   string
@@ -269,6 +277,16 @@ func Build(spec Spec) (*Ruleset, error) {
 	rs.addrSets(setPeers4, setPeers6, spec.Peers)
 	rs.prefixSets(setMgmt4, setMgmt6, spec.AllowedMgmtSources)
 	rs.prefixSets(setRemote4, setRemote6, spec.RemoteNetworks)
+	sources := spec.sources()
+	var anySource []netip.Prefix
+	for _, src := range sources {
+		v4, v6 := sourceSets(src.ReqID)
+		rs.prefixSets(v4, v6, src.Networks)
+		anySource = append(anySource, src.Networks...)
+	}
+	if len(sources) > 0 {
+		rs.prefixSets(setFromAny4, setFromAny6, anySource)
+	}
 	rs.portSet(setMgmtPorts, spec.webPorts())
 	rs.portSet(setIKEPorts, []uint16{500, 4500})
 
@@ -278,6 +296,9 @@ func Build(spec Spec) (*Ruleset, error) {
 	rs.regularChain(chainIntercepts)
 	rs.chain(chainInput, *nftables.ChainHookInput, *nftables.ChainPriorityFilter, nftables.ChainPolicyDrop)
 	rs.regularChain(chainIPsecIn)
+	if len(sources) > 0 {
+		rs.regularChain(chainIPsecSrc)
+	}
 	rs.regularChain(chainWANIn)
 	rs.regularChain(chainLANIn)
 	rs.chain(chainForward, *nftables.ChainHookForward, *nftables.ChainPriorityFilter, nftables.ChainPolicyDrop)
@@ -385,6 +406,7 @@ func buildInput(rs *Ruleset, spec Spec) {
 		rs.count(rs.rule(ip).nfproto(false).addrSet(false, true, true, setRemote4), "in_ipsec_drop").drop()
 		rs.count(rs.rule(ip).nfproto(true).addrSet(true, true, true, setRemote6), "in_ipsec_drop").drop()
 	}
+	buildSourceCheck(rs, spec.sources())
 	// Ping is judged before the established rule (see buildInput): one
 	// bucket for all tunnels, PingRate a second with a burst of twice that.
 	if a := spec.InsideAddr; a.IsValid() {
@@ -408,6 +430,40 @@ func buildInput(rs *Ruleset, spec Spec) {
 		rs.rule(ip).limit(5, 10).log("tunneler drop ipsec: ")
 	}
 	rs.count(rs.rule(ip), "in_ipsec_drop").drop()
+}
+
+// buildSourceCheck sends packets from a Source's networks to ipsec_src,
+// which lets them on only if an SA of that source's reqid decrypted them.
+// The check is positive (return on the right reqid, then drop), so a
+// packet with no SA at all, which no reqid matches, is dropped too.
+func buildSourceCheck(rs *Ruleset, sources []Source) {
+	if len(sources) == 0 {
+		return
+	}
+	rs.rule(chainIPsecIn).nfproto(false).addrSet(false, true, false, setFromAny4).jump(chainIPsecSrc)
+	rs.rule(chainIPsecIn).nfproto(true).addrSet(true, true, false, setFromAny6).jump(chainIPsecSrc)
+	for _, src := range sources {
+		v4, v6 := sourceSets(src.ReqID)
+		for _, fam := range []struct {
+			v6  bool
+			set string
+		}{{false, v4}, {true, v6}} {
+			if !hasFamily(src.Networks, fam.v6) {
+				continue
+			}
+			rs.rule(chainIPsecSrc).nfproto(fam.v6).addrSet(fam.v6, true, false, fam.set).ipsecInReqid(src.ReqID).ret()
+		}
+	}
+	rs.count(rs.rule(chainIPsecSrc), "in_ipsec_spoof").drop()
+}
+
+func hasFamily(ps []netip.Prefix, v6 bool) bool {
+	for _, p := range ps {
+		if p.Addr().Unmap().Is6() == v6 {
+			return true
+		}
+	}
+	return false
 }
 
 // buildForward: the box routes nothing. Intercepted flows are delivered

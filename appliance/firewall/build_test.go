@@ -303,3 +303,51 @@ func TestParseDiverter(t *testing.T) {
 		}
 	}
 }
+
+// TestBuildSourceCheck: each reqid's networks return from ipsec_src only
+// through an SA of that reqid; everything else from them is dropped and
+// counted. Sources of one reqid merge, and the order is the reqids'.
+func TestBuildSourceCheck(t *testing.T) {
+	s := baseSpec()
+	s.Sources = []Source{
+		{ReqID: 9, Networks: []netip.Prefix{prefix("10.20.0.0/16")}},
+		{ReqID: 7, Networks: []netip.Prefix{prefix("172.16.0.0/24"), prefix("2001:db8:7::/48")}},
+		{ReqID: 9, Networks: []netip.Prefix{prefix("10.20.5.0/24"), prefix("10.21.0.0/16")}},
+	}
+	rs := mustBuild(t, s)
+	want := []string{
+		`meta nfproto ipv4 ip saddr @from_7_4 ipsec in reqid 7 return`,
+		`meta nfproto ipv6 ip6 saddr @from_7_6 ipsec in reqid 7 return`,
+		`meta nfproto ipv4 ip saddr @from_9_4 ipsec in reqid 9 return`,
+		`counter name in_ipsec_spoof drop`,
+	}
+	if diff := cmp.Diff(want, rs.Rules(chainIPsecSrc)); diff != "" {
+		t.Errorf("ipsec_src (-want +got):\n%s", diff)
+	}
+	in := rs.Rules(chainIPsecIn)
+	wantJumps := []string{
+		`meta nfproto ipv4 ip saddr @from_any4 jump ipsec_src`,
+		`meta nfproto ipv6 ip6 saddr @from_any6 jump ipsec_src`,
+	}
+	if len(in) < 2 || !cmp.Equal(wantJumps, in[:2]) {
+		t.Errorf("ipsec_in does not start with the jumps to ipsec_src: %q", in)
+	}
+	for set, want := range map[string][]string{
+		"from_9_4":  {"10.20.0.0/16", "10.21.0.0/16"},
+		"from_7_6":  {"2001:db8:7::/48"},
+		"from_any4": {"10.20.0.0/16", "10.21.0.0/16", "172.16.0.0/24"},
+	} {
+		got, ok := rs.Set(set)
+		if diff := cmp.Diff(want, got); !ok || diff != "" {
+			t.Errorf("set %s (exists %v): %s", set, ok, diff)
+		}
+	}
+	if _, ok := mustBuild(t, baseSpec()).Set("from_any4"); ok {
+		t.Errorf("a spec without sources has a from_any4 set")
+	}
+	bad := baseSpec()
+	bad.Sources = []Source{{ReqID: 0, Networks: []netip.Prefix{prefix("10.0.0.0/8")}}}
+	if _, err := Build(bad); err == nil || !strings.Contains(err.Error(), "reqid 0") {
+		t.Errorf("Build with reqid 0: %v, want an error naming reqid 0", err)
+	}
+}

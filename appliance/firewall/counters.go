@@ -84,6 +84,7 @@ type RuleCounter struct {
 var ruleInfo = []struct{ name, action, what string }{
 	{"in_drop", ActionDrop, "to the box, not allowed (WAN: not a peer or not IKE/ESP; LAN: not the web UI or ping)"},
 	{"in_ipsec_drop", ActionDrop, "from a tunnel, not to the router, the resolver or ping of the inside address"},
+	{"in_ipsec_spoof", ActionDrop, "from a tunnel with another site's source address (not through that site's own SAs)"},
 	{"in_ipsec_ping_drop", ActionDrop, "from a tunnel: ping of the inside address beyond the rate limit"},
 	{"in_lan_ping_drop", ActionDrop, "ping on the management side beyond the rate limit"},
 	{"fwd_tunnel", ActionDrop, "forwarding from a tunnel (to another site, the WAN or the LAN)"},

@@ -19,6 +19,10 @@
 //	input (drop)         lo, ct, out of a tunnel -> ipsec_in (goto: never
 //	                     the LAN rules), WAN -> wan_in, LAN -> lan_in, DHCP,
 //	                     IPv6 ND, counted drop
+//	ipsec_src            from a Source's networks: return only through an
+//	                     SA of its reqid (ipsec in reqid N), else counted
+//	                     drop (in_ipsec_spoof); the xfrm expression comes
+//	                     from internal/nftxfrm
 //	forward (drop)       nothing is routed; counted by cause
 //	postrouting (mangle) clamp SYN MSS into tunnels
 //

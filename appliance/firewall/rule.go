@@ -8,6 +8,7 @@ import (
 	"github.com/google/nftables"
 	"github.com/google/nftables/binaryutil"
 	"github.com/google/nftables/expr"
+	"github.com/tunneler/tunneler/appliance/firewall/internal/nftxfrm"
 	"golang.org/x/sys/unix"
 )
 
@@ -214,6 +215,14 @@ func (r *rule) ctState(bits ...uint32) *rule {
 func (r *rule) secpath() *rule {
 	return r.add("meta secpath exists",
 		&expr.Meta{Key: metaKeySecpath, Register: 1}, cmpEq([]byte{1}))
+}
+
+// ipsecInReqid matches packets decrypted by an SA of reqid id (`ipsec in
+// reqid N`). A packet that came in clear has no such SA and never matches.
+func (r *rule) ipsecInReqid(id uint32) *rule {
+	return r.add(fmt.Sprintf("ipsec in reqid %d", id),
+		nftxfrm.Placeholder(nftxfrm.Xfrm{Register: 1, Key: nftxfrm.KeyReqid, Dir: nftxfrm.DirIn}),
+		cmpEq(binaryutil.NativeEndian.PutUint32(id)))
 }
 
 // rtIPsec matches packets routed into an xfrm bundle (`rt ipsec exists`):

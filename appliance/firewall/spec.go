@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"sort"
 	"strings"
 )
 
@@ -56,6 +57,12 @@ type Spec struct {
 	RemoteNetworks []netip.Prefix
 	// RouteInterfaces are the xfrm interfaces of route-based tunnels.
 	RouteInterfaces []RouteIface
+	// Sources ties remote networks to the reqid of the SAs they must come
+	// through (policy mode; all remotes of a site share one reqid). A
+	// packet from a source's networks decrypted by any other SA, or by
+	// none, is dropped and counted (in_ipsec_spoof): one site's peer cannot
+	// send with another site's addresses.
+	Sources []Source
 
 	// WebPorts are the web UI's TCP ports (80 and 443 when empty);
 	// MetricsPort, when not zero, is opened on LAN alongside them.
@@ -77,6 +84,13 @@ type Spec struct {
 	LogDrops bool
 }
 
+// Source is the networks behind one tunnel or site, and the reqid of its
+// SAs.
+type Source struct {
+	ReqID    uint32
+	Networks []netip.Prefix
+}
+
 // RouteIface is one xfrm interface of a route-based tunnel.
 type RouteIface struct {
 	Name string
@@ -95,6 +109,23 @@ func (s Spec) webPorts() []uint16 {
 	if s.MetricsPort != 0 {
 		out = append(out, s.MetricsPort)
 	}
+	return out
+}
+
+// sources merges the Sources of one reqid and sorts them by reqid, so the
+// same spec always builds the same sets and rules.
+func (s Spec) sources() []Source {
+	by := map[uint32][]netip.Prefix{}
+	for _, src := range s.Sources {
+		by[src.ReqID] = append(by[src.ReqID], src.Networks...)
+	}
+	var out []Source
+	for id, nets := range by {
+		if len(mergePrefixes(nets)) > 0 {
+			out = append(out, Source{ReqID: id, Networks: mergePrefixes(nets)})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ReqID < out[j].ReqID })
 	return out
 }
 
@@ -148,6 +179,16 @@ func (s Spec) Validate() error {
 	for _, p := range s.AllowedMgmtSources {
 		if !p.IsValid() {
 			errs = append(errs, fmt.Errorf("management source %v: not a prefix", p))
+		}
+	}
+	for _, src := range s.Sources {
+		if src.ReqID == 0 {
+			errs = append(errs, fmt.Errorf("source networks %v: reqid 0 matches any SA", src.Networks))
+		}
+		for _, p := range src.Networks {
+			if !p.IsValid() {
+				errs = append(errs, fmt.Errorf("source of reqid %d: network %v: not a prefix", src.ReqID, p))
+			}
 		}
 	}
 	if s.InsideAddr.IsValid() && s.InsideAddr.Zone() != "" {

@@ -1,9 +1,11 @@
 package supervise
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -66,6 +68,15 @@ func (l *logFile) write(ln LogLine) error {
 	}
 	n, err := l.f.WriteString(b)
 	l.size += int64(n)
+	if errors.Is(err, syscall.ENOSPC) && l.size > 0 {
+		// The disk is full (something else filled it, or the log did
+		// on a small disk): rotating early frees the old file's space,
+		// so the newest lines are kept rather than none.
+		if err = l.rotate(); err == nil {
+			n, err = l.f.WriteString(b)
+			l.size += int64(n)
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("write log %s: %w", l.path, err)
 	}

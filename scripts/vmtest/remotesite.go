@@ -1,6 +1,7 @@
 package vmtest
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"os/exec"
@@ -40,6 +41,13 @@ type RemoteSiteOptions struct {
 	ESP        string // ESP proposals (default: strongSwan's defaults)
 	// Start makes the device initiate; otherwise it only answers.
 	Start bool
+	// SpoofNet, when set, is another network the device claims as its own
+	// (a careless or hostile site admin): it is added to local_ts, and the
+	// child gets the fixed reqid SpoofReqID (1000 when zero), so the trap
+	// policy for SpoofNet and the SA the box narrows to SiteNet share it,
+	// and kernel-libipsec sends SpoofNet's packets through that SA.
+	SpoofNet   string
+	SpoofReqID int
 }
 
 var siteSeq atomic.Int32
@@ -58,6 +66,7 @@ func NewRemoteSite(t testing.TB, lab *Lab, wanBridge string, o RemoteSiteOptions
 	if o.IKEVersion == 0 {
 		o.IKEVersion = 2
 	}
+	RegisterSecret(o.PSK) // the box gets it too
 	s := &RemoteSite{Opts: o, dir: t.TempDir()}
 	s.Peer = lab.AddHost(t, wanBridge, o.Name+"dev", o.WANAddr)
 	// The site's own network: a veth from the device to the inside host.
@@ -68,6 +77,13 @@ func NewRemoteSite(t testing.TB, lab *Lab, wanBridge string, o RemoteSiteOptions
 	testenv.Run(t, "ip", "link", "set", devSide, "netns", s.Peer.Name)
 	gw, host := siteAddr(o.SiteNet, 1), siteAddr(o.SiteNet, 2)
 	s.Peer.Run(t, "ip", "addr", "add", gw, "dev", devSide)
+	if o.SpoofNet != "" {
+		// kernel-libipsec routes a policy's traffic with a source
+		// address from its local_ts: without one in SpoofNet, charon
+		// fails to install the traps.
+		spoofGW, _, _ := strings.Cut(siteAddr(o.SpoofNet, 1), "/")
+		s.Peer.Run(t, "ip", "addr", "add", spoofGW+"/32", "dev", devSide)
+	}
 	s.Peer.Run(t, "ip", "link", "set", devSide, "up")
 	s.Peer.Run(t, "sysctl", "-qw", "net.ipv4.ip_forward=1")
 	s.Inside.Run(t, "ip", "addr", "add", host, "dev", "eth0")
@@ -132,6 +148,11 @@ func (s *RemoteSite) swanctlConf() string {
 	if o.Start {
 		start = "start"
 	}
+	localTS, reqid := o.SiteNet, ""
+	if o.SpoofNet != "" {
+		localTS += "," + o.SpoofNet
+		reqid = fmt.Sprint(cmp.Or(o.SpoofReqID, 1000))
+	}
 	return fmt.Sprintf(`connections {
 	tunneler {
 		version = %d
@@ -149,7 +170,7 @@ func (s *RemoteSite) swanctlConf() string {
 			tunneler {
 				local_ts = %s
 				remote_ts = %s
-%s				start_action = %s
+%s%s				start_action = %s
 				dpd_action = restart
 			}
 		}
@@ -164,7 +185,7 @@ secrets {
 	}
 }
 `, o.IKEVersion, local, o.BoxAddr, opt("proposals", o.Proposals), local, o.BoxAddr,
-		o.SiteNet, o.BoxNets, opt("\tesp_proposals", o.ESP), start, o.BoxAddr, local, o.PSK)
+		localTS, o.BoxNets, opt("\tesp_proposals", o.ESP), opt("\treqid", reqid), start, o.BoxAddr, local, o.PSK)
 }
 
 func (s *RemoteSite) start(t testing.TB) {
