@@ -18,8 +18,14 @@ import (
 // Validate reports it next to its field, together with every other
 // problem. Each has a fuzz target in fuzz_test.go.
 
-// maxFormBytes bounds every form body; a config document is far smaller.
+// maxFormBytes bounds every form body but those that carry a whole
+// document (documentFormBytes).
 const maxFormBytes = 256 << 10
+
+// documentFormBytes bounds a form that carries a config document or an
+// imported file: the largest document, URL-encoded (quotes and newlines
+// take three bytes each).
+const documentFormBytes = 3*config.MaxDocumentBytes + 64<<10
 
 // lines splits a textarea into trimmed, non-empty lines (commas too, as
 // people paste "10.0.0.0/24, 10.1.0.0/24").
@@ -230,7 +236,7 @@ func decodeLogQuery(v url.Values, now time.Time) (LogQuery, string) {
 // decodeRestore reads an uploaded backup (the JSON document of Settings,
 // Backup). Placeholders "(hidden)" keep the stored secrets on Save.
 func decodeRestore(r io.Reader) (config.Config, error) {
-	return config.DecodeReader(io.LimitReader(r, maxFormBytes))
+	return config.DecodeReader(r) // bounded by config.MaxDocumentBytes
 }
 
 // loginForm is the login form: the password and the page to go to after.
