@@ -55,8 +55,10 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /settings/{action}", s.authed(s.systemConfirm))
 	m.HandleFunc("POST /settings/{action}", s.authed(s.systemAction))
 	m.HandleFunc("POST /charon/restart", s.authed(s.restartCharon))
-	m.HandleFunc("GET /sites", s.authed(s.sitesEdit))
+	m.HandleFunc("GET /sites", s.authed(s.sitesList))
+	m.HandleFunc("GET /sites/json", s.authed(s.sitesEdit))
 	m.HandleFunc("POST /sites", s.authed(s.sitesSave))
+	m.HandleFunc("POST /sites/json", s.authed(s.sitesSave))
 	m.HandleFunc("GET /sites/{site}/remotes/{n}/restart", s.authed(s.restartRemoteConfirm))
 	m.HandleFunc("POST /sites/{site}/remotes/{n}/restart", s.authed(s.restartRemote))
 

@@ -19,11 +19,14 @@
 //	GET  /apply, GET /progress?after=N       apply progress (ApplyEvent list)
 //	POST /psk                                a generated strong PSK (JSON)
 //	GET|POST /login, POST /logout
-//	GET  /overview, /ipsec, /logs?kind=&window=&since=&until=, /charts?window=&tunnel=
-//	GET  /tunnels, GET|POST /tunnels/new, /tunnels/{name}/edit
+//	GET  /overview   counts by colour; at most 50 tunnels and sites, those not up first
+//	GET  /ipsec, /tunnels, /sites   ?q=&colour=&page=&per_page= (default 50): a page of
+//	     the list, searched by name, peer or network; the answer's "list" has the counts
+//	GET  /logs?kind=&window=&since=&until=, /charts?window=&tunnel=
+//	GET|POST /tunnels/new, /tunnels/{name}/edit
 //	GET|POST /tunnels/{name}/{reconnect,delete}   (POST needs confirm=yes)
 //	GET  /tunnels/{name}/remote, /tunnels/{name}/remote/{strongswan,libreswan,cisco-ios,fortigate,paloalto,pfsense}
-//	GET|POST /sites   (profiles and sites as one JSON document, field sites_json)
+//	GET|POST /sites/json   (profiles and sites as one JSON document, field sites_json; POST /sites too)
 //	GET|POST /sites/{site}/remotes/{n}/restart   (POST needs confirm=yes)
 //	GET  /settings, POST /settings/{network,system,password}, GET /settings/backup (no secrets)
 //	POST /settings/backup    encrypted backup (backup_passphrase, backup_passphrase2)

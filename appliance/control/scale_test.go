@@ -1,0 +1,65 @@
+package control
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/tunneler/tunneler/appliance/config"
+	"github.com/tunneler/tunneler/appliance/config/configtest"
+	"github.com/tunneler/tunneler/appliance/ipsec"
+)
+
+// allUp is charon's view with every tunnel of c up.
+type allUp []ipsec.TunnelStatus
+
+func (a allUp) Status() []ipsec.TunnelStatus { return a }
+func (allUp) Reconnect(string) error         { return nil }
+
+func upTunnels(c config.Config) allUp {
+	var out allUp
+	for _, t := range c.AllTunnels() {
+		out = append(out, ipsec.TunnelStatus{Name: t.Name, Colour: ipsec.Green, IKEState: "ESTABLISHED",
+			Children: []ipsec.ChildStatus{{Name: t.Name, State: "INSTALLED", BytesIn: 10, BytesOut: 20}}})
+	}
+	return out
+}
+
+// BenchmarkSnapshot: the owner's status snapshot and its hidden document
+// (what every page and /metrics read) at 10, 100 and 1,000 tunnels, with
+// as many sites of four remotes besides at 1,000.
+func BenchmarkSnapshot(b *testing.B) {
+	for _, size := range []struct{ tunnels, sites int }{{10, 0}, {100, 0}, {1000, 0}, {1000, 1000}} {
+		c := configtest.Scale(size.tunnels, size.sites, 4)
+		live := upTunnels(c)
+		o := New(Deps{Boot: c, BootGen: 1, Proc: b.TempDir(), Tunnels: func() Tunnels { return live }})
+		name := fmt.Sprintf("tunnels=%d/sites=%d", size.tunnels, size.sites)
+		b.Run(name+"/status", func(b *testing.B) {
+			for b.Loop() {
+				if st := o.Status(); len(st.Tunnels) != len(live) {
+					b.Fatalf("%d tunnels in the snapshot, want %d", len(st.Tunnels), len(live))
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms-status")
+		})
+		b.Run(name+"/config", func(b *testing.B) {
+			o.Config() // the first after a save hides the secrets once
+			for b.Loop() {
+				o.Config()
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms-config")
+		})
+	}
+}
+
+// Config hands each caller its own copy: a page that edits its copy
+// changes neither the stored document nor what the next page gets.
+func TestConfigCopiesAreIndependent(t *testing.T) {
+	o := New(Deps{Boot: testConfig(), BootGen: 1, Proc: t.TempDir()})
+	a, _, _ := o.Config()
+	a.Tunnels[0].Name = "changed"
+	a.Tunnels[0].RemoteNetworks[0] = config.MustPrefix("10.99.0.0/24")
+	b, _, _ := o.Config()
+	if b.Tunnels[0].Name != "site1" || b.Tunnels[0].RemoteNetworks[0].String() != "10.9.0.0/24" || !b.Tunnels[0].PSK.IsHidden() {
+		t.Errorf("the second Config() saw the first caller's edit: %+v", b.Tunnels[0])
+	}
+}
