@@ -1,8 +1,12 @@
 package control
 
 import (
+	"context"
 	"fmt"
 	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/tunneler/tunneler/appliance/config"
 	"github.com/tunneler/tunneler/appliance/config/configtest"
@@ -61,5 +65,50 @@ func TestConfigCopiesAreIndependent(t *testing.T) {
 	b, _, _ := o.Config()
 	if b.Tunnels[0].Name != "site1" || b.Tunnels[0].RemoteNetworks[0].String() != "10.9.0.0/24" || !b.Tunnels[0].PSK.IsHidden() {
 		t.Errorf("the second Config() saw the first caller's edit: %+v", b.Tunnels[0])
+	}
+}
+
+// A change to one tunnel of a thousand is watched alone: its progress
+// neither waits for nor reports the others, even one that is down.
+func TestApplyWatchesOnlyChangedTunnels(t *testing.T) {
+	c := configtest.Scale(1000, 0, 0)
+	live := upTunnels(c)
+	live[2].Colour, live[2].Reason = ipsec.Gray, "the remote device does not answer" // t3
+	var applied int
+	o := New(Deps{Boot: c, BootGen: 1, Store: &memStore{c: c, has: true, n: 1}, Proc: t.TempDir(), TunnelTimeout: 3 * time.Second,
+		Apply:   func(context.Context, config.Config) error { applied++; return nil },
+		Tunnels: func() Tunnels { return live }})
+
+	edit, gen, _ := o.Config()
+	edit.Tunnels[0].RemoteNetworks = append(edit.Tunnels[0].RemoteNetworks, config.MustPrefix("10.200.0.0/24"))
+	started := time.Now()
+	if errs, err := o.Save(context.Background(), Change{Config: edit, Base: gen}); err != nil || errs != nil {
+		t.Fatalf("save: %v %v", errs, err)
+	}
+	events := waitDone(t, o)
+	var steps []string
+	for _, e := range events {
+		steps = append(steps, e.Step+": "+e.Message)
+	}
+	want := []string{"config: saved (generation 2)", "network: applying interfaces, firewall and IPsec policies",
+		"network: interfaces, firewall and IPsec policies applied", "tunnel t1: connecting to 198.18.0.1",
+		"tunnel t1: up: IKE SA and CHILD SA established", "tunnels: tunnel t1 is up"}
+	if diff := cmp.Diff(want, steps); diff != "" {
+		t.Errorf("progress of a one-tunnel change (-want +got):\n%s", diff)
+	}
+	t.Logf("one tunnel of 1,000 changed: saved and applied (fake drivers) in %v", time.Since(started).Round(time.Millisecond))
+
+	// A change to no tunnel at all says so at once.
+	edit, gen, _ = o.Config()
+	edit.System.Hostname = "headend-2"
+	if errs, err := o.Save(context.Background(), Change{Config: edit, Base: gen}); err != nil || errs != nil {
+		t.Fatalf("save: %v %v", errs, err)
+	}
+	events = waitDone(t, o)
+	if last := events[len(events)-1]; last.State != "ok" || last.Message != "applied; no tunnel changed (1000 keep running as they were)" {
+		t.Errorf("last event %+v", last)
+	}
+	if applied != 2 {
+		t.Errorf("the drivers applied %d times, want 2", applied)
 	}
 }
