@@ -182,6 +182,9 @@ func (s *Server) tunnelSave(w http.ResponseWriter, r *http.Request, sess *sessio
 		p.addErr("confirm", "tick the box to confirm: saving restarts this tunnel and interrupts its traffic")
 	}
 	f := decodeTunnelForm(r.PostForm)
+	for k, msg := range f.Bad {
+		p.addErr(k, msg)
+	}
 	if f.KeepPSK && !d.New {
 		// Renaming a tunnel must keep its key too: KeepSecrets matches by
 		// name, so look the key up under the old name here.
