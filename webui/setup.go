@@ -1,11 +1,11 @@
 package webui
 
 import (
-	"strconv"
 	"errors"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/tunneler/tunneler/appliance/config"
