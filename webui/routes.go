@@ -59,6 +59,10 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /sites/json", s.authed(s.sitesEdit))
 	m.HandleFunc("POST /sites", s.authed(s.sitesSave))
 	m.HandleFunc("POST /sites/json", s.authed(s.sitesSave))
+	m.HandleFunc("GET /profiles/new", s.authed(s.profileEdit))
+	m.HandleFunc("POST /profiles/new", s.authed(s.profileSave))
+	m.HandleFunc("GET /profiles/{name}/edit", s.authed(s.profileEdit))
+	m.HandleFunc("POST /profiles/{name}/edit", s.authed(s.profileSave))
 	m.HandleFunc("GET /sites/{site}/remotes/{n}/restart", s.authed(s.restartRemoteConfirm))
 	m.HandleFunc("POST /sites/{site}/remotes/{n}/restart", s.authed(s.restartRemote))
 

@@ -66,9 +66,16 @@ type siteRow struct {
 // sitesData is a page of the sites, searched by name, peer or network
 // and filtered by colour (gray: down, green: up).
 type sitesData struct {
-	Sites    []siteRow `json:"sites"`
-	List     listPage  `json:"list"`
-	Profiles int       `json:"profiles"`
+	Sites []siteRow `json:"sites"`
+	List  listPage  `json:"list"`
+	// Profiles are the profiles' names, each with the number of remotes
+	// that use it.
+	Profiles []profileUse `json:"profiles"`
+}
+
+type profileUse struct {
+	Name    string `json:"name"`
+	Remotes int    `json:"remotes"`
 }
 
 func (s *Server) sitesList(w http.ResponseWriter, r *http.Request, sess *session) {
@@ -96,7 +103,16 @@ func (s *Server) sitesList(w http.ResponseWriter, r *http.Request, sess *session
 		}
 		return false
 	})
-	d := sitesData{Sites: make([]siteRow, 0, len(sites)), List: lp, Profiles: len(c.Profiles)}
+	d := sitesData{Sites: make([]siteRow, 0, len(sites)), List: lp, Profiles: []profileUse{}}
+	uses := map[string]int{}
+	for _, site := range c.Sites {
+		for _, rm := range site.Remotes {
+			uses[rm.Profile]++
+		}
+	}
+	for _, pr := range c.Profiles {
+		d.Profiles = append(d.Profiles, profileUse{pr.Name, uses[pr.Name]})
+	}
 	for _, site := range sites {
 		d.Sites = append(d.Sites, siteRow{Site: site, Status: status[site.Name]})
 	}
