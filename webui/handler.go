@@ -19,7 +19,9 @@ func bodyLimit(path string) int64 {
 
 // documentPath reports whether path takes a whole document or file of
 // sites and tunnels.
-func documentPath(path string) bool { return path == "/sites" || path == "/sites/json" }
+func documentPath(path string) bool {
+	return path == "/sites" || path == "/sites/json" || path == "/import"
+}
 
 // Handler returns the web UI's handler, for the HTTPS listeners.
 func (s *Server) Handler() http.Handler {

@@ -26,6 +26,8 @@
 //	GET|POST /tunnels/new, /tunnels/{name}/edit
 //	GET|POST /tunnels/{name}/{reconnect,delete}   (POST needs confirm=yes)
 //	GET  /tunnels/{name}/remote, /tunnels/{name}/remote/{strongswan,libreswan,cisco-ios,fortigate,paloalto,pfsense}
+//	GET|POST /import   a CSV or JSON file of tunnels, profiles and sites (file or data), validated whole
+//	GET  /export[?format=csv[&kind=sites]]   the same file (keys as "(hidden)")
 //	GET|POST /sites/new, /sites/{site}/edit   (a site: networks, up to four remotes, monitor, hold-down)
 //	GET|POST /profiles/new, /profiles/{name}/edit   (every IPsec setting of a profile)
 //	GET|POST /sites/json   (profiles and sites as one JSON document, field sites_json; POST /sites too)
