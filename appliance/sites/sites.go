@@ -208,12 +208,14 @@ func (m *Manager) Apply(c config.Config) {
 	// on its preferred remote, every other site keeps running on its
 	// active remote (run.active); charon reloads only the connections
 	// whose settings changed, and the XFRM policies are diffed.
-	restart := run.charon == nil || m.Group() == nil
+	g := m.Group()
+	restart := run.charon == nil || g == nil && len(cfg.Sites) > 0
 	var resumed []string
-	if restart {
+	switch {
+	case restart:
 		m.stopSites()
 		run.active = map[string]int{}
-	} else {
+	case g != nil:
 		resumed = m.updateSites(run, cfg)
 	}
 	run.reqids = ipsec.ReqIDs(all)
