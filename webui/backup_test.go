@@ -20,13 +20,19 @@ const backupPass = "a long enough backup passphrase"
 // upload posts a multipart form with a file to path as c.
 func (h *harness) upload(c *http.Client, path string, fields map[string]string, file []byte) (int, string, string) {
 	h.t.Helper()
+	return h.uploadNamed(c, path, fields, "box.tunneler-backup", file)
+}
+
+// uploadNamed is upload with the file's name.
+func (h *harness) uploadNamed(c *http.Client, path string, fields map[string]string, name string, file []byte) (int, string, string) {
+	h.t.Helper()
 	var b bytes.Buffer
 	mw := multipart.NewWriter(&b)
 	for k, v := range fields {
 		mw.WriteField(k, v)
 	}
 	if file != nil {
-		fw, _ := mw.CreateFormFile("file", "box.tunneler-backup")
+		fw, _ := mw.CreateFormFile("file", name)
 		fw.Write(file)
 	}
 	mw.Close()

@@ -22,13 +22,6 @@ import (
 // fake Box. Set TUNNELER_WEBUI_URL (e.g. https://192.168.77.1) and
 // TUNNELER_SETUP_CODE to run the same flow against a booted image.
 func TestBrowserFirstBoot(t *testing.T) {
-	const chromium = "/usr/bin/chromium"
-	if testing.Short() {
-		t.Skip("browser test in -short mode")
-	}
-	if _, err := os.Stat(chromium); err != nil {
-		t.Skip("no Chromium at " + chromium)
-	}
 	base, code := os.Getenv("TUNNELER_WEBUI_URL"), os.Getenv("TUNNELER_SETUP_CODE")
 	var fake *fakeBox
 	if base == "" {
@@ -43,64 +36,8 @@ func TestBrowserFirstBoot(t *testing.T) {
 		base, code = ts.URL, box.code
 		fillHistory(s.Recorder(), time.Now().Add(-26*time.Minute)) // something to see on Metrics
 	}
-	art := filepath.Join("..", "build", "artifacts", "webui")
-	os.RemoveAll(art) // only this run's screenshots: the numbers follow the flow
-	if err := os.MkdirAll(art, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	// Not t.TempDir: Chromium's helpers may still write there while the
-	// test's cleanup runs, and a failed RemoveAll would fail the test.
-	profile, err := os.MkdirTemp("", "tunneler-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(profile)
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromium),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("no-default-browser-check", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("ignore-certificate-errors", true), // the box's own self-signed certificate
-		chromedp.UserDataDir(profile),                    // a fresh profile each run
-		chromedp.WindowSize(1100, 900),
-	}
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 120*time.Second)
-	defer cancel()
-
-	n := 0
-	shot := func(name string) chromedp.Action {
-		return chromedp.ActionFunc(func(ctx context.Context) error {
-			var buf []byte
-			if err := chromedp.FullScreenshot(&buf, 100).Do(ctx); err != nil {
-				return err
-			}
-			n++
-			return os.WriteFile(filepath.Join(art, pad(n)+"-"+name+".png"), buf, 0o644)
-		})
-	}
-	run := func(step string, acts ...chromedp.Action) {
-		t.Helper()
-		if err := chromedp.Run(ctx, acts...); err != nil {
-			t.Fatalf("%s: %v", step, err)
-		}
-	}
-	errText := func(field string) string {
-		var s string
-		if err := chromedp.Run(ctx, chromedp.Text("#f-"+field+" .err", &s, chromedp.ByQuery)); err != nil {
-			t.Fatalf("no error next to %s: %v", field, err)
-		}
-		return s
-	}
+	b := newBrowser(t, "webui")
+	run, shot, errText := b.run, b.shot, b.errText
 
 	run("setup code page", chromedp.Navigate(base+"/"), chromedp.WaitVisible("#code", chromedp.ByID), shot("setup-code"))
 	run("wrong code", chromedp.SendKeys("#code", "WRONG-0000", chromedp.ByID), chromedp.Submit("#code", chromedp.ByID),
@@ -210,6 +147,86 @@ func TestBrowserFirstBoot(t *testing.T) {
 		chromedp.Click("button.link", chromedp.ByQuery), chromedp.WaitVisible("#loginform", chromedp.ByID), shot("login"))
 	run("login", chromedp.SendKeys("#password", "correct horse battery", chromedp.ByID), chromedp.Submit("#password", chromedp.ByID),
 		chromedp.WaitVisible(".card", chromedp.ByQuery))
+}
+
+// browser is a headless Chromium for a test, with its screenshot folder.
+type browser struct {
+	run     func(step string, acts ...chromedp.Action)
+	shot    func(name string) chromedp.Action
+	errText func(field string) string
+}
+
+// newBrowser starts Chromium (the test skips without it); screenshots go
+// to build/artifacts/DIR/, numbered in the order they are taken.
+func newBrowser(t *testing.T, dir string) browser {
+	const chromium = "/usr/bin/chromium"
+	if testing.Short() {
+		t.Skip("browser test in -short mode")
+	}
+	if _, err := os.Stat(chromium); err != nil {
+		t.Skip("no Chromium at " + chromium)
+	}
+	art := filepath.Join("..", "build", "artifacts", dir)
+	os.RemoveAll(art) // only this run's screenshots: the numbers follow the flow
+	if err := os.MkdirAll(art, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// Not t.TempDir: Chromium's helpers may still write there while the
+	// test's cleanup runs, and a failed RemoveAll would fail the test.
+	profile, err := os.MkdirTemp("", "tunneler-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(profile) })
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromium),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("no-default-browser-check", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("ignore-certificate-errors", true), // the box's own self-signed certificate
+		chromedp.UserDataDir(profile),                    // a fresh profile each run
+		chromedp.WindowSize(1100, 900),
+	}
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(cancel)
+	ctx, cancel = context.WithTimeout(ctx, 120*time.Second)
+	t.Cleanup(cancel)
+
+	n := 0
+	var b browser
+	b.shot = func(name string) chromedp.Action {
+		return chromedp.ActionFunc(func(ctx context.Context) error {
+			var buf []byte
+			if err := chromedp.FullScreenshot(&buf, 100).Do(ctx); err != nil {
+				return err
+			}
+			n++
+			return os.WriteFile(filepath.Join(art, pad(n)+"-"+name+".png"), buf, 0o644)
+		})
+	}
+	b.run = func(step string, acts ...chromedp.Action) {
+		t.Helper()
+		if err := chromedp.Run(ctx, acts...); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+	}
+	b.errText = func(field string) string {
+		t.Helper()
+		var s string
+		if err := chromedp.Run(ctx, chromedp.Text("#f-"+field+" .err", &s, chromedp.ByQuery)); err != nil {
+			t.Fatalf("no error next to %s: %v", field, err)
+		}
+		return s
+	}
+	return b
 }
 
 func pad(n int) string {

@@ -49,6 +49,9 @@ type fakeBox struct {
 	genSources    []string
 	nics          []string
 	restoredFiles map[string][]byte
+	// hidden is Config's answer for generation hiddenGen.
+	hidden    config.Config
+	hiddenGen int
 }
 
 func newFakeBox() *fakeBox {
@@ -61,12 +64,16 @@ func (f *fakeBox) Config() (config.Config, int, bool) {
 	if !f.saved {
 		return config.Config{}, f.saves, false
 	}
-	// What the store hands out: secrets hidden (as read from the document).
-	c, err := config.Decode([]byte(f.cfg.String()))
-	if err != nil {
-		panic(err)
+	// What the owner hands out: secrets hidden (as read from the
+	// document), made once per generation, a copy for each caller.
+	if f.hiddenGen != f.saves || f.hidden.Version == 0 {
+		c, err := config.Decode([]byte(f.cfg.String()))
+		if err != nil {
+			panic(err)
+		}
+		f.hidden, f.hiddenGen = c, f.saves
 	}
-	return c, f.saves, true
+	return f.hidden.Clone(), f.saves, true
 }
 
 // generation is the newest saved generation, as a freshly loaded page

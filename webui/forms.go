@@ -18,8 +18,14 @@ import (
 // Validate reports it next to its field, together with every other
 // problem. Each has a fuzz target in fuzz_test.go.
 
-// maxFormBytes bounds every form body; a config document is far smaller.
+// maxFormBytes bounds every form body but those that carry a whole
+// document (documentFormBytes).
 const maxFormBytes = 256 << 10
+
+// documentFormBytes bounds a form that carries a config document or an
+// imported file: the largest document, URL-encoded (quotes and newlines
+// take three bytes each).
+const documentFormBytes = 3*config.MaxDocumentBytes + 64<<10
 
 // lines splits a textarea into trimmed, non-empty lines (commas too, as
 // people paste "10.0.0.0/24, 10.1.0.0/24").
@@ -55,39 +61,38 @@ func addrs(s string) []config.Addr {
 func field(v url.Values, k string) string { return strings.TrimSpace(v.Get(k)) }
 
 // tunnelForm is a decoded tunnel form. KeepPSK means the PSK field was
-// left empty on an edit form: keep the stored key.
+// left empty on an edit form: keep the stored key. Bad holds fields whose
+// text cannot even be kept in the config (an interface id that is not a
+// number), with their message.
 type tunnelForm struct {
 	Tunnel  config.Tunnel
 	KeepPSK bool
+	Bad     map[string]string
 }
 
-// decodeTunnelForm reads the tunnel form (setup step 3 and Tunnels). The
-// PSK is taken exactly as typed (spaces may be part of a key).
+// decodeTunnelForm reads the tunnel form (setup step 3 and Tunnels): every
+// setting a tunnel has, the IPsec ones through decodeIKEForm.
 func decodeTunnelForm(v url.Values) tunnelForm {
+	ike, keep := decodeIKEForm(v)
 	t := config.Tunnel{
-		Name:        strings.ToLower(field(v, "name")),
-		PeerAddress: field(v, "peer_address"),
-		IKESettings: config.IKESettings{
-			LocalID:       field(v, "local_id"),
-			RemoteID:      field(v, "remote_id"),
-			Preset:        field(v, "preset"),
-			IKEVersion:    config.IKEVersion(field(v, "ike_version")),
-			Initiation:    config.Initiation(field(v, "initiation")),
-			IKEProposals:  lines(v.Get("ike_proposals")),
-			ESPProposals:  lines(v.Get("esp_proposals")),
-			ForceUDPEncap: v.Get("force_udp_encap") == "on",
-		},
+		Name:           strings.ToLower(field(v, "name")),
+		PeerAddress:    field(v, "peer_address"),
+		IKESettings:    ike,
 		RemoteNetworks: prefixes(v.Get("remote_networks")),
 		LocalNetworks:  prefixes(v.Get("local_networks")),
+		Routes:         prefixes(v.Get("routes")),
+	}
+	if a := field(v, "local_address"); a != "" {
+		t.LocalAddress = config.ParseAddr(a)
 	}
 	if m := field(v, "mode"); m != "" {
 		t.Mode = config.TunnelMode(m)
 	}
-	f := tunnelForm{Tunnel: t}
-	if psk := v.Get("psk"); psk != "" {
-		f.Tunnel.PSK = config.NewSecret(psk)
+	f := tunnelForm{Tunnel: t, KeepPSK: keep}
+	if id, ok := ifID(field(v, "if_id")); ok {
+		f.Tunnel.IfID = id
 	} else {
-		f.KeepPSK = true
+		f.Bad = map[string]string{"if_id": "is not a number; route mode needs an xfrm interface id from 1 to 4294967295"}
 	}
 	return f
 }
@@ -230,7 +235,7 @@ func decodeLogQuery(v url.Values, now time.Time) (LogQuery, string) {
 // decodeRestore reads an uploaded backup (the JSON document of Settings,
 // Backup). Placeholders "(hidden)" keep the stored secrets on Save.
 func decodeRestore(r io.Reader) (config.Config, error) {
-	return config.DecodeReader(io.LimitReader(r, maxFormBytes))
+	return config.DecodeReader(r) // bounded by config.MaxDocumentBytes
 }
 
 // loginForm is the login form: the password and the page to go to after.

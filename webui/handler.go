@@ -6,6 +6,23 @@ import (
 	"strings"
 )
 
+// bodyLimit bounds a POST's body by what path takes.
+func bodyLimit(path string) int64 {
+	switch {
+	case uploadPath(path):
+		return maxUploadBytes // a backup with a router's identity
+	case documentPath(path):
+		return documentFormBytes
+	}
+	return maxFormBytes
+}
+
+// documentPath reports whether path takes a whole document or file of
+// sites and tunnels.
+func documentPath(path string) bool {
+	return path == "/sites" || path == "/sites/json" || path == "/import"
+}
+
 // Handler returns the web UI's handler, for the HTTPS listeners.
 func (s *Server) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -27,11 +44,7 @@ func (s *Server) Handler() http.Handler {
 			r = r2
 		}
 		if r.Method == http.MethodPost {
-			limit := int64(maxFormBytes)
-			if uploadPath(r.URL.Path) {
-				limit = maxUploadBytes // a backup with a router's identity
-			}
-			r.Body = http.MaxBytesReader(w, r.Body, limit)
+			r.Body = http.MaxBytesReader(w, r.Body, bodyLimit(r.URL.Path))
 			var err error
 			if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
 				err = r.ParseMultipartForm(maxFormBytes)

@@ -11,15 +11,58 @@ import (
 
 func parseInt(s string) (int, error) { return strconv.Atoi(s) }
 
+// overviewData summarises the box: every tunnel counted by colour, and
+// a bounded list of tunnels and sites, those not up first.
+type overviewData struct {
+	Status              // Tunnels and Sites: at most overviewShown of each
+	Counts colourCounts `json:"counts"`
+	// SitesTotal and SitesDown count every site.
+	SitesTotal int `json:"sites_total"`
+	SitesDown  int `json:"sites_down"`
+	// MoreTunnels and MoreSites were left out of the lists.
+	MoreTunnels int `json:"more_tunnels"`
+	MoreSites   int `json:"more_sites"`
+}
+
 func (s *Server) overview(w http.ResponseWriter, r *http.Request, sess *session) {
 	p := s.base(sess, "Overview", "overview")
-	p.Data = s.box.Status()
+	st := s.box.Status()
+	d := overviewData{Status: st, Counts: countColours(st.Tunnels), SitesTotal: len(st.Sites)}
+	d.Tunnels = slices.Clone(st.Tunnels)
+	slices.SortStableFunc(d.Tunnels, func(a, b TunnelStatus) int { return urgency(a.Colour) - urgency(b.Colour) })
+	if len(d.Tunnels) > overviewShown {
+		d.MoreTunnels, d.Tunnels = len(d.Tunnels)-overviewShown, d.Tunnels[:overviewShown]
+	}
+	d.Sites = slices.Clone(st.Sites)
+	slices.SortStableFunc(d.Sites, func(a, b SiteStatus) int { return b2i(b.Down) - b2i(a.Down) })
+	for _, site := range d.Sites {
+		d.SitesDown += b2i(site.Down)
+	}
+	if len(d.Sites) > overviewShown {
+		d.MoreSites, d.Sites = len(d.Sites)-overviewShown, d.Sites[:overviewShown]
+	}
+	p.Data = d
 	s.render(w, r, "overview", p)
+}
+
+// ipsecData is a page of charon's view of the tunnels (sites' remotes
+// included), searched and filtered by colour.
+type ipsecData struct {
+	Status              // Tunnels: this page's
+	Counts colourCounts `json:"counts"`
+	List   listPage     `json:"list"`
 }
 
 func (s *Server) ipsec(w http.ResponseWriter, r *http.Request, sess *session) {
 	p := s.base(sess, "IPsec", "ipsec")
-	p.Data = s.box.Status()
+	st := s.box.Status()
+	q := decodeListQuery(r.URL.Query())
+	find := newSearch(q.Q)
+	d := ipsecData{Status: st, Counts: countColours(st.Tunnels)}
+	d.Tunnels, d.List = paginate(st.Tunnels, q, "/ipsec", func(t TunnelStatus) bool {
+		return (q.Colour == "" || t.Colour == q.Colour) && find.matches(t.Name, t.PeerAddress, t.RemoteNetworks)
+	})
+	p.Data = d
 	s.render(w, r, "ipsec", p)
 }
 
@@ -46,26 +89,38 @@ func (s *Server) logs(w http.ResponseWriter, r *http.Request, sess *session) {
 	s.render(w, r, "logs", p)
 }
 
-// tunnelsData is the Tunnels page's data.
+// tunnelsData is the Tunnels page's data: a page of the configured
+// tunnels (keys hidden), searched and filtered by colour.
 type tunnelsData struct {
 	Tunnels []config.Tunnel         `json:"tunnels"`
-	Sites   []config.Site           `json:"sites"`
+	List    listPage                `json:"list"`
+	Sites   int                     `json:"site_count"` // listed on the Sites page
 	Status  map[string]TunnelStatus `json:"-"`
 	Vendors []vendor                `json:"vendors"`
 }
 
 func (s *Server) tunnels(w http.ResponseWriter, r *http.Request, sess *session) {
-	c, _, _ := s.box.Config()
 	p := s.base(sess, "Tunnels", "tunnels")
-	d := tunnelsData{Tunnels: c.Tunnels, Sites: c.Sites, Status: map[string]TunnelStatus{}, Vendors: vendors}
+	c, _, _ := s.box.Config()
+	q := decodeListQuery(r.URL.Query())
+	d := tunnelsData{Sites: len(c.Sites), Status: map[string]TunnelStatus{}, Vendors: vendors}
 	for _, t := range s.box.Status().Tunnels {
 		d.Status[t.Name] = t
 	}
-	if d.Tunnels == nil {
-		d.Tunnels = []config.Tunnel{}
-	}
+	find := newSearch(q.Q)
+	d.Tunnels, d.List = paginate(c.Tunnels, q, "/tunnels", func(t config.Tunnel) bool {
+		return (q.Colour == "" || d.Status[t.Name].Colour == q.Colour) && find.matches(t.Name, t.PeerAddress, prefixStrings(t.RemoteNetworks))
+	})
 	p.Data = d
 	s.render(w, r, "tunnels", p)
+}
+
+func prefixStrings(ps []config.Prefix) []string {
+	out := make([]string, len(ps))
+	for i, n := range ps {
+		out[i] = n.String()
+	}
+	return out
 }
 
 type tunnelEditData struct {
@@ -127,6 +182,9 @@ func (s *Server) tunnelSave(w http.ResponseWriter, r *http.Request, sess *sessio
 		p.addErr("confirm", "tick the box to confirm: saving restarts this tunnel and interrupts its traffic")
 	}
 	f := decodeTunnelForm(r.PostForm)
+	for k, msg := range f.Bad {
+		p.addErr(k, msg)
+	}
 	if f.KeepPSK && !d.New {
 		// Renaming a tunnel must keep its key too: KeepSecrets matches by
 		// name, so look the key up under the old name here.

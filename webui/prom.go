@@ -82,10 +82,12 @@ func (s *Server) prometheus(w http.ResponseWriter, r *http.Request) {
 	w.Write([]byte(b.String()))
 }
 
-// q quotes a label value as the text format wants.
-func q(s string) string {
-	return `"` + strings.NewReplacer(`\`, `\\`, "\n", `\n`, `"`, `\"`).Replace(s) + `"`
-}
+// labelEscaper escapes a label value as the text format wants (made
+// once: /metrics quotes several labels per tunnel).
+var labelEscaper = strings.NewReplacer(`\`, `\\`, "\n", `\n`, `"`, `\"`)
+
+// q quotes a label value.
+func q(s string) string { return `"` + labelEscaper.Replace(s) + `"` }
 
 func b2i(b bool) int {
 	if b {

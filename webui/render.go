@@ -234,15 +234,21 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, status int, msg st
 // mapErrors puts config field errors next to form fields: a path under
 // prefix ("tunnels[0]") loses the prefix and any list index, which becomes
 // "line N:" (textareas hold lists one per line); names maps the rest
-// of a path to a form field. Errors with no field on the page are general.
+// of a path to a form field. The longest prefix a path has wins
+// ("sites[0].remotes[1]" over "sites[0]"). Errors with no field on the
+// page are general.
 func mapErrors(p *page, errs config.FieldErrors, prefixes map[string]string, fields map[string]bool) {
 	for _, fe := range errs {
 		placed := false
-		for pre, formPrefix := range prefixes {
-			rest, ok := strings.CutPrefix(fe.Field, pre+".")
-			if !ok {
-				continue
+		best := ""
+		for pre := range prefixes {
+			if strings.HasPrefix(fe.Field, pre+".") && len(pre) > len(best) {
+				best = pre
 			}
+		}
+		if best != "" {
+			pre, formPrefix := best, prefixes[best]
+			rest, _ := strings.CutPrefix(fe.Field, pre+".")
 			msg := fe.Message
 			if i := strings.IndexByte(rest, '['); i >= 0 {
 				if n, err := strconv.Atoi(strings.TrimSuffix(rest[i+1:], "]")); err == nil {
@@ -255,7 +261,6 @@ func mapErrors(p *page, errs config.FieldErrors, prefixes map[string]string, fie
 				p.addErr(name, msg)
 				placed = true
 			}
-			break
 		}
 		if !placed {
 			p.addGeneral(fe.Field, fe.Message)

@@ -19,11 +19,18 @@
 //	GET  /apply, GET /progress?after=N       apply progress (ApplyEvent list)
 //	POST /psk                                a generated strong PSK (JSON)
 //	GET|POST /login, POST /logout
-//	GET  /overview, /ipsec, /logs?kind=&window=&since=&until=, /charts?window=&tunnel=
-//	GET  /tunnels, GET|POST /tunnels/new, /tunnels/{name}/edit
+//	GET  /overview   counts by colour; at most 50 tunnels and sites, those not up first
+//	GET  /ipsec, /tunnels, /sites   ?q=&colour=&page=&per_page= (default 50): a page of
+//	     the list, searched by name, peer or network; the answer's "list" has the counts
+//	GET  /logs?kind=&window=&since=&until=, /charts?window=&tunnel=
+//	GET|POST /tunnels/new, /tunnels/{name}/edit
 //	GET|POST /tunnels/{name}/{reconnect,delete}   (POST needs confirm=yes)
 //	GET  /tunnels/{name}/remote, /tunnels/{name}/remote/{strongswan,libreswan,cisco-ios,fortigate,paloalto,pfsense}
-//	GET|POST /sites   (profiles and sites as one JSON document, field sites_json)
+//	GET|POST /import   a CSV or JSON file of tunnels, profiles and sites (file or data), validated whole
+//	GET  /export[?format=csv[&kind=sites]]   the same file (keys as "(hidden)")
+//	GET|POST /sites/new, /sites/{site}/edit   (a site: networks, up to four remotes, monitor, hold-down)
+//	GET|POST /profiles/new, /profiles/{name}/edit   (every IPsec setting of a profile)
+//	GET|POST /sites/json   (profiles and sites as one JSON document, field sites_json; POST /sites too)
 //	GET|POST /sites/{site}/remotes/{n}/restart   (POST needs confirm=yes)
 //	GET  /settings, POST /settings/{network,system,password}, GET /settings/backup (no secrets)
 //	POST /settings/certificate  the operator's own certificate: cert (PEM, chain after it), key (PEM)

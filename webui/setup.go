@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/tunneler/tunneler/appliance/config"
@@ -19,8 +20,8 @@ var setupSteps = []string{"password", "interfaces", "tunnel", "router", "review"
 // interface and tunnel form fields, for error mapping.
 var (
 	interfaceFields = fieldSet("wan_mode", "wan_address", "wan_gateway", "wan_dns", "wan_mac", "lan_mode", "lan_address", "lan_gateway", "lan_dns", "lan_mac")
-	tunnelFields    = fieldSet("name", "peer_address", "psk", "local_id", "remote_id", "remote_networks", "local_networks",
-		"preset", "ike_version", "initiation", "mode", "ike_proposals", "esp_proposals", "ike_version")
+	tunnelFields    = fieldSet(append([]string{"name", "peer_address", "local_address", "remote_networks", "local_networks",
+		"mode", "if_id", "routes"}, ikeFields...)...)
 	systemFields = fieldSet("hostname", "timezone", "ntp_servers", "remote_syslog")
 )
 
@@ -210,6 +211,9 @@ func (s *Server) setupStepPost(w http.ResponseWriter, r *http.Request, sess *ses
 		if f.KeepPSK && len(sess.draft.Tunnels) > 0 {
 			f.Tunnel.PSK = sess.draft.Tunnels[0].PSK
 		}
+		for k, msg := range f.Bad {
+			p.addErr(k, msg)
+		}
 		trial := sess.draft
 		trial.Tunnels = []config.Tunnel{f.Tunnel}
 		mapErrors(p, only(trial.Validate(), "tunnels[0]"), map[string]string{"tunnels[0]": ""}, tunnelFields)
@@ -322,24 +326,23 @@ func interfacesForm(ifs []config.Interface) url.Values {
 	return v
 }
 
-// tunnelToForm fills a tunnel form; the PSK field stays empty.
+// tunnelToForm fills a tunnel form with every setting; the PSK field
+// stays empty.
 func tunnelToForm(t config.Tunnel) url.Values {
 	v := url.Values{}
 	v.Set("name", t.Name)
 	v.Set("peer_address", t.PeerAddress)
-	v.Set("local_id", t.LocalID)
-	v.Set("remote_id", t.RemoteID)
+	if !t.LocalAddress.IsZero() {
+		v.Set("local_address", t.LocalAddress.String())
+	}
 	v.Set("remote_networks", joinPrefixes(t.RemoteNetworks))
 	v.Set("local_networks", joinPrefixes(t.LocalNetworks))
-	v.Set("preset", t.Preset)
-	v.Set("ike_version", string(t.IKEVersion))
-	v.Set("initiation", string(t.Initiation))
 	v.Set("mode", string(t.Mode))
-	v.Set("ike_proposals", strings.Join(t.IKEProposals, "\n"))
-	v.Set("esp_proposals", strings.Join(t.ESPProposals, "\n"))
-	if t.ForceUDPEncap {
-		v.Set("force_udp_encap", "on")
+	if t.IfID != 0 {
+		v.Set("if_id", strconv.FormatUint(uint64(t.IfID), 10))
 	}
+	v.Set("routes", joinPrefixes(t.Routes))
+	ikeToForm(v, t.IKESettings)
 	return v
 }
 

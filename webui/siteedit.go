@@ -50,14 +50,87 @@ const sitesExample = `{
 }`
 
 func (s *Server) sitesPage(sess *session, doc string) *page {
-	p := s.base(sess, "Sites", "tunnels")
+	p := s.base(sess, "Sites and profiles (JSON)", "tunnels")
 	p.Form = url.Values{"sites_json": {doc}}
 	p.Data = map[string]any{"Example": sitesExample}
 	return p
 }
 
-// sitesEdit shows the sites and profiles as JSON (keys hidden); the JSON
-// API answers the document itself.
+// siteRow is one site on the Sites page: its settings and, once it
+// runs, its status.
+type siteRow struct {
+	config.Site
+	Status *SiteStatus `json:"status,omitempty"`
+}
+
+// sitesData is a page of the sites, searched by name, peer or network
+// and filtered by colour (gray: down, green: up).
+type sitesData struct {
+	Sites []siteRow `json:"sites"`
+	List  listPage  `json:"list"`
+	// Profiles are the profiles' names, each with the number of remotes
+	// that use it.
+	Profiles []profileUse `json:"profiles"`
+}
+
+type profileUse struct {
+	Name    string `json:"name"`
+	Remotes int    `json:"remotes"`
+}
+
+func (s *Server) sitesList(w http.ResponseWriter, r *http.Request, sess *session) {
+	p := s.base(sess, "Sites", "tunnels")
+	c, _, _ := s.box.Config()
+	status := map[string]*SiteStatus{}
+	st := s.box.Status()
+	for i := range st.Sites {
+		status[st.Sites[i].Name] = &st.Sites[i]
+	}
+	q := decodeListQuery(r.URL.Query())
+	find := newSearch(q.Q)
+	sites, lp := paginate(c.Sites, q, "/sites", func(site config.Site) bool {
+		if q.Colour != "" && siteColour(status[site.Name]) != q.Colour {
+			return false
+		}
+		nets := prefixStrings(site.RemoteNetworks)
+		if find.matches(site.Name, "", nets) {
+			return true
+		}
+		for _, rm := range site.Remotes {
+			if find.matches("", rm.PeerAddress, nil) {
+				return true
+			}
+		}
+		return false
+	})
+	d := sitesData{Sites: make([]siteRow, 0, len(sites)), List: lp, Profiles: []profileUse{}}
+	uses := map[string]int{}
+	for _, site := range c.Sites {
+		for _, rm := range site.Remotes {
+			uses[rm.Profile]++
+		}
+	}
+	for _, pr := range c.Profiles {
+		d.Profiles = append(d.Profiles, profileUse{pr.Name, uses[pr.Name]})
+	}
+	for _, site := range sites {
+		d.Sites = append(d.Sites, siteRow{Site: site, Status: status[site.Name]})
+	}
+	p.Data = d
+	s.render(w, r, "siteslist", p)
+}
+
+// siteColour is a site's colour: green while a remote is healthy, gray
+// when none is or it does not run yet.
+func siteColour(st *SiteStatus) string {
+	if st == nil || st.Down {
+		return Gray
+	}
+	return Green
+}
+
+// sitesEdit shows the sites and profiles as JSON (keys hidden), the
+// advanced view of the Sites page; the JSON API answers the document.
 func (s *Server) sitesEdit(w http.ResponseWriter, r *http.Request, sess *session) {
 	c, _, _ := s.box.Config()
 	d := sitesOf(c)

@@ -88,15 +88,17 @@ func TestSitesEditor(t *testing.T) {
 	if len(c.Sites) != 1 || len(c.Sites[0].Remotes) != 2 || c.Profiles[0].Name != "hq-devices" {
 		t.Fatalf("saved: %+v %+v", c.Sites, c.Profiles)
 	}
-	_, _, page := h.get("/sites")
-	_, _, js := h.get("/api/sites")
+	_, _, page := h.get("/sites/json")
+	_, _, js := h.get("/api/sites/json")
+	_, _, list := h.get("/sites")
+	_, _, listJS := h.get("/api/sites")
 	_, _, tunnels := h.get("/tunnels")
-	for name, body := range map[string]string{"page": page, "api": js, "tunnels": tunnels} {
+	for name, body := range map[string]string{"editor": page, "api": js, "list": list, "list api": listJS, "tunnels": tunnels} {
 		if strings.Contains(body, key) {
 			t.Errorf("the %s shows the key", name)
 		}
 	}
-	if !strings.Contains(tunnels, `id="site-hq"`) || !strings.Contains(js, `"peer_address": "192.0.2.3"`) {
+	if !strings.Contains(list, `id="site-hq"`) || !strings.Contains(js, `"peer_address": "192.0.2.3"`) || !strings.Contains(listJS, `"peer_address": "192.0.2.3"`) {
 		t.Errorf("the site is not listed:\n%s", js)
 	}
 	// Sent back as shown (placeholder): the key stays.

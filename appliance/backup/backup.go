@@ -54,7 +54,7 @@ const FormatVersion = 1
 // guesser down.
 const MinPassphrase = 12
 
-// MaxPayload bounds what Import reads: a config is at most 1 MiB, the
+// MaxPayload bounds what Import reads: a config is at most 4 MiB, the
 // router's identity and cached data model a few MiB.
 const MaxPayload = 32 << 20
 

@@ -8,9 +8,12 @@ import (
 	"io"
 )
 
-// maxDocument bounds what Decode reads: a real document is a few KB, and
-// the box has little memory to spare for a file dropped on the ESP.
-const maxDocument = 1 << 20
+// MaxDocumentBytes bounds what Decode reads: a head-end's document with
+// the most tunnels and sites the limits allow (1,024 each, sites of four
+// remotes) takes about 0.7 MB; the rest is room for long names, comments
+// of indentation and extra networks, without letting a file dropped on
+// the ESP take the small box's memory.
+const MaxDocumentBytes = 4 << 20
 
 // DecodeError says where in a document decoding failed, so the console and
 // the web UI can point at the line an operator has to fix.
@@ -38,8 +41,8 @@ func (e *DecodeError) Error() string {
 // Older versions are migrated to CurrentVersion. Decode does not apply
 // defaults and does not validate values; see WithDefaults and Validate.
 func Decode(data []byte) (Config, error) {
-	if len(data) > maxDocument {
-		return Config{}, &DecodeError{Message: fmt.Sprintf("the document is %d bytes; at most %d are accepted", len(data), maxDocument)}
+	if len(data) > MaxDocumentBytes {
+		return Config{}, &DecodeError{Message: fmt.Sprintf("the document is %d bytes; at most %d are accepted", len(data), MaxDocumentBytes)}
 	}
 	if err := checkSyntax(data); err != nil {
 		return Config{}, err
@@ -72,7 +75,7 @@ func Decode(data []byte) (Config, error) {
 
 // DecodeReader is Decode for a file or a request body.
 func DecodeReader(r io.Reader) (Config, error) {
-	data, err := io.ReadAll(io.LimitReader(r, maxDocument+1))
+	data, err := io.ReadAll(io.LimitReader(r, MaxDocumentBytes+1))
 	if err != nil {
 		return Config{}, fmt.Errorf("read config document: %w", err)
 	}

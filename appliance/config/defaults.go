@@ -144,6 +144,9 @@ func (t Tunnel) withDefaults(interceptRange Prefix) Tunnel {
 
 // clone deep-copies the slices and pointers so WithDefaults and migrations
 // never write into the caller's document.
+// Clone returns a deep copy of c: changing its lists leaves c as it was.
+func (c Config) Clone() Config { return c.clone() }
+
 func (c Config) clone() Config {
 	c.System.NTPServers = slices.Clone(c.System.NTPServers)
 	c.Interfaces = slices.Clone(c.Interfaces)

@@ -2,12 +2,14 @@ package config
 
 import "fmt"
 
-// Limits on list lengths. Real boxes have a handful of each; the limits
-// keep Validate's overlap checks (quadratic in the number of networks)
-// cheap on a file an operator dropped on the ESP, and keep charon's
-// configuration within what it handles well.
+// Limits on list lengths. A head-end runs hundreds of sites (issue 18);
+// charon handles thousands of connections and the firewall keeps its
+// per-peer cost flat (sets), so the tunnel and site limits are set by
+// what a save costs: Validate's overlap checks are indexed (netIndex,
+// not quadratic) and a 1,024-tunnel document validates in milliseconds
+// (BenchmarkValidate). The per-list limits keep one tunnel's lists sane.
 const (
-	maxTunnels    = 64
+	maxTunnels    = 1024
 	maxNetworks   = 256 // per list
 	maxProposals  = 16
 	maxInterfaces = 8

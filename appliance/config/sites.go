@@ -81,8 +81,8 @@ type Monitor struct {
 // Site defaults and limits.
 const (
 	MaxRemotes            = 4
-	maxSites              = 32
-	maxProfiles           = 32
+	maxSites              = 1024
+	maxProfiles           = 1024 // one per site at most is the useful bound
 	DefaultHoldDown       = 30 * time.Second
 	DefaultRestartGrace   = time.Second
 	DefaultMonitorRetries = 3

@@ -85,24 +85,6 @@ type claimed struct {
 	field  string
 }
 
-func firstOverlap(n netip.Prefix, cs []claimed) (claimed, bool) {
-	for _, c := range cs {
-		if c.prefix.Overlaps(n) {
-			return c, true
-		}
-	}
-	return claimed{}, false
-}
-
-func firstContaining(a netip.Addr, cs []claimed) (claimed, bool) {
-	for _, c := range cs {
-		if c.prefix.Contains(a) {
-			return c, true
-		}
-	}
-	return claimed{}, false
-}
-
 func checkDuration(p *problems, field string, d Duration, min, max time.Duration) bool {
 	switch {
 	case !d.Valid():

@@ -23,17 +23,21 @@ func validateProfiles(p *problems, ps []Profile, keyAt map[string]string) {
 // validateSites checks sites on a document with defaults applied.
 func validateSites(p *problems, c Config, insideOK bool, box []boxNet) {
 	tunnelAt := map[string]int{}
-	var taken []claimed // remote networks of tunnels and earlier sites
+	var taken netIndex // remote networks of tunnels and earlier sites
 	for i, t := range c.Tunnels {
 		tunnelAt[t.Name] = i
 		for j, n := range t.RemoteNetworks {
 			if n.IsValid() && n.Bits() > 0 {
-				taken = append(taken, claimed{n.Masked(), idx(fld(idx("tunnels", i), "remote_networks"), j)})
+				taken.add(claimed{n.Masked(), idx(fld(idx("tunnels", i), "remote_networks"), j)})
 			}
 		}
 	}
 	nameAt := map[string]int{}
 	peerAt := map[string]string{}
+	profiles := map[string]bool{}
+	for _, pr := range c.Profiles {
+		profiles[pr.Name] = true
+	}
 	for i, s := range c.Sites {
 		base := idx("sites", i)
 		switch {
@@ -55,7 +59,7 @@ func validateSites(p *problems, c Config, insideOK bool, box []boxNet) {
 			}
 		}
 
-		var locals []claimed
+		var locals netIndex
 		for j, n := range s.LocalNetworks {
 			f := idx(fld(base, "local_networks"), j)
 			if n, ok := checkNetwork(p, f, n); ok {
@@ -63,18 +67,19 @@ func validateSites(p *problems, c Config, insideOK bool, box []boxNet) {
 					p.add(f, "%s overlaps %s", n, b.desc)
 					continue
 				}
-				locals = append(locals, claimed{n, f})
+				locals.add(claimed{n, f})
 			}
 		}
-		if len(locals) == len(s.LocalNetworks) && insideOK {
-			if _, hit := firstContaining(c.Router.InsideAddress.Addr, locals); !hit {
+		if locals.n == len(s.LocalNetworks) && insideOK {
+			if _, hit := locals.containing(c.Router.InsideAddress.Addr); !hit {
 				p.add(fld(base, "local_networks"), "none contains the router's inside address %s, so the router's traffic would not enter this site's tunnels", c.Router.InsideAddress)
 			}
 		}
 		if len(s.RemoteNetworks) == 0 {
 			p.add(fld(base, "remote_networks"), "is empty; list at least one network behind the remote site, like 10.1.0.0/16")
 		}
-		var remotes []claimed
+		var remotes netIndex // this site's, to check its own and its monitors
+		var siteRemotes []claimed
 		for j, n := range s.RemoteNetworks {
 			f := idx(fld(base, "remote_networks"), j)
 			n, ok := checkNetwork(p, f, n)
@@ -85,15 +90,15 @@ func validateSites(p *problems, c Config, insideOK bool, box []boxNet) {
 				p.add(f, "%s would send the box's own traffic into the site's tunnels", n)
 				continue
 			}
-			if c2, hit := firstOverlap(n, locals); hit {
+			if c2, hit := locals.overlap(n); hit {
 				p.add(f, "%s overlaps the local network %s (%s); the two sides of a tunnel must not overlap", n, c2.prefix, c2.field)
 				continue
 			}
-			if c2, hit := firstOverlap(n, remotes); hit {
+			if c2, hit := remotes.overlap(n); hit {
 				p.add(f, "%s overlaps %s (%s) of the same site", n, c2.prefix, c2.field)
 				continue
 			}
-			if c2, hit := firstOverlap(n, taken); hit {
+			if c2, hit := taken.overlap(n); hit {
 				p.add(f, "%s overlaps %s (%s); the box could not tell which tunnel to use", n, c2.prefix, c2.field)
 				continue
 			}
@@ -105,9 +110,12 @@ func validateSites(p *problems, c Config, insideOK bool, box []boxNet) {
 				p.add(f, "%s overlaps %s", n, b.desc)
 				continue
 			}
-			remotes = append(remotes, claimed{n, f})
+			remotes.add(claimed{n, f})
+			siteRemotes = append(siteRemotes, claimed{n, f})
 		}
-		taken = append(taken, remotes...)
+		for _, c := range siteRemotes {
+			taken.add(c)
+		}
 
 		if len(s.Remotes) == 0 {
 			p.add(fld(base, "remotes"), "is empty; list 1 to %d remote VPN devices, most preferred first", MaxRemotes)
@@ -123,10 +131,10 @@ func validateSites(p *problems, c Config, insideOK bool, box []boxNet) {
 					peerAt[r.PeerAddress] = rb
 				}
 			}
-			switch _, ok := c.Profile(r.Profile); {
+			switch {
 			case r.Profile == "":
 				p.add(fld(rb, "profile"), "is missing; name one of the profiles")
-			case !ok:
+			case !profiles[r.Profile]:
 				p.add(fld(rb, "profile"), "%q is not the name of a profile", r.Profile)
 			}
 			if !r.LocalAddress.IsZero() {
@@ -138,12 +146,12 @@ func validateSites(p *problems, c Config, insideOK bool, box []boxNet) {
 				}
 			}
 			if r.MonitorTarget != "" {
-				validateTarget(p, fld(rb, "monitor_target"), s.Monitor.Type, r.MonitorTarget, remotes)
+				validateTarget(p, fld(rb, "monitor_target"), s.Monitor.Type, r.MonitorTarget, &remotes)
 			}
 		}
 		checkDuration(p, fld(base, "hold_down"), s.HoldDown, time.Second, time.Hour)
 		checkDuration(p, fld(base, "restart_grace"), s.RestartGrace, 100*time.Millisecond, time.Minute)
-		validateMonitor(p, fld(base, "monitor"), s.Monitor, remotes)
+		validateMonitor(p, fld(base, "monitor"), s.Monitor, &remotes)
 	}
 	for _, t := range c.Tunnels {
 		if where, dup := peerAt[t.PeerAddress]; dup {
@@ -152,7 +160,7 @@ func validateSites(p *problems, c Config, insideOK bool, box []boxNet) {
 	}
 }
 
-func validateMonitor(p *problems, base string, m Monitor, remotes []claimed) {
+func validateMonitor(p *problems, base string, m Monitor, remotes *netIndex) {
 	switch m.Type {
 	case "", MonitorICMP, MonitorTCP:
 	default:
@@ -180,7 +188,7 @@ func validateMonitor(p *problems, base string, m Monitor, remotes []claimed) {
 // validateTarget checks a monitor target: an address (icmp) or
 // address:port (tcp) inside the site's remote networks, so the probe can
 // only succeed through the tunnel.
-func validateTarget(p *problems, field string, typ MonitorType, target string, remotes []claimed) {
+func validateTarget(p *problems, field string, typ MonitorType, target string, remotes *netIndex) {
 	host := target
 	if typ == MonitorTCP {
 		h, port, err := net.SplitHostPort(target)
@@ -196,7 +204,7 @@ func validateTarget(p *problems, field string, typ MonitorType, target string, r
 		p.add(field, "%q is not an IP address", host)
 		return
 	}
-	if _, hit := firstContaining(a, remotes); !hit && len(remotes) > 0 {
+	if _, hit := remotes.containing(a); !hit && remotes.n > 0 {
 		p.add(field, "%s is not in the site's remote networks, so the probe would not go through the tunnel", a)
 	}
 }

@@ -8,8 +8,8 @@ import (
 func validateTunnels(p *problems, ts []Tunnel, r Router, insideOK bool, box []boxNet, keyAt map[string]string) {
 	nameAt := map[string]string{}
 	ifIDAt := map[uint32]int{}
-	var locals, remotes [][]claimed // valid networks per tunnel, for overlap checks
-	var routes []claimed            // route-mode routes of earlier tunnels
+	// Valid networks of earlier tunnels, for overlap checks.
+	var locals, remotes, routes netIndex
 	for i, t := range ts {
 		base := idx("tunnels", i)
 		validateName(p, base, t.Name, "the tunnel", "site-a", nameAt)
@@ -24,6 +24,7 @@ func validateTunnels(p *problems, ts []Tunnel, r Router, insideOK bool, box []bo
 		}
 
 		var myLocals, myRemotes []claimed
+		var mine tunnelNets
 		for j, n := range t.LocalNetworks {
 			f := idx(fld(base, "local_networks"), j)
 			n, ok := checkNetwork(p, f, n)
@@ -39,11 +40,12 @@ func validateTunnels(p *problems, ts []Tunnel, r Router, insideOK bool, box []bo
 				p.add(f, "%s overlaps %s", n, b.desc)
 				continue
 			}
-			if c, hit := firstOverlap(n, myLocals); hit {
+			if c, hit := mine.locals.overlap(n); hit {
 				p.add(f, "%s overlaps %s (%s) of the same tunnel", n, c.field, c.prefix)
 				continue
 			}
 			myLocals = append(myLocals, claimed{n, f})
+			mine.locals.add(claimed{n, f})
 		}
 		if len(t.RemoteNetworks) == 0 {
 			p.add(fld(base, "remote_networks"), "is empty; list at least one network behind the remote device, like 10.1.0.0/16")
@@ -54,20 +56,25 @@ func validateTunnels(p *problems, ts []Tunnel, r Router, insideOK bool, box []bo
 			if !ok {
 				continue
 			}
-			if msg := remoteOverlap(n, t, myLocals, myRemotes, locals, remotes, r, box); msg != "" {
+			if msg := remoteOverlap(n, t, &mine, &locals, &remotes, r, box); msg != "" {
 				p.add(f, "%s", msg)
 				continue
 			}
 			myRemotes = append(myRemotes, claimed{n, f})
+			mine.remotes.add(claimed{n, f})
 		}
-		locals = append(locals, myLocals)
-		remotes = append(remotes, myRemotes)
+		for _, c := range myLocals {
+			locals.add(c)
+		}
+		for _, c := range myRemotes {
+			remotes.add(c)
+		}
 
 		// The router sources its traffic from the inside address; in
 		// policy mode only traffic from a local network matches the
 		// tunnel's policies.
 		if t.Mode == ModePolicy && len(myLocals) == len(t.LocalNetworks) && insideOK {
-			if _, hit := firstContaining(r.InsideAddress.Addr, myLocals); !hit {
+			if _, hit := mine.locals.containing(r.InsideAddress.Addr); !hit {
 				p.add(fld(base, "local_networks"), "none contains the router's inside address %s, so the router's traffic would not enter this tunnel", r.InsideAddress)
 			}
 		}
@@ -97,7 +104,7 @@ func validateTunnels(p *problems, ts []Tunnel, r Router, insideOK bool, box []bo
 				}
 				if b, hit := overlapsBox(n, box); hit {
 					p.add(f, "%s overlaps %s", n, b.desc)
-				} else if c, hit := firstOverlap(n, routes); hit {
+				} else if c, hit := routes.overlap(n); hit {
 					p.add(f, "%s overlaps %s (%s), routed into another tunnel", n, c.prefix, c.field)
 				} else {
 					myRoutes = append(myRoutes, claimed{n, f})
@@ -107,7 +114,9 @@ func validateTunnels(p *problems, ts []Tunnel, r Router, insideOK bool, box []bo
 			p.add(fld(base, "mode"), "%q is not a mode; it must be policy or route", t.Mode)
 		}
 
-		routes = append(routes, myRoutes...)
+		for _, c := range myRoutes {
+			routes.add(c)
+		}
 
 		if validateIKE(p, base, "tunnel", t.IKESettings) {
 			claimKey(p, base, t.PSK, keyAt)
@@ -115,29 +124,29 @@ func validateTunnels(p *problems, ts []Tunnel, r Router, insideOK bool, box []bo
 	}
 }
 
-// remoteOverlap says what a remote network conflicts with, or "".
-func remoteOverlap(n netip.Prefix, t Tunnel, myLocals, myRemotes []claimed, locals, remotes [][]claimed, r Router, box []boxNet) string {
+// tunnelNets are the valid networks of the tunnel being checked.
+type tunnelNets struct{ locals, remotes netIndex }
+
+// remoteOverlap says what a remote network conflicts with, or "": the
+// tunnel's own networks (mine), then those of earlier tunnels.
+func remoteOverlap(n netip.Prefix, t Tunnel, mine *tunnelNets, locals, remotes *netIndex, r Router, box []boxNet) string {
 	if n.Bits() == 0 {
 		if t.Mode == ModeRoute {
 			return "" // see the local networks: the routes decide
 		}
 		return fmt.Sprintf("%s in policy mode would send the box's own traffic into the tunnel; use mode route for a default route", n)
 	}
-	if c, hit := firstOverlap(n, myLocals); hit {
+	if c, hit := mine.locals.overlap(n); hit {
 		return fmt.Sprintf("%s overlaps the local network %s (%s); the two sides of a tunnel must not overlap", n, c.prefix, c.field)
 	}
-	if c, hit := firstOverlap(n, myRemotes); hit {
+	if c, hit := mine.remotes.overlap(n); hit {
 		return fmt.Sprintf("%s overlaps %s (%s) of the same tunnel", n, c.prefix, c.field)
 	}
-	for _, other := range remotes {
-		if c, hit := firstOverlap(n, other); hit {
-			return fmt.Sprintf("%s overlaps %s, a remote network of another tunnel (%s); the box could not tell which tunnel to use", n, c.prefix, c.field)
-		}
+	if c, hit := remotes.overlap(n); hit {
+		return fmt.Sprintf("%s overlaps %s, a remote network of another tunnel (%s); the box could not tell which tunnel to use", n, c.prefix, c.field)
 	}
-	for _, other := range locals {
-		if c, hit := firstOverlap(n, other); hit {
-			return fmt.Sprintf("%s overlaps %s, a local network of another tunnel (%s)", n, c.prefix, c.field)
-		}
+	if c, hit := locals.overlap(n); hit {
+		return fmt.Sprintf("%s overlaps %s, a local network of another tunnel (%s)", n, c.prefix, c.field)
 	}
 	if rng := r.InterceptRange.Prefix; rng.IsValid() && rng.Overlaps(n) {
 		return fmt.Sprintf("%s overlaps the router's intercept range %s", n, rng)

@@ -125,6 +125,11 @@ type Owner struct {
 	has    bool          // a document was loaded or saved
 	applyN int           // the newest apply; older ones stop watching
 	trial  *trial        // the change on trial, nil when none
+	hidden struct {      // Config's answer for generation gen
+		c   config.Config
+		gen int
+		ok  bool
+	}
 
 	// applyMu runs the drivers for one config at a time, in order.
 	applyMu sync.Mutex
@@ -193,12 +198,20 @@ func hideSecrets(c config.Config) config.Config {
 
 // Config returns the newest saved document with secrets hidden and its
 // generation: the generation a page or a menu edit is based on.
+//
+// Every page asks for it, so the hidden document is made once per
+// generation (a JSON round trip takes tens of milliseconds at a thousand
+// tunnels) and each caller gets its own copy to change.
 func (o *Owner) Config() (config.Config, int, bool) {
-	c, gen, ok := o.stored()
-	if !ok {
-		return config.Config{}, gen, false
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if !o.has {
+		return config.Config{}, o.gen, false
 	}
-	return hideSecrets(c), gen, true
+	if !o.hidden.ok || o.hidden.gen != o.gen {
+		o.hidden.c, o.hidden.gen, o.hidden.ok = hideSecrets(o.cur), o.gen, true
+	}
+	return o.hidden.c.Clone(), o.gen, true
 }
 
 // Generation is the newest saved generation (0 before the first save).

@@ -3,6 +3,7 @@ package control
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/tunneler/tunneler/appliance/config"
@@ -160,21 +161,45 @@ func (o *Owner) apply(n, gen int, c config.Config, jwt []byte) {
 		}
 	}
 	o.appliedMu.Lock()
+	prev := o.applied
 	o.applied, o.appliedGen = c.WithDefaults(), gen
 	o.appliedMu.Unlock()
 	o.applyMu.Unlock()
 
 	enrolled := o.enrollAtApply(n, jwt) // nil without a token
-	o.watchTunnels(n, c.WithDefaults().Tunnels, enrolled)
+	all := c.WithDefaults().Tunnels
+	changed := changedTunnels(prev.Tunnels, all)
+	switch {
+	case len(all) == 0:
+		o.finish(n, enrolled, "tunnels", "ok", "applied; no tunnel is configured")
+	case len(changed) == 0:
+		o.finish(n, enrolled, "tunnels", "ok", fmt.Sprintf("applied; no tunnel changed (%d keep running as they were)", len(all)))
+	default:
+		o.watchTunnels(n, changed, enrolled)
+	}
+}
+
+// changedTunnels are the tunnels of next (defaults applied) that are new
+// or whose settings differ from prev's: only those are reloaded (the
+// drivers diff per tunnel), so only those are watched. On a head-end a
+// change to one tunnel must not wait for, or report on, a thousand others.
+func changedTunnels(prev, next []config.Tunnel) []config.Tunnel {
+	old := make(map[string]config.Tunnel, len(prev))
+	for _, t := range prev {
+		old[t.Name] = t
+	}
+	var out []config.Tunnel
+	for _, t := range next {
+		if p, ok := old[t.Name]; !ok || !reflect.DeepEqual(p, t) {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // watchTunnels reports each tunnel of apply n until all are up, the
 // timeout passes, or a newer apply takes over.
 func (o *Owner) watchTunnels(n int, tunnels []config.Tunnel, enrolled <-chan error) {
-	if len(tunnels) == 0 {
-		o.finish(n, enrolled, "tunnels", "ok", "applied; no tunnel is configured")
-		return
-	}
 	for _, t := range tunnels {
 		o.event(n, "tunnel "+t.Name, "running", "connecting to "+t.PeerAddress, false)
 	}
@@ -213,7 +238,7 @@ func (o *Owner) watchTunnels(n int, tunnels []config.Tunnel, enrolled <-chan err
 			}
 		}
 		if up == len(tunnels) {
-			msg := "every tunnel is up"
+			msg := fmt.Sprintf("every changed tunnel is up (%d)", len(tunnels))
 			if len(tunnels) == 1 {
 				msg = "tunnel " + tunnels[0].Name + " is up"
 			}

@@ -27,7 +27,7 @@ func (o *Owner) Status() Status {
 			live, running = cl.Status(), true
 		}
 	}
-	byName := map[string]ipsec.TunnelStatus{}
+	byName := make(map[string]ipsec.TunnelStatus, len(live))
 	for _, s := range live {
 		byName[s.Name] = s
 	}
@@ -39,7 +39,9 @@ func (o *Owner) Status() Status {
 			siteOf[config.RemoteTunnelName(site.Name, i)] = site.Name
 		}
 	}
-	for _, t := range c.AllTunnels() {
+	all := c.AllTunnels()
+	st.Tunnels = make([]TunnelStatus, 0, len(all))
+	for _, t := range all {
 		s, ok := byName[t.Name]
 		ts := tunnelStatus(t, s, now)
 		ts.Site = siteOf[t.Name]

@@ -75,8 +75,13 @@ type tunnelSeen struct {
 // Options are a Runner's collaborators; Clock and OnEvent may be nil.
 type Options struct {
 	Activator Activator
-	Restarter Restarter
-	Clock     Clock
+	// ActivatorFor, when set, gives each runner a Group makes its own
+	// Activator instead (a site changed by Group.Update gets a new one,
+	// so an activation still under way for the runner it replaced can
+	// be told apart and ignored).
+	ActivatorFor func(site string) Activator
+	Restarter    Restarter
+	Clock        Clock
 	// OnEvent gets every decision with its time (alarms, logs, bench).
 	// It may be called from several goroutines (a failed restart reports
 	// from its own) and must not block long.

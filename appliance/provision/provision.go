@@ -32,8 +32,8 @@ const (
 	InvalidSuffix = ".invalid"
 )
 
-// maxFile bounds what is read from the ESP.
-const maxFile = 1 << 20
+// maxFile bounds what is read from the ESP: a whole document.
+const maxFile = config.MaxDocumentBytes
 
 // Saver is the config store.
 type Saver interface {

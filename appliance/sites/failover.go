@@ -3,36 +3,59 @@ package sites
 import (
 	"context"
 	"fmt"
-	"reflect"
+	"slices"
 	"sync"
 	"time"
 
+	"github.com/tunneler/tunneler/appliance/alarm"
 	"github.com/tunneler/tunneler/appliance/config"
 	"github.com/tunneler/tunneler/appliance/failover"
 	"github.com/tunneler/tunneler/appliance/ipsec"
 )
 
 // siteState is the failover of sites with several remotes (issue 8): one
-// failover.Group (runners and monitors) per applied set of sites. Wiring
-// as in appliance/failover's example.
+// failover.Group (runners and monitors), made when charon starts and
+// updated site by site after (updateSites). Wiring as in
+// appliance/failover's example.
 type siteState struct {
-	mu       sync.Mutex
-	group    *failover.Group
-	cancel   context.CancelFunc
-	gen      int // bumped whenever the group is replaced
-	sites    []config.Site
-	profiles []config.Profile
+	mu     sync.Mutex
+	group  *failover.Group
+	cancel context.CancelFunc
+	gen    int // bumped whenever the group is replaced
+	// epoch counts the runners made for each site: an activation by a
+	// runner Update replaced carries an older one and is ignored.
+	epoch map[string]int
 
 	syslogTo   string
 	syslogStop context.CancelFunc
 }
 
-// sitesChanged reports whether cfg's sites (or the profiles they use)
-// differ from those the running group was made for.
-func (m *Manager) sitesChanged(cfg config.Config) bool {
+// updateSites makes the running group follow cfg's sites one by one
+// (failover.Group.Update): a new or changed site starts on its preferred
+// remote with its alarms cleared; the others keep their runners, active
+// remotes and alarms. A profile's change reaches charon (its remotes'
+// connections are reloaded), not the runners. It returns the sites
+// started afresh. Under m.mu.
+func (m *Manager) updateSites(run *running, cfg config.Config) []string {
+	g := m.Group()
+	started, stopped := g.Update(cfg)
 	m.sites.mu.Lock()
-	defer m.sites.mu.Unlock()
-	return !reflect.DeepEqual(cfg.Sites, m.sites.sites) || !reflect.DeepEqual(cfg.Profiles, m.sites.profiles)
+	for _, name := range stopped {
+		m.sites.epoch[name]++ // activations of the stopped runner are stale
+	}
+	m.sites.mu.Unlock()
+	now := time.Now()
+	for _, name := range append(slices.Clone(started), stopped...) {
+		delete(run.active, name)
+		m.alarms.Clear(now, alarm.SiteKey(name), "the site was reconfigured")
+		for i := range config.MaxRemotes {
+			m.alarms.Clear(now, alarm.RemoteKey(config.RemoteTunnelName(name, i)), "the site was reconfigured")
+		}
+	}
+	if len(started)+len(stopped) > 0 {
+		m.o.Log.Info("failover: sites reconfigured", "started", fmt.Sprint(started), "stopped", fmt.Sprint(stopped))
+	}
+	return started
 }
 
 // stopSites ends the running group. It does not wait for it: a runner may
@@ -45,7 +68,6 @@ func (m *Manager) stopSites() {
 		m.sites.cancel()
 	}
 	m.sites.group, m.sites.cancel = nil, nil
-	m.sites.sites, m.sites.profiles = nil, nil
 	m.sites.gen++
 	// The new group judges every remote afresh (and raises again what is
 	// still down); a removed site's alarms would otherwise stay for ever.
@@ -63,9 +85,6 @@ func (m *Manager) startSites(run *running, cfg config.Config) {
 	m.attachAlarmSyslog(cfg)
 	client := run.client()
 	if len(cfg.Sites) == 0 || client == nil {
-		m.sites.mu.Lock()
-		m.sites.sites, m.sites.profiles = cfg.Sites, cfg.Profiles
-		m.sites.mu.Unlock()
 		return
 	}
 
@@ -75,8 +94,8 @@ func (m *Manager) startSites(run *running, cfg config.Config) {
 	m.sites.mu.Unlock()
 
 	group := failover.NewGroup(cfg, failover.Options{
-		Activator: m.activator(run, gen),
-		Restarter: failover.IKERestarter{IKE: client},
+		ActivatorFor: func(site string) failover.Activator { return m.activator(run, gen, m.nextEpoch(site)) },
+		Restarter:    failover.IKERestarter{IKE: client},
 		OnEvent: func(e failover.Event) {
 			// One line each, with the decision's own timestamp: the
 			// failover benchmark splits gaps with these.
@@ -87,7 +106,6 @@ func (m *Manager) startSites(run *running, cfg config.Config) {
 	ctx, cancel := context.WithCancel(context.Background())
 	m.sites.mu.Lock()
 	m.sites.group, m.sites.cancel = group, cancel
-	m.sites.sites, m.sites.profiles = cfg.Sites, cfg.Profiles
 	m.sites.mu.Unlock()
 	go group.Run(ctx)
 	m.observeTunnels(client)
@@ -98,17 +116,28 @@ func (m *Manager) startSites(run *running, cfg config.Config) {
 	m.o.Log.Info("failover: sites running", "sites", fmt.Sprint(names))
 }
 
+// nextEpoch starts a new runner's epoch for site.
+func (m *Manager) nextEpoch(site string) int {
+	m.sites.mu.Lock()
+	defer m.sites.mu.Unlock()
+	if m.sites.epoch == nil {
+		m.sites.epoch = map[string]int{}
+	}
+	m.sites.epoch[site]++
+	return m.sites.epoch[site]
+}
+
 // activator moves a site's policies under the same lock as a config
 // apply (m.mu), and with the same Expand, so neither undoes the other.
 // XFRM_MSG_UPDPOLICY replaces each policy in place: the remote networks
 // are never without one (see failover's doc). gen is the generation of
-// the group it serves.
-func (m *Manager) activator(run *running, gen int) failover.ActivatorFunc {
+// the group it serves, epoch that of the site's runner.
+func (m *Manager) activator(run *running, gen, epoch int) failover.ActivatorFunc {
 	return func(site string, remote int) error {
 		m.mu.Lock()
 		defer m.mu.Unlock()
 		m.sites.mu.Lock()
-		stale := gen != m.sites.gen
+		stale := gen != m.sites.gen || epoch != m.sites.epoch[site]
 		m.sites.mu.Unlock()
 		if stale {
 			return nil // a newer config replaced this group

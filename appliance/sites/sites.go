@@ -204,12 +204,19 @@ func (m *Manager) Apply(c config.Config) {
 		m.startSites(run, cfg)
 		return
 	}
-	// New sites (or profiles) start on their preferred remotes; unchanged
-	// ones keep running, and stay on their active remote (run.active).
-	restart := m.sitesChanged(cfg) || run.charon == nil
-	if restart {
+	// A change touches only what it changes: a new or changed site starts
+	// on its preferred remote, every other site keeps running on its
+	// active remote (run.active); charon reloads only the connections
+	// whose settings changed, and the XFRM policies are diffed.
+	g := m.Group()
+	restart := run.charon == nil || g == nil && len(cfg.Sites) > 0
+	var resumed []string
+	switch {
+	case restart:
 		m.stopSites()
 		run.active = map[string]int{}
+	case g != nil:
+		resumed = m.updateSites(run, cfg)
 	}
 	run.reqids = ipsec.ReqIDs(all)
 	m.applyPolicies(run, cfg)
@@ -218,9 +225,13 @@ func (m *Manager) Apply(c config.Config) {
 	} else if err := run.charon.Client().Apply(all); err != nil {
 		m.o.Log.Warn("ipsec: apply tunnels", "err", err)
 	}
-	if restart {
+	switch {
+	case restart:
 		m.startSites(run, cfg)
-	} else {
+	case len(resumed) > 0:
+		m.attachAlarmSyslog(cfg)
+		m.observeTunnels(run.client()) // the new runners' first view
+	default:
 		m.attachAlarmSyslog(cfg)
 	}
 }

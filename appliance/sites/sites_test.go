@@ -147,10 +147,11 @@ func failOver(t *testing.T, b *box) {
 	}
 }
 
-// A failover activation installs cfg.Expand(active); a config change that
-// leaves the sites alone keeps the group and the site on its remote; new
-// sites restart the group on preferred remotes and clear the alarms.
-func TestApplyKeepsOrRestartsSites(t *testing.T) {
+// A failover activation installs cfg.Expand(active); a config change
+// touches only what it changes (issue 18): a plain tunnel or a new site
+// leaves hq on its remote with its runner and alarms; a change to hq
+// itself starts hq afresh on its preferred remote and clears its alarms.
+func TestApplyTouchesOnlyChangedSites(t *testing.T) {
 	b := newBox(boxOpts{})
 	b.m.Start(configWith(nil, hq()))
 	g := b.m.Group()
@@ -175,23 +176,19 @@ func TestApplyKeepsOrRestartsSites(t *testing.T) {
 		t.Error("unchanged sites: alarms cleared")
 	}
 
-	// A new site: the group starts afresh, hq on its preferred remote.
-	b.m.Apply(configWith([]config.Tunnel{plain()}, hq(), site("branch", "10.10.0.0/24", "192.0.2.7", "192.0.2.8")))
-	if b.m.Group() == g || b.m.Group() == nil {
-		t.Error("new sites: the group was not replaced")
+	// A new site: it starts on its preferred remote; hq stays where it is,
+	// with its alarm.
+	branch := site("branch", "10.10.0.0/24", "192.0.2.7", "192.0.2.8")
+	b.m.Apply(configWith([]config.Tunnel{plain()}, hq(), branch))
+	if b.m.Group() != g {
+		t.Error("a new site replaced the whole group")
 	}
-	if got := b.t.waitFor(t, "policies "); got != "policies pol=198.51.100.9,hq-r1=192.0.2.1,branch-r1=192.0.2.7" {
-		t.Errorf("new sites: %q, want every site on remote 1", got)
+	if got := b.t.waitFor(t, "policies "); got != "policies pol=198.51.100.9,hq-r2=192.0.2.2,branch-r1=192.0.2.7" {
+		t.Errorf("new site: %q, want hq kept on remote 2 and branch on remote 1", got)
 	}
-	// The new group raises again what is still down; the old alarms end.
-	cleared := false
-	for _, c := range b.m.Alarms().History() {
-		if c.Kind == alarm.Cleared && c.Key == alarm.RemoteKey("hq-r1") && strings.HasPrefix(c.Reason, "the sites were reconfigured") {
-			cleared = true
-		}
-	}
-	if !cleared {
-		t.Errorf("reconfigured sites kept their alarms: %+v", b.m.Alarms().History())
+	waitActive(t, b, "hq", 1)
+	if !alarmActive(b, alarm.RemoteKey("hq-r1")) {
+		t.Errorf("a new site cleared hq's alarm: %+v", b.m.Alarms().Active())
 	}
 	var sites []string
 	for _, s := range b.m.Sites() {
@@ -200,6 +197,33 @@ func TestApplyKeepsOrRestartsSites(t *testing.T) {
 	if diff := cmp.Diff([]string{"hq", "branch"}, sites); diff != "" {
 		t.Errorf("sites (-want +got):\n%s", diff)
 	}
+
+	// hq itself changed: it starts afresh on remote 1, and its alarms end;
+	// branch is left alone.
+	hq2 := hq()
+	hq2.HoldDown = config.Dur(2 * time.Hour)
+	b.m.Apply(configWith([]config.Tunnel{plain()}, hq2, branch))
+	if got := b.t.waitFor(t, "policies "); got != "policies pol=198.51.100.9,hq-r1=192.0.2.1,branch-r1=192.0.2.7" {
+		t.Errorf("changed site: %q, want hq on remote 1", got)
+	}
+	cleared := false
+	for _, c := range b.m.Alarms().History() {
+		if c.Kind == alarm.Cleared && c.Key == alarm.RemoteKey("hq-r1") && strings.HasPrefix(c.Reason, "the site was reconfigured") {
+			cleared = true
+		}
+	}
+	if !cleared {
+		t.Errorf("the reconfigured site kept its alarms: %+v", b.m.Alarms().History())
+	}
+}
+
+func alarmActive(b *box, key string) bool {
+	for _, a := range b.m.Alarms().Active() {
+		if a.Key == key {
+			return true
+		}
+	}
+	return false
 }
 
 func waitActive(t *testing.T, b *box, site string, remote int) {
@@ -215,17 +239,17 @@ func waitActive(t *testing.T, b *box, site string, remote int) {
 	t.Fatalf("site %s not on remote %d: %+v", site, remote+1, b.m.Sites())
 }
 
-// An activation of a group a newer config replaced does nothing: it must
-// not move policies the new group owns.
+// An activation by a runner a newer config replaced does nothing: it
+// must not move policies the new runner owns.
 func TestStaleActivationIgnored(t *testing.T) {
 	b := newBox(boxOpts{})
 	b.m.Start(configWith(nil, hq()))
-	b.m.sites.mu.Lock()
-	oldGen := b.m.sites.gen
-	b.m.sites.mu.Unlock()
-	stale := b.m.activator(b.m.run, oldGen)
+	gen, epoch := current(b, "hq")
+	stale := b.m.activator(b.m.run, gen, epoch)
 
-	b.m.Apply(configWith(nil, hq(), site("branch", "10.10.0.0/24", "192.0.2.7", "192.0.2.8")))
+	hq2 := hq()
+	hq2.HoldDown = config.Dur(2 * time.Hour)
+	b.m.Apply(configWith(nil, hq2, site("branch", "10.10.0.0/24", "192.0.2.7", "192.0.2.8")))
 	before := len(b.t.all())
 	if err := stale("hq", 1); err != nil {
 		t.Fatalf("stale activation: %v", err)
@@ -233,17 +257,26 @@ func TestStaleActivationIgnored(t *testing.T) {
 	if got := b.t.all()[before:]; len(got) != 0 {
 		t.Errorf("stale activation did %q", got)
 	}
+	// So is one of a group a newer config replaced.
+	if err := b.m.activator(b.m.run, gen-1, epoch+1)("hq", 1); err != nil || len(b.t.all()) != before {
+		t.Errorf("activation of an older group did %q (%v)", b.t.all()[before:], err)
+	}
 
-	// The current group's activation does move the site.
-	b.m.sites.mu.Lock()
-	gen := b.m.sites.gen
-	b.m.sites.mu.Unlock()
-	if err := b.m.activator(b.m.run, gen)("hq", 1); err != nil {
+	// The current runner's activation does move the site.
+	gen, epoch = current(b, "hq")
+	if err := b.m.activator(b.m.run, gen, epoch)("hq", 1); err != nil {
 		t.Fatal(err)
 	}
 	if got := b.t.all()[before:]; len(got) != 1 || got[0] != "policies hq-r2=192.0.2.2,branch-r1=192.0.2.7" {
 		t.Errorf("current activation did %q", got)
 	}
+}
+
+// current is the group's generation and the site's runner's epoch.
+func current(b *box, site string) (gen, epoch int) {
+	b.m.sites.mu.Lock()
+	defer b.m.sites.mu.Unlock()
+	return b.m.sites.gen, b.m.sites.epoch[site]
 }
 
 // A failed policy install fails the activation, so the runner retries it.
@@ -253,10 +286,8 @@ func TestActivationFails(t *testing.T) {
 	b.pol.mu.Lock()
 	b.pol.err = errors.New("EBUSY")
 	b.pol.mu.Unlock()
-	b.m.sites.mu.Lock()
-	gen := b.m.sites.gen
-	b.m.sites.mu.Unlock()
-	err := b.m.activator(b.m.run, gen)("hq", 1)
+	gen, epoch := current(b, "hq")
+	err := b.m.activator(b.m.run, gen, epoch)("hq", 1)
 	if err == nil || !strings.Contains(err.Error(), "move site hq to remote 2: EBUSY") {
 		t.Errorf("err %v", err)
 	}
