@@ -69,6 +69,10 @@ func (s *Server) routes() {
 	m.HandleFunc("PUT /firmware", s.authed(s.firmwareUpload))
 	m.HandleFunc("GET /firmware/boot", s.authed(s.firmwareBootConfirm))
 	m.HandleFunc("POST /firmware/boot", s.authed(s.firmwareBoot))
+
+	m.HandleFunc("GET /diagnostics", s.authed(s.diagnosticsPage))
+	m.HandleFunc("GET /diagnostics/capture.pcap", s.authed(s.diagCapture))
+	m.HandleFunc("POST /diagnostics/{action}", s.authed(s.diagRun))
 }
 
 // inSetup reports whether the box has no admin yet.

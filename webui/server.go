@@ -33,6 +33,8 @@
 //	GET|POST /settings/{reboot,factory-reset,restart-charon}   (POST needs confirm=yes)
 //	GET  /firmware, PUT /api/firmware[?downgrade=yes]   (the bundle as the streamed body)
 //	GET|POST /firmware/boot?version=V         (POST needs confirm=yes): trial reboot
+//	GET  /diagnostics; POST /diagnostics/{ping,tcp,traceroute,dns,capture}   streamed as it runs
+//	     (NDJSON under /api/, plain text otherwise); GET /diagnostics/capture.pcap: the last capture
 //	GET  /metrics                            Prometheus text format, no login
 //
 // Secrets: a PSK is never written into a page, an API answer or a log once
@@ -88,6 +90,9 @@ type Options struct {
 	// Firmware installs updates and switches slots (appliance/update);
 	// nil: the Firmware page says updates are not available.
 	Firmware Firmware
+	// Diag plans the Diagnostics page's actions (appliance/diag); nil:
+	// the page says diagnostics are not available.
+	Diag Diagnostics
 }
 
 // Server is the web UI. Create it with New, serve Handler (or use Serve),
@@ -108,6 +113,7 @@ type Server struct {
 	// routerLast is the last enrollment's steps, for the Router page.
 	routerLast routerLast
 	fw         firmwareState // the last firmware upload (firmware.go)
+	diag       diagState     // running diagnostics, the last capture (diag.go)
 }
 
 // New returns a Server for o.

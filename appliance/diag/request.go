@@ -249,15 +249,16 @@ func (rn *Runner) Plan(r Request) (Job, Problems) {
 		}
 		return &Lookup{Name: name, Type: typ, Server: netip.AddrPortFrom(inside, 53), Timeout: 5 * time.Second}, nil
 	case ActCapture:
-		return rn.planCapture(r, tunnel)
+		t, ok := tunnel()
+		return rn.planCapture(r, t, ok, ps)
 	}
 	ps.add("action", "%q: choose one of ping, tcp, traceroute, dns, capture", clip(string(r.Action), 32))
 	return nil, ps
 }
 
-func (rn *Runner) planCapture(r Request, tunnel func() (Tunnel, bool)) (Job, Problems) {
-	var ps Problems
-	t, ok := tunnel()
+// planCapture goes on from Plan with the tunnel (ok: found) and the
+// problems so far.
+func (rn *Runner) planCapture(r Request, t Tunnel, ok bool, ps Problems) (Job, Problems) {
 	secs, kb := r.Seconds, r.MaxKB
 	if secs == 0 {
 		secs = DefaultCaptureSec
