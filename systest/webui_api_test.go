@@ -200,6 +200,8 @@ func TestWebUISetupAPI(t *testing.T) {
 	// the JSON API, the web UI and the console (systest/owner_test.go).
 	w.checkNoLostUpdates(t, csrf, newLAN)
 	w.checkOneColour(t, csrf)
+	// Diagnostics through the tunnel (systest/diag_test.go).
+	w.checkDiagnostics(t, csrf)
 
 	// Rate limiting: wrong passwords soon get 429, even the right one then.
 	limited := false

@@ -1,0 +1,172 @@
+package systest
+
+import (
+	"bufio"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tunneler/tunneler/scripts/testenv"
+)
+
+// diagEvent is one line of a diagnostics stream (NDJSON).
+type diagEvent struct {
+	Line     *string `json:"line"`
+	Packets  *int    `json:"packets"`
+	Bytes    int     `json:"bytes"`
+	Done     bool    `json:"done"`
+	OK       bool    `json:"ok"`
+	Error    string  `json:"error"`
+	Download string  `json:"download"`
+}
+
+// diagRun runs one Diagnostics action through the JSON API and returns
+// its text, the last event and how many progress events came.
+func (w *webLab) diagRun(t testing.TB, csrf, action string, v url.Values) (string, diagEvent, int) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, w.base+"/api/diagnostics/"+action, strings.NewReader(v.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-CSRF-Token", csrf)
+	resp, err := w.client.Do(req)
+	if err != nil {
+		t.Fatalf("diagnostics %s: %v", action, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		var ans map[string]any
+		json.NewDecoder(resp.Body).Decode(&ans)
+		t.Fatalf("diagnostics %s: %s %v", action, resp.Status, ans)
+	}
+	var text strings.Builder
+	var last diagEvent
+	progress := 0
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		var ev diagEvent
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+			t.Fatalf("diagnostics %s: event %q: %v", action, sc.Text(), err)
+		}
+		switch {
+		case ev.Line != nil:
+			text.WriteString(*ev.Line + "\n")
+		case ev.Packets != nil:
+			progress++
+		case ev.Done:
+			last = ev
+		}
+	}
+	if !last.Done {
+		t.Fatalf("diagnostics %s: the stream ended without its last event\n%s", action, text.String())
+	}
+	return text.String(), last, progress
+}
+
+// download GETs a path of the JSON API into a file in the test's
+// artifact-free temp dir.
+func (w *webLab) download(t testing.TB, path string) string {
+	t.Helper()
+	resp, err := w.client.Get(w.base + path)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	f := filepath.Join(t.TempDir(), "capture.pcap")
+	out, _ := os.Create(f)
+	defer out.Close()
+	if _, err := out.ReadFrom(resp.Body); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %s %v", path, resp.Status, err)
+	}
+	return f
+}
+
+// tsharkCount counts the packets of a pcap file that match a display
+// filter, as Wireshark would read them.
+func tsharkCount(t testing.TB, file, filter string) int {
+	t.Helper()
+	out, err := exec.Command("tshark", "-r", file, "-Y", filter, "-T", "fields", "-e", "frame.number").Output()
+	if err != nil {
+		t.Fatalf("tshark -r %s -Y %q: %v", file, filter, err)
+	}
+	return len(strings.Fields(string(out)))
+}
+
+// checkDiagnostics: from the Diagnostics API, a ping, a traceroute and a
+// TCP connect from the box's inside address through tunnel site1 reach
+// the host behind the remote site (10.9.0.2), and captures of the WAN
+// preset (IKE during a reconnect, ESP in UDP 4500 from this host's
+// kernel-libipsec peer) and of the inside preset (the decrypted ICMP of
+// a ping from that host) open in tshark.
+func (w *webLab) checkDiagnostics(t *testing.T, csrf string) {
+	host := strings.Split(w.site.Inside.Addr, "/")[0]
+	text, end, _ := w.diagRun(t, csrf, "ping", url.Values{"tunnel": {"site1"}, "target": {host}, "count": {"3"}})
+	if !end.OK || !strings.Contains(text, "reply from "+host+": seq=") || !strings.Contains(text, "from 100.64.0.1 through tunnel site1") {
+		t.Errorf("ping %s through the tunnel: %+v\n%s", host, end, text)
+	}
+	text, end, _ = w.diagRun(t, csrf, "traceroute", url.Values{"tunnel": {"site1"}, "target": {host}, "count": {"5"}})
+	if !end.OK || !strings.Contains(text, "  "+host+"  ") {
+		t.Errorf("traceroute to %s through the tunnel: %+v\n%s", host, end, text)
+	}
+	t.Logf("traceroute:\n%s", text)
+	text, end, _ = w.diagRun(t, csrf, "tcp", url.Values{"tunnel": {"site1"}, "target": {host}, "port": {"9"}})
+	if !end.OK || !strings.Contains(text, "refused in") {
+		t.Errorf("TCP connect to %s:9 (nothing listens): %+v\n%s", host, end, text)
+	}
+	// A target not behind the tunnel is refused before anything is sent.
+	if st, ans := w.postStatus(t, csrf, "/api/diagnostics/ping", url.Values{"tunnel": {"site1"}, "target": {"192.0.2.2"}}); st != 422 {
+		t.Errorf("ping of the peer's WAN address through the tunnel: %d %v; want 422", st, ans)
+	}
+
+	if _, err := exec.LookPath("tshark"); err != nil {
+		testenv.Skip(t, "no tshark to open the captures (Debian package tshark)")
+	}
+	// WAN: IKE while the tunnel reconnects, then ESP while pings cross it.
+	type result struct {
+		text string
+		end  diagEvent
+		n    int
+	}
+	done := make(chan result, 1)
+	go func() {
+		text, end, n := w.diagRun(t, csrf, "capture", url.Values{"tunnel": {"site1"}, "preset": {"wan"}, "seconds": {"25"}})
+		done <- result{text, end, n}
+	}()
+	time.Sleep(2 * time.Second)
+	w.post(t, csrf, "/api/tunnels/site1/reconnect", url.Values{"confirm": {"yes"}})
+	time.Sleep(3 * time.Second)
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline) && w.apiColour(t, "site1") != "green"; {
+		time.Sleep(time.Second)
+	}
+	w.site.Inside.Command("ping", "-c", "5", "-i", "0.3", "100.64.0.1").Run() // ESP; the tunnel may still be settling
+	r := <-done
+	if !r.end.OK || r.end.Download == "" || r.n < 2 {
+		t.Fatalf("WAN capture: %+v after %d progress events\n%s", r.end, r.n, r.text)
+	}
+	f := w.download(t, r.end.Download)
+	ike, esp := tsharkCount(t, f, "isakmp"), tsharkCount(t, f, "esp")
+	if ike == 0 || esp == 0 {
+		t.Errorf("WAN capture: %d IKE and %d ESP packets; want both\n%s", ike, esp, r.text)
+	}
+	t.Logf("WAN capture: %d IKE, %d ESP packets (%d progress events)", ike, esp, r.n)
+
+	// Inside: the remote host's pings of the inside address, decrypted.
+	go func() {
+		text, end, n := w.diagRun(t, csrf, "capture", url.Values{"tunnel": {"site1"}, "preset": {"inside"}, "seconds": {"6"}})
+		done <- result{text, end, n}
+	}()
+	time.Sleep(2 * time.Second)
+	w.site.Inside.Run(t, "ping", "-c", "3", "-i", "0.3", "100.64.0.1")
+	r = <-done
+	if !r.end.OK {
+		t.Fatalf("inside capture: %+v\n%s", r.end, r.text)
+	}
+	f = w.download(t, r.end.Download)
+	if n, all := tsharkCount(t, f, "icmp && ip.src == "+host), tsharkCount(t, f, "frame"); n < 3 || n != all {
+		t.Errorf("inside capture: %d ICMP packets from %s of %d; want the 3 echo requests and nothing else\n%s", n, host, all, r.text)
+	}
+}
