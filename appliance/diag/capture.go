@@ -156,4 +156,3 @@ func openPacketSocket(ifindex int, filter []bpf.RawInstruction) (int, error) {
 }
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
-

@@ -23,9 +23,9 @@ func TestPlan(t *testing.T) {
 	c := testConfig(t)
 	rn := &Runner{Config: func() config.Config { return c }, WAN: func() []string { return []string{"eth0"} }}
 	for _, tc := range []struct {
-		name string
-		req  Request
-		want string // "" plans; else the problems, field: message, joined
+		name  string
+		req   Request
+		want  string // "" plans; else the problems, field: message, joined
 		check func(t *testing.T, j Job)
 	}{
 		{name: "ping", req: Request{Action: ActPing, Tunnel: "site1", Target: "10.9.0.2"}, check: func(t *testing.T, j Job) {
