@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tunneler/tunneler/scripts/testenv"
+	"github.com/tunneler/tunneler/webui"
 )
 
 // diagEvent is one line of a diagnostics stream (NDJSON).
@@ -169,4 +170,67 @@ func (w *webLab) checkDiagnostics(t *testing.T, csrf string) {
 	if n, all := tsharkCount(t, f, "icmp && ip.src == "+host), tsharkCount(t, f, "frame"); n < 3 || n != all {
 		t.Errorf("inside capture: %d ICMP packets from %s of %d; want the 3 echo requests and nothing else\n%s", n, host, all, r.text)
 	}
+}
+
+// apiTunnel reads one tunnel of the status snapshot.
+func (w *webLab) apiTunnel(t *testing.T, name string) (webui.Status, webui.TunnelStatus) {
+	t.Helper()
+	var st webui.Status
+	w.getJSON(t, "/api/overview", &st)
+	for _, tn := range st.Tunnels {
+		if tn.Name == name {
+			return st, tn
+		}
+	}
+	t.Fatalf("no tunnel %s in the status", name)
+	return st, webui.TunnelStatus{}
+}
+
+// checkESPLiveness: after a ping through the tunnel, liveness is the
+// inbound ESP just seen; with the remote device's ESP dropped on its way
+// (UDP 4500 packets that are not IKE: a non-zero SPI after the UDP
+// header) while the box keeps sending, IKE stays up, the tunnel is
+// flagged silent and the alarm fires within the 60 s alarm time (plus a
+// sample); ESP let through again clears it.
+func (w *webLab) checkESPLiveness(t *testing.T, csrf string) {
+	host := strings.Split(w.site.Inside.Addr, "/")[0]
+	w.diagRun(t, csrf, "ping", url.Values{"tunnel": {"site1"}, "target": {host}, "count": {"2"}})
+	time.Sleep(6 * time.Second) // a counter sample
+	_, tn := w.apiTunnel(t, "site1")
+	if tn.LastHeartbeat.IsZero() || time.Since(tn.LastHeartbeat) > 30*time.Second || tn.PacketsIn == 0 || tn.PacketsOut == 0 || tn.ESPSilent {
+		t.Errorf("after a ping through the tunnel: last inbound ESP %v, packets %d in %d out, silent %v", tn.LastHeartbeat, tn.PacketsIn, tn.PacketsOut, tn.ESPSilent)
+	}
+	w.site.Peer.Run(t, "nft", "add table ip espdrop")
+	w.site.Peer.Run(t, "nft", "add chain ip espdrop out { type filter hook output priority 0 ; }")
+	w.site.Peer.Run(t, "nft", "add rule ip espdrop out udp dport 4500 @th,64,32 != 0 drop")
+	dropped := time.Now()
+	fired := time.Duration(0)
+	for time.Since(dropped) < 100*time.Second && fired == 0 {
+		w.diagRun(t, csrf, "ping", url.Values{"tunnel": {"site1"}, "target": {host}, "count": {"5"}}) // unanswered: keeps ESP going out
+		st, tn := w.apiTunnel(t, "site1")
+		if hasAlarm(st, "esp:site1") {
+			fired = time.Since(dropped)
+			if !tn.ESPSilent || tn.IKE.State != "ESTABLISHED" {
+				t.Errorf("alarm raised, but the tunnel: silent %v, IKE %q", tn.ESPSilent, tn.IKE.State)
+			}
+			for _, a := range st.Alarms {
+				if a.Key == "esp:site1" && !strings.Contains(a.Reason, "ESP from the remote device does not arrive") {
+					t.Errorf("alarm reason %q", a.Reason)
+				}
+			}
+		}
+	}
+	if fired == 0 {
+		t.Errorf("no ESP alarm %s after dropping the remote device's ESP", time.Since(dropped).Round(time.Second))
+	} else {
+		t.Logf("ESP alarm after %s of dropped ESP (alarm time 60 s, samples every 5 s)", fired.Round(time.Second))
+	}
+	w.site.Peer.Run(t, "nft", "delete table ip espdrop")
+	for deadline := time.Now().Add(40 * time.Second); time.Now().Before(deadline); {
+		w.diagRun(t, csrf, "ping", url.Values{"tunnel": {"site1"}, "target": {host}, "count": {"2"}})
+		if st, _ := w.apiTunnel(t, "site1"); !hasAlarm(st, "esp:site1") {
+			return
+		}
+	}
+	t.Errorf("the ESP alarm did not clear once ESP arrived again")
 }
