@@ -2,6 +2,7 @@ package systest
 
 import (
 	"bufio"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -11,6 +12,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
 
 	"github.com/tunneler/tunneler/scripts/testenv"
 	"github.com/tunneler/tunneler/webui"
@@ -233,4 +237,49 @@ func (w *webLab) checkESPLiveness(t *testing.T, csrf string) {
 		}
 	}
 	t.Errorf("the ESP alarm did not clear once ESP arrived again")
+}
+
+// browserDiagnostics drives the Diagnostics page in Chromium: a ping
+// through the tunnel streams its replies into the page, and a capture of
+// the inside preset, taken while the remote host pings the box, shows
+// its count live and downloads as a pcap that tshark opens with the ICMP.
+func (w *webLab) browserDiagnostics(t *testing.T, run func(string, ...chromedp.Action), shot func(string) chromedp.Action) {
+	host := strings.Split(w.site.Inside.Addr, "/")[0]
+	var out, live string
+	run("diagnostics ping", chromedp.Navigate(w.base+"/diagnostics"), chromedp.WaitVisible("#diag-ping", chromedp.ByID),
+		chromedp.SetValue("#ping-target", host, chromedp.ByID), chromedp.SetValue("#ping-count", "3", chromedp.ByID),
+		chromedp.Click("#diag-ping button", chromedp.ByQuery), chromedp.WaitVisible("#diag-state[data-done]", chromedp.ByQuery),
+		chromedp.Text("#diag-out", &out, chromedp.ByID), shot("diagnostics-ping"))
+	if !strings.Contains(out, "reply from "+host) {
+		t.Errorf("the Diagnostics page's ping shows no reply from %s:\n%s", host, out)
+	}
+	run("diagnostics capture", chromedp.SetValue("#capture-preset", "inside", chromedp.ByID),
+		chromedp.SetValue("#capture-seconds", "8", chromedp.ByID), chromedp.Click("#diag-capture button", chromedp.ByQuery),
+		chromedp.WaitVisible("#capture-live", chromedp.ByID))
+	w.site.Inside.Run(t, "ping", "-c", "3", "-i", "0.3", "100.64.0.1")
+	run("diagnostics capture live", chromedp.Text("#capture-live", &live, chromedp.ByID), shot("diagnostics-capture-running"))
+	var b64 string
+	run("diagnostics capture done", chromedp.WaitVisible("#diag-state[data-done]", chromedp.ByQuery),
+		chromedp.WaitVisible("#capture-download", chromedp.ByID), shot("diagnostics-capture"),
+		// What the download link fetches, with the browser's session.
+		chromedp.Evaluate(`fetch(document.getElementById("capture-download").href).then(r => r.arrayBuffer()).then(b => {
+			let s = ""; const u = new Uint8Array(b); for (let i = 0; i < u.length; i++) s += String.fromCharCode(u[i]); return btoa(s); })`,
+			&b64, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
+	t.Logf("capture while running: %q", live)
+	if !strings.Contains(live, "packets") {
+		t.Errorf("the capture shows no live count: %q", live)
+	}
+	data, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil || len(data) < 24 {
+		t.Fatalf("downloaded capture: %d bytes, %v", len(data), err)
+	}
+	if _, err := exec.LookPath("tshark"); err != nil {
+		t.Logf("no tshark: the downloaded capture is not opened")
+		return
+	}
+	f := filepath.Join(t.TempDir(), "browser.pcap")
+	os.WriteFile(f, data, 0o644)
+	if n := tsharkCount(t, f, "icmp && ip.src == "+host); n < 3 {
+		t.Errorf("the capture downloaded in Chromium has %d ICMP packets from %s; want 3", n, host)
+	}
 }
