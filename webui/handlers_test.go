@@ -358,6 +358,23 @@ func TestESPAlive(t *testing.T) {
 	}
 }
 
+// The Overview says when ESP last came in, and what to check when it
+// does not.
+func TestOverviewESPLiveness(t *testing.T) {
+	h := newHarness(t)
+	h.setup()
+	_, _, body := h.get("/overview")
+	if !strings.Contains(body, `<dd id="live-site1">10s ago</dd>`) || strings.Contains(body, `id="silent-site1"`) {
+		t.Errorf("overview liveness:\n%s", body)
+	}
+	h.box.mu.Lock()
+	h.box.silent = "site1"
+	h.box.mu.Unlock()
+	if _, _, body := h.get("/overview"); !strings.Contains(body, `<p class="reason" id="silent-site1">ESP from the remote device does not arrive: check that IP protocol 50 or UDP 4500 is allowed on the path, or turn on forced UDP encapsulation</p>`) {
+		t.Errorf("overview of a silent tunnel lacks the message")
+	}
+}
+
 // TestPageWeight: each page with everything it loads (the CSS and the
 // script) stays under 150 KB.
 func TestPageWeight(t *testing.T) {
