@@ -2,6 +2,7 @@ package systest
 
 import (
 	"bufio"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
@@ -35,10 +36,16 @@ type diagEvent struct {
 // its text, the last event and how many progress events came.
 func (w *webLab) diagRun(t testing.TB, csrf, action string, v url.Values) (string, diagEvent, int) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, w.base+"/api/diagnostics/"+action, strings.NewReader(v.Encode()))
+	// The stream lasts as long as the action: no whole-request timeout
+	// (the LAN client's is 15 s), a bound on the action instead.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	c := *w.client
+	c.Timeout = 0
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, w.base+"/api/diagnostics/"+action, strings.NewReader(v.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("X-CSRF-Token", csrf)
-	resp, err := w.client.Do(req)
+	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatalf("diagnostics %s: %v", action, err)
 	}
@@ -144,9 +151,7 @@ func (w *webLab) checkDiagnostics(t *testing.T, csrf string) {
 	time.Sleep(2 * time.Second)
 	w.post(t, csrf, "/api/tunnels/site1/reconnect", url.Values{"confirm": {"yes"}})
 	time.Sleep(3 * time.Second)
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline) && w.apiColour(t, "site1") != "green"; {
-		time.Sleep(time.Second)
-	}
+	w.waitGreen(t, "site1")
 	w.site.Inside.Command("ping", "-c", "5", "-i", "0.3", "100.64.0.1").Run() // ESP; the tunnel may still be settling
 	r := <-done
 	if !r.end.OK || r.end.Download == "" || r.n < 2 {
@@ -198,6 +203,7 @@ func (w *webLab) apiTunnel(t *testing.T, name string) (webui.Status, webui.Tunne
 // sample); ESP let through again clears it.
 func (w *webLab) checkESPLiveness(t *testing.T, csrf string) {
 	host := strings.Split(w.site.Inside.Addr, "/")[0]
+	w.waitGreen(t, "site1")
 	w.diagRun(t, csrf, "ping", url.Values{"tunnel": {"site1"}, "target": {host}, "count": {"2"}})
 	time.Sleep(6 * time.Second) // a counter sample
 	_, tn := w.apiTunnel(t, "site1")
@@ -282,4 +288,15 @@ func (w *webLab) browserDiagnostics(t *testing.T, run func(string, ...chromedp.A
 	if n := tsharkCount(t, f, "icmp && ip.src == "+host); n < 3 {
 		t.Errorf("the capture downloaded in Chromium has %d ICMP packets from %s; want 3", n, host)
 	}
+}
+
+// waitGreen waits until the tunnel is up (after a reconnect, say).
+func (w *webLab) waitGreen(t *testing.T, tunnel string) {
+	t.Helper()
+	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(time.Second) {
+		if w.apiColour(t, tunnel) == "green" {
+			return
+		}
+	}
+	t.Fatalf("tunnel %s is not up\n%s", tunnel, w.vm.Console.Tail(30))
 }
