@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -36,6 +37,15 @@ type diagEvent struct {
 // its text, the last event and how many progress events came.
 func (w *webLab) diagRun(t testing.TB, csrf, action string, v url.Values) (string, diagEvent, int) {
 	t.Helper()
+	text, last, progress, err := w.diagStream(csrf, action, v)
+	if err != nil {
+		t.Fatalf("diagnostics %s: %v\n%s", action, err, text)
+	}
+	return text, last, progress
+}
+
+// diagStream is diagRun for any goroutine: it fails nothing itself.
+func (w *webLab) diagStream(csrf, action string, v url.Values) (string, diagEvent, int, error) {
 	// The stream lasts as long as the action: no whole-request timeout
 	// (the LAN client's is 15 s), a bound on the action instead.
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -47,13 +57,13 @@ func (w *webLab) diagRun(t testing.TB, csrf, action string, v url.Values) (strin
 	req.Header.Set("X-CSRF-Token", csrf)
 	resp, err := c.Do(req)
 	if err != nil {
-		t.Fatalf("diagnostics %s: %v", action, err)
+		return "", diagEvent{}, 0, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != 200 {
 		var ans map[string]any
 		json.NewDecoder(resp.Body).Decode(&ans)
-		t.Fatalf("diagnostics %s: %s %v", action, resp.Status, ans)
+		return "", diagEvent{}, 0, fmt.Errorf("%s %v", resp.Status, ans)
 	}
 	var text strings.Builder
 	var last diagEvent
@@ -62,7 +72,7 @@ func (w *webLab) diagRun(t testing.TB, csrf, action string, v url.Values) (strin
 	for sc.Scan() {
 		var ev diagEvent
 		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
-			t.Fatalf("diagnostics %s: event %q: %v", action, sc.Text(), err)
+			return text.String(), last, progress, fmt.Errorf("event %q: %v", sc.Text(), err)
 		}
 		switch {
 		case ev.Line != nil:
@@ -74,9 +84,9 @@ func (w *webLab) diagRun(t testing.TB, csrf, action string, v url.Values) (strin
 		}
 	}
 	if !last.Done {
-		t.Fatalf("diagnostics %s: the stream ended without its last event\n%s", action, text.String())
+		return text.String(), last, progress, fmt.Errorf("the stream ended without its last event (%v)", sc.Err())
 	}
-	return text.String(), last, progress
+	return text.String(), last, progress, nil
 }
 
 // download GETs a path of the JSON API into a file in the test's
@@ -142,11 +152,12 @@ func (w *webLab) checkDiagnostics(t *testing.T, csrf string) {
 		text string
 		end  diagEvent
 		n    int
+		err  error
 	}
 	done := make(chan result, 1)
 	go func() {
-		text, end, n := w.diagRun(t, csrf, "capture", url.Values{"tunnel": {"site1"}, "preset": {"wan"}, "seconds": {"25"}})
-		done <- result{text, end, n}
+		text, end, n, err := w.diagStream(csrf, "capture", url.Values{"tunnel": {"site1"}, "preset": {"wan"}, "seconds": {"25"}})
+		done <- result{text, end, n, err}
 	}()
 	time.Sleep(2 * time.Second)
 	w.post(t, csrf, "/api/tunnels/site1/reconnect", url.Values{"confirm": {"yes"}})
@@ -154,8 +165,8 @@ func (w *webLab) checkDiagnostics(t *testing.T, csrf string) {
 	w.waitGreen(t, "site1")
 	w.site.Inside.Command("ping", "-c", "5", "-i", "0.3", "100.64.0.1").Run() // ESP; the tunnel may still be settling
 	r := <-done
-	if !r.end.OK || r.end.Download == "" || r.n < 2 {
-		t.Fatalf("WAN capture: %+v after %d progress events\n%s", r.end, r.n, r.text)
+	if r.err != nil || !r.end.OK || r.end.Download == "" || r.n < 2 {
+		t.Fatalf("WAN capture: %v %+v after %d progress events\n%s", r.err, r.end, r.n, r.text)
 	}
 	f := w.download(t, r.end.Download)
 	ike, esp := tsharkCount(t, f, "isakmp"), tsharkCount(t, f, "esp")
@@ -166,14 +177,14 @@ func (w *webLab) checkDiagnostics(t *testing.T, csrf string) {
 
 	// Inside: the remote host's pings of the inside address, decrypted.
 	go func() {
-		text, end, n := w.diagRun(t, csrf, "capture", url.Values{"tunnel": {"site1"}, "preset": {"inside"}, "seconds": {"6"}})
-		done <- result{text, end, n}
+		text, end, n, err := w.diagStream(csrf, "capture", url.Values{"tunnel": {"site1"}, "preset": {"inside"}, "seconds": {"6"}})
+		done <- result{text, end, n, err}
 	}()
 	time.Sleep(2 * time.Second)
 	w.site.Inside.Run(t, "ping", "-c", "3", "-i", "0.3", "100.64.0.1")
 	r = <-done
-	if !r.end.OK {
-		t.Fatalf("inside capture: %+v\n%s", r.end, r.text)
+	if r.err != nil || !r.end.OK {
+		t.Fatalf("inside capture: %v %+v\n%s", r.err, r.end, r.text)
 	}
 	f = w.download(t, r.end.Download)
 	if n, all := tsharkCount(t, f, "icmp && ip.src == "+host), tsharkCount(t, f, "frame"); n < 3 || n != all {
