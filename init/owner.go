@@ -69,7 +69,8 @@ func (b *pid1) startOwner() {
 			}
 			return nil
 		},
-		Alarms: b.sites.Alarms,
+		Alarms:   b.sites.Alarms,
+		Liveness: b.sites.Liveness, // ESP counters; its alarm's time is the default of both
 	}
 	if b.store != nil { // not a nil *config.Store in an interface
 		d.Store = b.store

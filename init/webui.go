@@ -12,9 +12,12 @@ import (
 	"time"
 
 	"github.com/google/nftables"
+	"github.com/tunneler/tunneler/appliance/config"
 	"github.com/tunneler/tunneler/appliance/control"
+	"github.com/tunneler/tunneler/appliance/diag"
 	"github.com/tunneler/tunneler/appliance/firewall"
 	"github.com/tunneler/tunneler/appliance/ipsec"
+	"github.com/tunneler/tunneler/appliance/netconf"
 	"github.com/tunneler/tunneler/webui"
 )
 
@@ -93,7 +96,8 @@ func (b *pid1) serveWebUI() {
 	if b.perm.Mounted {
 		certDir = webCertDir
 	}
-	srv, err := webui.New(webui.Options{Appliance: b.owner, MetricsDir: metricsDir, Version: version, Firmware: fw,
+	dg := &diag.Runner{Config: func() config.Config { c, _ := b.owner.Applied(); return c }, WAN: b.wanIfaces}
+	srv, err := webui.New(webui.Options{Appliance: b.owner, MetricsDir: metricsDir, Version: version, Firmware: fw, Diag: dg,
 		CertDir: certDir, CertChanged: b.webCertChanged,
 		Logf: func(format string, args ...any) { b.log.Info(fmt.Sprintf(format, args...)) }})
 	if err != nil {
@@ -162,6 +166,24 @@ func (b *pid1) mgmtAddrs() []netip.Addr {
 		return nil
 	}
 	return st.ManagementAddrs()
+}
+
+// wanIfaces names the WAN interfaces, for captures (appliance/diag).
+func (b *pid1) wanIfaces() []string {
+	if b.net == nil {
+		return nil
+	}
+	st, err := b.net.Status()
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, i := range st.Interfaces {
+		if i.Role == netconf.RoleWAN {
+			out = append(out, i.Name)
+		}
+	}
+	return out
 }
 
 // leaveSetupMode: a config with an admin password was saved, so the

@@ -196,9 +196,14 @@ func TestWebUISetupAPI(t *testing.T) {
 	if status, ans := w.postStatus(t, csrf, "/api/tunnels/site1/reconnect", url.Values{"confirm": {"yes"}}); status != 200 {
 		t.Errorf("reconnect with the CSRF token: %d %v", status, ans)
 	}
+	// Diagnostics and ESP liveness through the tunnel, while it is up
+	// (systest/diag_test.go).
+	w.checkESPLiveness(t, csrf)
+	w.checkDiagnostics(t, csrf) // skips the captures' part without tshark
 	// One owner of the running state: no lost updates between the
 	// console, a browser and two API clients; one colour per tunnel in
 	// the JSON API, the web UI and the console (systest/owner_test.go).
+	// It leaves site1 cut.
 	w.checkNoLostUpdates(t, csrf, newLAN)
 	w.checkOneColour(t, csrf)
 

@@ -385,6 +385,7 @@ func (w *webLab) browserFirstBoot(t *testing.T) *browser {
 			t.Errorf("overview shows no green tunnel")
 		}
 	}
+	w.browserDiagnostics(t, run, shot)
 	run("phone overview", chromedp.EmulateViewport(390, 844), chromedp.Navigate(base+"/overview"),
 		chromedp.WaitVisible(".card", chromedp.ByQuery), shot("overview-phone"), chromedp.EmulateViewport(1100, 900))
 	run("logout", chromedp.Navigate(base+"/overview"), chromedp.WaitVisible("button.link", chromedp.ByQuery),

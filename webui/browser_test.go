@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/tunneler/tunneler/appliance/config"
+	"github.com/tunneler/tunneler/appliance/diag"
 )
 
 // TestBrowserFirstBoot drives Debian's Chromium through the first-boot
@@ -27,7 +30,13 @@ func TestBrowserFirstBoot(t *testing.T) {
 	if base == "" {
 		fake = newFakeBox()
 		box := &routerBox{fakeBox: fake} // enrolls a router at apply
-		s, err := New(Options{Appliance: box, Version: "browser-test", Hash: cheapHash, Logf: t.Logf})
+		dg := &fakeDiag{runner: &diag.Runner{Config: func() config.Config { c, _, _ := fake.Config(); return c }, WAN: func() []string { return []string{"eth0"} }},
+			job: func(r diag.Request) diag.Job {
+				return &fakeJob{lines: []string{"PING " + r.Target + " from 100.64.0.1 through tunnel " + r.Tunnel + ": 3 echo requests",
+					"reply from " + r.Target + ": seq=1 time=4.2 ms", "reply from " + r.Target + ": seq=2 time=3.9 ms",
+					"reply from " + r.Target + ": seq=3 time=4.0 ms", r.Target + ": 3 sent, 3 received, rtt min/avg/max 3.9 ms/4.0 ms/4.2 ms"}}
+			}}
+		s, err := New(Options{Appliance: box, Version: "browser-test", Hash: cheapHash, Logf: t.Logf, Diag: dg})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -139,6 +148,27 @@ func TestBrowserFirstBoot(t *testing.T) {
 		run("tail on", chromedp.Navigate(base+"/logs?window=all"), chromedp.WaitVisible("#tail", chromedp.ByID), chromedp.Click("#tail", chromedp.ByID))
 		fake.log(KindCharon, "tail-test: IKE_SA site1[7] established")
 		run("tail line", chromedp.WaitVisible(`//td[contains(., "tail-test")]`, chromedp.BySearch), shot("logs-live-tail"))
+		// Diagnostics: a ping's output streams into the page; a target
+		// outside the tunnel is refused with the tunnel's networks.
+		var out string
+		run("diagnostics ping", chromedp.Navigate(base+"/diagnostics"), chromedp.WaitVisible("#diag-ping", chromedp.ByID),
+			chromedp.SetValue("#ping-target", "10.20.0.5", chromedp.ByID), chromedp.SetValue("#ping-count", "3", chromedp.ByID),
+			chromedp.Click("#diag-ping button", chromedp.ByQuery), chromedp.WaitVisible(`#diag-state[data-done="ok"]`, chromedp.ByQuery),
+			chromedp.Text("#diag-out", &out, chromedp.ByID), shot("diagnostics-ping"))
+		if !strings.Contains(out, "3 sent, 3 received") {
+			t.Errorf("diagnostics output: %q", out)
+		}
+		var dlShown bool
+		run("no capture yet", chromedp.Evaluate(`getComputedStyle(document.getElementById("capture-download")).display !== "none"`, &dlShown))
+		if dlShown {
+			t.Errorf("the page offers a capture download before any capture")
+		}
+		run("diagnostics refused", chromedp.SetValue("#traceroute-target", "192.0.2.1", chromedp.ByID),
+			chromedp.Click("#diag-traceroute button", chromedp.ByQuery), chromedp.WaitVisible(`#diag-state[data-done="failed"]`, chromedp.ByQuery),
+			chromedp.Text("#diag-state", &out, chromedp.ByID), shot("diagnostics-refused"))
+		if !strings.Contains(out, "not behind tunnel site1") {
+			t.Errorf("diagnostics refusal: %q", out)
+		}
 	}
 	run("phone overview", chromedp.EmulateViewport(390, 844), chromedp.Navigate(base+"/overview"),
 		chromedp.WaitVisible(".card", chromedp.ByQuery), shot("overview-phone"), chromedp.EmulateViewport(1100, 900))

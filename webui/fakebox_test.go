@@ -37,6 +37,8 @@ type fakeBox struct {
 	alarms []Alarm
 	// saveErr, when set, is what every Save fails with (a full /perm).
 	saveErr error
+	// silent names a tunnel whose ESP does not come in (ESPSilent).
+	silent string
 	// sources lists where each save came from, trials how long each ran
 	// on trial (0: for good).
 	sources []control.Source
@@ -174,6 +176,7 @@ func (f *fakeBox) Status() Status {
 				LocalTS: []string{"100.64.0.0/10"}, RemoteTS: ts.RemoteNetworks, Encryption: "AES_GCM_16-256", DHGroup: "ECP_384",
 				BytesIn: 123456, BytesOut: 654321, Installed: f.now.Add(-20 * time.Minute), RekeyAt: f.now.Add(25 * time.Minute)}}
 		}
+		ts.ESPSilent = ts.Name == f.silent
 		st.Tunnels = append(st.Tunnels, ts)
 	}
 	return st

@@ -2,12 +2,14 @@ package webui
 
 import (
 	"bytes"
+	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tunneler/tunneler/appliance/config"
+	"github.com/tunneler/tunneler/appliance/diag"
 	"github.com/tunneler/tunneler/appliance/remotelog"
 )
 
@@ -209,5 +211,45 @@ func FuzzDecodeRestore(f *testing.F) {
 			return
 		}
 		c.Validate()
+	})
+}
+
+func FuzzDecodeDiagForm(f *testing.F) {
+	f.Add("ping", "tunnel=site1&target=10.20.0.5&count=4")
+	f.Add("capture", "tunnel=site1&preset=inside&seconds=99999999999999999999&max_kb=-3")
+	f.Add("dns", "name=a..b&type=aaaa")
+	f.Add("tcp", "tunnel=site1&target=10.20.0.5%25eth0&port=0x50")
+	c, _ := config.Decode([]byte(`{"version":3,"tunnels":[{"name":"site1","peer_address":"192.0.2.2","psk":"x","remote_networks":["10.20.0.0/24"]}]}`))
+	rn := &diag.Runner{Config: func() config.Config { return c }, WAN: func() []string { return []string{"eth0"} }}
+	f.Fuzz(func(t *testing.T, action, q string) {
+		v, err := url.ParseQuery(q)
+		if err != nil {
+			return
+		}
+		r := decodeDiagForm(action, v)
+		if r.Count < -1 || r.Port < -1 || r.Seconds < -1 || r.MaxKB < -1 {
+			t.Fatalf("numbers not normalised: %+v", r)
+		}
+		// What the planner accepts stays within the bounds and behind the
+		// tunnel; what it refuses, it says why, by field.
+		job, ps := rn.Plan(r)
+		if (job == nil) == (len(ps) == 0) {
+			t.Fatalf("plan %+v: job %v and problems %v", r, job, ps)
+		}
+		for _, p := range ps {
+			if p.Field == "" || p.Message == "" || len(p.Message) > 400 {
+				t.Fatalf("problem %+v", p)
+			}
+		}
+		switch j := job.(type) {
+		case *diag.Ping:
+			if j.Count < 1 || j.Count > diag.MaxPings || !netip.MustParsePrefix("10.20.0.0/24").Contains(j.Target) {
+				t.Fatalf("ping %+v", j)
+			}
+		case *diag.Capture:
+			if j.MaxBytes > diag.MaxCaptureKB<<10 || j.Duration.Seconds() > diag.MaxCaptureSeconds || len(j.Filter) == 0 {
+				t.Fatalf("capture %+v", j)
+			}
+		}
 	})
 }

@@ -2,6 +2,7 @@ package webui
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -327,10 +328,50 @@ func TestPrometheus(t *testing.T) {
 	h := newHarness(t)
 	h.setup()
 	_, _, body := h.get("/metrics")
-	for _, want := range []string{`tunneler_tunnel_up{tunnel="site1",peer="203.0.113.10"} 1`, "# TYPE tunneler_tunnel_bytes counter", "tunneler_memory_total_bytes 2147483648"} {
+	for _, want := range []string{`tunneler_tunnel_up{tunnel="site1",peer="203.0.113.10"} 1`, "# TYPE tunneler_tunnel_bytes counter", "tunneler_memory_total_bytes 2147483648",
+		`tunneler_tunnel_packets{tunnel="site1",direction="in"} 0`, `tunneler_tunnel_esp_silent{tunnel="site1"} 0`,
+		fmt.Sprintf(`tunneler_tunnel_last_heartbeat_seconds{tunnel="site1"} %d`, h.now.Add(-10*time.Second).Unix())} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
+	}
+}
+
+// The liveness band is green only while inbound ESP arrives: not when
+// none was ever seen, not two minutes after the last, not while the
+// tunnel sends unanswered.
+func TestESPAlive(t *testing.T) {
+	now := time.Date(2026, 12, 5, 6, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name string
+		t    TunnelStatus
+		want bool
+	}{
+		{"recent inbound", TunnelStatus{LastHeartbeat: now.Add(-10 * time.Second)}, true},
+		{"never", TunnelStatus{}, false},
+		{"stale", TunnelStatus{LastHeartbeat: now.Add(-3 * time.Minute)}, false},
+		{"sending unanswered", TunnelStatus{LastHeartbeat: now.Add(-70 * time.Second), ESPSilent: true}, false},
+	} {
+		if got := espAlive(tc.t, now); got != tc.want {
+			t.Errorf("%s: alive %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// The Overview says when ESP last came in, and what to check when it
+// does not.
+func TestOverviewESPLiveness(t *testing.T) {
+	h := newHarness(t)
+	h.setup()
+	_, _, body := h.get("/overview")
+	if !strings.Contains(body, `<dd id="live-site1">10s ago</dd>`) || strings.Contains(body, `id="silent-site1"`) {
+		t.Errorf("overview liveness:\n%s", body)
+	}
+	h.box.mu.Lock()
+	h.box.silent = "site1"
+	h.box.mu.Unlock()
+	if _, _, body := h.get("/overview"); !strings.Contains(body, `<p class="reason" id="silent-site1">ESP from the remote device does not arrive: check that IP protocol 50 or UDP 4500 is allowed on the path, or turn on forced UDP encapsulation</p>`) {
+		t.Errorf("overview of a silent tunnel lacks the message")
 	}
 }
 

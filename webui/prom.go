@@ -33,11 +33,20 @@ func (s *Server) prometheus(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(&b, "tunneler_tunnel_bytes{tunnel=%s,direction=\"in\"} %d\n", q(t.Name), t.BytesIn)
 		fmt.Fprintf(&b, "tunneler_tunnel_bytes{tunnel=%s,direction=\"out\"} %d\n", q(t.Name), t.BytesOut)
 	}
-	metric("tunneler_tunnel_last_heartbeat_seconds", "gauge", "Unix time of the last liveness answer from the peer.")
+	metric("tunneler_tunnel_packets", "counter", "ESP packets through the tunnel's current SAs (resets when SAs are replaced).")
+	for _, t := range st.Tunnels {
+		fmt.Fprintf(&b, "tunneler_tunnel_packets{tunnel=%s,direction=\"in\"} %d\n", q(t.Name), t.PacketsIn)
+		fmt.Fprintf(&b, "tunneler_tunnel_packets{tunnel=%s,direction=\"out\"} %d\n", q(t.Name), t.PacketsOut)
+	}
+	metric("tunneler_tunnel_last_heartbeat_seconds", "gauge", "Unix time the last inbound ESP packet arrived (kernel SA counters, sampled every 5 s).")
 	for _, t := range st.Tunnels {
 		if !t.LastHeartbeat.IsZero() {
 			fmt.Fprintf(&b, "tunneler_tunnel_last_heartbeat_seconds{tunnel=%s} %d\n", q(t.Name), t.LastHeartbeat.Unix())
 		}
+	}
+	metric("tunneler_tunnel_esp_silent", "gauge", "1 when IKE is up and packets go out but no ESP has come in for the alarm's time.")
+	for _, t := range st.Tunnels {
+		fmt.Fprintf(&b, "tunneler_tunnel_esp_silent{tunnel=%s} %d\n", q(t.Name), b2i(t.ESPSilent))
 	}
 	outs, keys := s.rec.Events(st.Time.AddDate(0, 0, -2))
 	metric("tunneler_ike_outages_recent", "gauge", "IKE SA outages seen in the metrics window.")

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tunneler/tunneler/appliance/config"
+	"github.com/tunneler/tunneler/appliance/liveness"
 )
 
 var funcs = template.FuncMap{
@@ -35,6 +36,10 @@ var funcs = template.FuncMap{
 	// trialf fills the "trialfield" form part: on says whether the box
 	// is ticked when the page opens.
 	"trialf": func(p *page, on bool) map[string]any { return map[string]any{"Page": p, "On": on} },
+	// diagf feeds the Diagnostics page's tunnel choice: the page and the
+	// action whose form it is in.
+	"espSilent": func() string { return liveness.SilentMessage },
+	"diagf": func(p *page, action string) map[string]any { return map[string]any{"P": p, "A": action} },
 }
 
 // ifaceView feeds the "iface" template: the page, the form prefix and the legend.

@@ -91,6 +91,10 @@ func (s *Server) routes() {
 	route("PUT /firmware", s.authed(s.firmwareUpload))
 	route("GET /firmware/boot", s.authed(s.firmwareBootConfirm))
 	route("POST /firmware/boot", s.authed(s.firmwareBoot))
+
+	route("GET /diagnostics", s.authed(s.diagnosticsPage))
+	route("GET /diagnostics/capture.pcap", s.authed(s.diagCapture))
+	route("POST /diagnostics/{action}", s.authed(s.diagRun))
 }
 
 // inSetup reports whether the box has no admin yet.

@@ -42,7 +42,7 @@ func (s *Server) Sample() {
 	}
 	for _, t := range st.Tunnels {
 		mt := metrics.Tunnel{Name: t.Name, BytesIn: t.BytesIn, BytesOut: t.BytesOut,
-			IKEUp: t.IKE.State == "ESTABLISHED", Alive: !t.LastHeartbeat.IsZero() && smp.Time.Sub(t.LastHeartbeat) < 2*time.Minute}
+			IKEUp: t.IKE.State == "ESTABLISHED", Alive: espAlive(t, smp.Time)}
 		for _, c := range t.Children {
 			mt.ChildIDs = append(mt.ChildIDs, c.SPIIn)
 		}
@@ -50,6 +50,13 @@ func (s *Server) Sample() {
 		smp.Tunnels = append(smp.Tunnels, mt)
 	}
 	s.rec.Add(smp)
+}
+
+// espAlive: inbound ESP arrived in the last two minutes, and the tunnel
+// is not sending unanswered (control's ESPSilent, the alarm's time). An
+// idle tunnel goes grey too: nothing proves its data path.
+func espAlive(t TunnelStatus, now time.Time) bool {
+	return !t.ESPSilent && !t.LastHeartbeat.IsZero() && now.Sub(t.LastHeartbeat) < 2*time.Minute
 }
 
 // Recorder exposes the metrics ring (init may feed it samples itself).

@@ -41,6 +41,8 @@
 //	GET|POST /settings/{reboot,factory-reset,restart-charon}   (POST needs confirm=yes)
 //	GET  /firmware, PUT /api/firmware[?downgrade=yes]   (the bundle as the streamed body)
 //	GET|POST /firmware/boot?version=V         (POST needs confirm=yes): trial reboot
+//	GET  /diagnostics; POST /diagnostics/{ping,tcp,traceroute,dns,capture}   streamed as it runs
+//	     (NDJSON under /api/, plain text otherwise); GET /diagnostics/capture.pcap: the last capture
 //	GET  /metrics                            Prometheus text format, no login
 //
 // Secrets: a PSK is never written into a page, an API answer or a log once
@@ -103,6 +105,9 @@ type Options struct {
 	// shows its fingerprint).
 	CertDir     string
 	CertChanged func(tls.Certificate)
+	// Diag plans the Diagnostics page's actions (appliance/diag); nil:
+	// the page says diagnostics are not available.
+	Diag Diagnostics
 }
 
 // Server is the web UI. Create it with New, serve Handler (or use Serve),
@@ -127,6 +132,7 @@ type Server struct {
 	// cert is the certificate served: Serve's, until the operator uploads
 	// one (opcert.go). Every TLS handshake reads it.
 	cert atomic.Pointer[tls.Certificate]
+	diag       diagState     // running diagnostics, the last capture (diag.go)
 }
 
 // New returns a Server for o.

@@ -228,6 +228,9 @@ func Console(w io.Writer) func(Change) {
 func SiteKey(site string) string     { return "site:" + site }
 func RemoteKey(tunnel string) string { return "remote:" + tunnel }
 
+// ESPKey names a tunnel's "no inbound ESP while IKE is up" alarm.
+func ESPKey(tunnel string) string { return "esp:" + tunnel }
+
 // FailoverEvent turns a failover decision into alarms: a remote or a
 // site that goes down raises one, its recovery clears it, and failovers,
 // failbacks and restarts are noted in the history.

@@ -24,6 +24,7 @@ import (
 	"github.com/tunneler/tunneler/appliance/config"
 	"github.com/tunneler/tunneler/appliance/firewall"
 	"github.com/tunneler/tunneler/appliance/ipsec"
+	"github.com/tunneler/tunneler/appliance/liveness"
 	"github.com/tunneler/tunneler/appliance/provision"
 	"github.com/tunneler/tunneler/appliance/supervise"
 	"github.com/tunneler/tunneler/appliance/sysinfo"
@@ -84,6 +85,12 @@ type Deps struct {
 	// (nil without one); Alarms the boot's alarms (nil: none yet).
 	Sites  func() Sites
 	Alarms func() *alarm.Manager
+	// Liveness follows the tunnels' ESP counters (when inbound ESP last
+	// arrived); nil: liveness is unknown, so never shown as live.
+	Liveness func() *liveness.Tracker
+	// ESPSilence is the alarm's time for a silent tunnel (the sites'
+	// Options.ESPSilence), to flag it in the snapshot.
+	ESPSilence time.Duration
 	// Firewall reads the firewall's counters per rule; nil when the box
 	// has no firewall.
 	Firewall func() ([]firewall.RuleCounter, error)
@@ -156,6 +163,9 @@ func New(d Deps) *Owner {
 	}
 	if d.Now == nil {
 		d.Now = time.Now
+	}
+	if d.ESPSilence <= 0 {
+		d.ESPSilence = liveness.DefaultSilence
 	}
 	if d.Logf == nil {
 		d.Logf = func(string, ...any) {}

@@ -80,14 +80,21 @@ type TunnelStatus struct {
 	Name   string `json:"name"`
 	Colour string `json:"colour"` // Green, Orange or Gray
 	// Site names the site when this tunnel is one of its remotes.
-	Site           string    `json:"site,omitempty"`
-	PeerAddress    string    `json:"peer_address"`
-	RemoteNetworks []string  `json:"remote_networks"`
-	LastHeartbeat  time.Time `json:"last_heartbeat,omitzero"` // last DPD/liveness answer
-	BytesIn        uint64    `json:"bytes_in"`
-	BytesOut       uint64    `json:"bytes_out"`
-	IKE            IKESA     `json:"ike"`
-	Children       []ChildSA `json:"children,omitempty"`
+	Site           string   `json:"site,omitempty"`
+	PeerAddress    string   `json:"peer_address"`
+	RemoteNetworks []string `json:"remote_networks"`
+	// LastHeartbeat is when an inbound ESP packet last arrived (kernel
+	// counters, sampled; appliance/liveness), zero when none was seen.
+	LastHeartbeat time.Time `json:"last_heartbeat,omitzero"`
+	// ESPSilent: IKE is up and packets go out, but no ESP has come in
+	// for the alarm's time (liveness.SilentMessage).
+	ESPSilent  bool      `json:"esp_silent,omitempty"`
+	BytesIn    uint64    `json:"bytes_in"`
+	BytesOut   uint64    `json:"bytes_out"`
+	PacketsIn  uint64    `json:"packets_in"`
+	PacketsOut uint64    `json:"packets_out"`
+	IKE        IKESA     `json:"ike"`
+	Children   []ChildSA `json:"children,omitempty"`
 	// Reason says in plain words why the tunnel is not up ("" when up),
 	// e.g. "the peer rejected our pre-shared key (AUTHENTICATION_FAILED)".
 	Reason string `json:"reason,omitempty"`
@@ -111,21 +118,26 @@ type IKESA struct {
 
 // ChildSA is one CHILD SA (ESP) of a tunnel.
 type ChildSA struct {
-	Name       string    `json:"name"`
-	State      string    `json:"state"` // INSTALLED, REKEYING, ...
-	SPIIn      string    `json:"spi_in"`
-	SPIOut     string    `json:"spi_out"`
-	LocalTS    []string  `json:"local_ts"`
-	RemoteTS   []string  `json:"remote_ts"`
-	Encryption string    `json:"encryption,omitempty"`
-	Integrity  string    `json:"integrity,omitempty"`
-	DHGroup    string    `json:"dh_group,omitempty"`
-	Encap      bool      `json:"udp_encap,omitempty"` // ESP in UDP 4500 (NAT-T)
-	BytesIn    uint64    `json:"bytes_in"`
-	BytesOut   uint64    `json:"bytes_out"`
-	Installed  time.Time `json:"installed,omitzero"`
-	RekeyAt    time.Time `json:"rekey_at,omitzero"`
-	ExpiresAt  time.Time `json:"expires_at,omitzero"`
+	Name       string   `json:"name"`
+	State      string   `json:"state"` // INSTALLED, REKEYING, ...
+	SPIIn      string   `json:"spi_in"`
+	SPIOut     string   `json:"spi_out"`
+	LocalTS    []string `json:"local_ts"`
+	RemoteTS   []string `json:"remote_ts"`
+	Encryption string   `json:"encryption,omitempty"`
+	Integrity  string   `json:"integrity,omitempty"`
+	DHGroup    string   `json:"dh_group,omitempty"`
+	Encap      bool     `json:"udp_encap,omitempty"` // ESP in UDP 4500 (NAT-T)
+	BytesIn    uint64   `json:"bytes_in"`
+	BytesOut   uint64   `json:"bytes_out"`
+	PacketsIn  uint64   `json:"packets_in"`
+	PacketsOut uint64   `json:"packets_out"`
+	// LastInbound is when this CHILD_SA's inbound counter was last seen
+	// to grow (zero: no packet yet).
+	LastInbound time.Time `json:"last_inbound,omitzero"`
+	Installed   time.Time `json:"installed,omitzero"`
+	RekeyAt     time.Time `json:"rekey_at,omitzero"`
+	ExpiresAt   time.Time `json:"expires_at,omitzero"`
 }
 
 // RouterStatus is the OpenZiti router's state.

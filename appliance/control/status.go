@@ -6,6 +6,7 @@ import (
 
 	"github.com/tunneler/tunneler/appliance/config"
 	"github.com/tunneler/tunneler/appliance/ipsec"
+	"github.com/tunneler/tunneler/appliance/liveness"
 	"github.com/tunneler/tunneler/appliance/sysinfo"
 )
 
@@ -39,11 +40,20 @@ func (o *Owner) Status() Status {
 			siteOf[config.RemoteTunnelName(site.Name, i)] = site.Name
 		}
 	}
+	var tracker *liveness.Tracker
+	if o.d.Liveness != nil {
+		tracker = o.d.Liveness()
+	}
 	all := c.AllTunnels()
 	st.Tunnels = make([]TunnelStatus, 0, len(all))
 	for _, t := range all {
 		s, ok := byName[t.Name]
-		ts := tunnelStatus(t, s, now)
+		var lt liveness.Tunnel
+		if tracker != nil {
+			lt, _ = tracker.Tunnel(t.Name)
+		}
+		ts := tunnelStatus(t, s, lt, now)
+		ts.ESPSilent = lt.Silent(now, o.d.ESPSilence)
 		ts.Site = siteOf[t.Name]
 		if !ok {
 			ts.Colour, ts.Reason = Gray, "charon has not loaded this tunnel yet"
@@ -72,9 +82,9 @@ func (o *Owner) Status() Status {
 }
 
 // tunnelStatus translates charon's view of one tunnel (from the VICI
-// client) into the web UI's. Times charon gives as "in N seconds" become
-// moments from now.
-func tunnelStatus(t config.Tunnel, s ipsec.TunnelStatus, now time.Time) TunnelStatus {
+// client) and its ESP liveness into the web UI's. Times charon gives as
+// "in N seconds" become moments from now.
+func tunnelStatus(t config.Tunnel, s ipsec.TunnelStatus, lt liveness.Tunnel, now time.Time) TunnelStatus {
 	ts := TunnelStatus{Name: t.Name, PeerAddress: t.PeerAddress, Reason: s.Reason}
 	for _, n := range t.RemoteNetworks {
 		ts.RemoteNetworks = append(ts.RemoteNetworks, n.String())
@@ -85,10 +95,10 @@ func tunnelStatus(t config.Tunnel, s ipsec.TunnelStatus, now time.Time) TunnelSt
 	ts.Colour = colour(s.Colour)
 	if ts.Colour == Green {
 		ts.Reason = ""
-		// VICI reports no DPD times: an established IKE SA with an
-		// installed CHILD SA seen now is the freshest liveness there is.
-		ts.LastHeartbeat = now
 	}
+	// Liveness is what arrives, not what IKE says: the last inbound ESP
+	// packet, kept across rekeys.
+	ts.LastHeartbeat = lt.LastInbound
 	at := func(d time.Duration) time.Time {
 		if d <= 0 {
 			return time.Time{}
@@ -103,10 +113,13 @@ func tunnelStatus(t config.Tunnel, s ipsec.TunnelStatus, now time.Time) TunnelSt
 	for _, ch := range s.Children {
 		ts.BytesIn += ch.BytesIn
 		ts.BytesOut += ch.BytesOut
+		ts.PacketsIn += ch.PacketsIn
+		ts.PacketsOut += ch.PacketsOut
 		ts.Children = append(ts.Children, ChildSA{Name: ch.Name, State: ch.State,
 			SPIIn: ch.SPIIn, SPIOut: ch.SPIOut, LocalTS: ch.LocalTS, RemoteTS: ch.RemoteTS,
 			Encryption: ch.Algorithms.Encryption, Integrity: ch.Algorithms.Integrity, DHGroup: ch.Algorithms.DHGroup,
-			Encap: s.Encap, BytesIn: ch.BytesIn, BytesOut: ch.BytesOut, Installed: ch.Installed,
+			Encap: s.Encap, BytesIn: ch.BytesIn, BytesOut: ch.BytesOut, PacketsIn: ch.PacketsIn, PacketsOut: ch.PacketsOut,
+			LastInbound: lt.Children[ch.SPIIn].LastInbound, Installed: ch.Installed,
 			RekeyAt: at(ch.RekeyIn), ExpiresAt: at(ch.LifetimeLeft)})
 	}
 	return ts

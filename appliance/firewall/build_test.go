@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/nftables"
 )
 
 func baseSpec() Spec {
@@ -349,5 +350,37 @@ func TestBuildSourceCheck(t *testing.T) {
 	bad.Sources = []Source{{ReqID: 0, Networks: []netip.Prefix{prefix("10.0.0.0/8")}}}
 	if _, err := Build(bad); err == nil || !strings.Contains(err.Error(), "reqid 0") {
 		t.Errorf("Build with reqid 0: %v, want an error naming reqid 0", err)
+	}
+}
+
+// TestBuildLetsTheBoxProbeThroughTunnels: the Diagnostics page's ping,
+// traceroute and TCP connect (appliance/diag) leave from the inside
+// address and need no rule of their own. The box's own output has no
+// filter chain, and their answers through a tunnel (echo replies, time
+// exceeded, SYN-ACK or RST) are replies or related errors, accepted by
+// ipsec_in's conntrack rule, still only from the remote networks. No rule
+// accepts new ICMP through a tunnel beyond echo requests to the inside
+// address.
+func TestBuildLetsTheBoxProbeThroughTunnels(t *testing.T) {
+	s := baseSpec()
+	s.RemoteNetworks = []netip.Prefix{netip.MustParsePrefix("10.9.0.0/24")}
+	rs := mustBuild(t, s)
+	for _, c := range rs.chains {
+		if c.hook != nil && *c.hook == *nftables.ChainHookOutput {
+			t.Errorf("chain %s filters the box's own output: the diagnostics' probes would need a rule there", c.name)
+		}
+	}
+	rules := rs.Rules(chainIPsecIn)
+	at := func(s string) int { return slices.Index(rules, s) }
+	remote := at(`meta nfproto ipv4 ip saddr != @remote4 counter name in_ipsec_drop drop`)
+	replies := at(`ct state established,related counter name in_ipsec_established accept`)
+	last := len(rules) - 1
+	if remote < 0 || replies < 0 || !(remote < replies && replies < last) || rules[last] != `counter name in_ipsec_drop drop` {
+		t.Errorf("ipsec_in does not accept replies from the remote networks before its drop:\n%s", strings.Join(rules, "\n"))
+	}
+	for _, r := range rules {
+		if strings.Contains(r, "icmp") && !strings.Contains(r, "echo-request") {
+			t.Errorf("ipsec_in has an ICMP rule beyond echo requests: %s", r)
+		}
 	}
 }

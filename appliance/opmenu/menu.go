@@ -24,6 +24,7 @@ import (
 	"github.com/tunneler/tunneler/appliance/config"
 	"github.com/tunneler/tunneler/appliance/console"
 	"github.com/tunneler/tunneler/appliance/control"
+	"github.com/tunneler/tunneler/appliance/diag"
 	"github.com/tunneler/tunneler/appliance/firewall"
 	"github.com/tunneler/tunneler/appliance/netconf"
 )
@@ -75,8 +76,9 @@ type Menu struct {
 	PowerOff func(reason string)
 	// Logf records what the operator did (never a secret).
 	Logf func(format string, args ...any)
-	// Ping pings an address; Ping (this package) by default.
-	Ping func(ctx context.Context, target netip.Addr, count int, w io.Writer) error
+	// Ping runs a planned ping (appliance/diag's by default; tests
+	// replace it).
+	Ping func(ctx context.Context, p *diag.Ping, w io.Writer) error
 	// KillCharon is a test hook offered behind the debug entry's password:
 	// it SIGKILLs charon so a system test can show the supervisor brings
 	// the tunnels back and no cleartext leaks meanwhile. nil hides it.
@@ -407,11 +409,12 @@ func (b *Menu) ping(s *console.Session) error {
 	}
 	ping := b.Ping
 	if ping == nil {
-		ping = Ping
+		ping = runPing
 	}
+	c, _, _ := b.current() // no tunnels known: the kernel picks the source
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	return ping(ctx, target, 4, s)
+	return ping(ctx, pingFor(c, target), s)
 }
 
 // MaxLogLines bounds what "view logs" prints.

@@ -3,10 +3,10 @@ package opmenu
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"github.com/google/go-cmp/cmp"
 	"github.com/tunneler/tunneler/appliance/control"
 	"io"
-	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +14,7 @@ import (
 	"github.com/tunneler/tunneler/appliance/adminpw"
 	"github.com/tunneler/tunneler/appliance/config"
 	"github.com/tunneler/tunneler/appliance/console"
+	"github.com/tunneler/tunneler/appliance/diag"
 	"github.com/tunneler/tunneler/appliance/netconf"
 )
 
@@ -108,8 +109,8 @@ func TestMenuChangesGoThroughTheStore(t *testing.T) {
 		Reboot:         func(r string) { rebooted = append(rebooted, r) },
 		PowerOff:       func(string) {},
 		Logf:           func(f string, a ...any) { logs = append(logs, f) },
-		Ping: func(ctx context.Context, a netip.Addr, n int, w io.Writer) error {
-			io.WriteString(w, "pinged "+a.String()+"\n")
+		Ping: func(ctx context.Context, p *diag.Ping, w io.Writer) error {
+			fmt.Fprintf(w, "pinged %s from %v through %q\n", p.Target, p.Source, p.Tunnel)
 			return nil
 		},
 		WrongPasswordDelay: 1,
@@ -122,6 +123,7 @@ func TestMenuChangesGoThroughTheStore(t *testing.T) {
 		"11", "wrong-one", // debug: wrong password
 		"11", "operator-password",
 		"6", "192.0.2.9",
+		"6", "10.1.7.9", // behind tunnel hq: from the inside address
 		"7",
 		"5", "yes", // reset admin password
 		"4",
@@ -138,7 +140,7 @@ func TestMenuChangesGoThroughTheStore(t *testing.T) {
 		"there is no setup code",
 		"Debug shell (test hook; asks for the admin password) failed: wrong password",
 		"Password accepted, but this image has no shell installed",
-		"pinged 192.0.2.9", "boot line",
+		`pinged 192.0.2.9 from invalid IP through ""`, `pinged 10.1.7.9 from 100.64.0.1 through "hq"`, "boot line",
 		"SETUP MODE. Setup code: 1234-5678", "Setup code: 1234-5678",
 		"Config erased. Rebooting into setup mode.",
 	} {
@@ -165,13 +167,6 @@ func TestMenuChangesGoThroughTheStore(t *testing.T) {
 	}
 	if _, _, err := store.Load(); err == nil {
 		t.Errorf("the store still has a config after the factory reset")
-	}
-}
-
-func TestEchoRequestChecksum(t *testing.T) {
-	b := echoRequest(0x1234, 7)
-	if checksum(b) != 0 {
-		t.Errorf("a packet with its checksum does not sum to zero")
 	}
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/tunneler/tunneler/appliance/config"
 	"github.com/tunneler/tunneler/appliance/failover"
 	"github.com/tunneler/tunneler/appliance/ipsec"
+	"github.com/tunneler/tunneler/appliance/liveness"
 	"github.com/tunneler/tunneler/appliance/xfrm"
 )
 
@@ -78,6 +79,12 @@ type Options struct {
 	Problem func(msg string)
 	// StartWait bounds how long Apply waits for Start (default 2 min).
 	StartWait time.Duration
+	// ESPSilence is how long packets may go out of a tunnel with IKE up
+	// and no ESP coming in before its alarm fires (default 60 s).
+	ESPSilence time.Duration
+	// SampleEvery is how often the ESP counters are sampled (5 s: the
+	// VICI client's refresh).
+	SampleEvery time.Duration
 }
 
 // running is what a config with tunnels leaves running: the box's XFRM
@@ -116,6 +123,8 @@ type Manager struct {
 	// changes.
 	alarms *alarm.Manager
 	sites  siteState
+	// live follows each CHILD_SA's ESP counters (liveness.go).
+	live *liveness.Tracker
 
 	// charonSeen: the VICI client has been connected once. Before that
 	// every remote reads "not connected", which is no news of a remote
@@ -138,7 +147,13 @@ func New(o Options) *Manager {
 	if o.StartWait <= 0 {
 		o.StartWait = 2 * time.Minute
 	}
-	m := &Manager{o: o, ready: make(chan struct{})}
+	if o.ESPSilence <= 0 {
+		o.ESPSilence = liveness.DefaultSilence
+	}
+	if o.SampleEvery <= 0 {
+		o.SampleEvery = 5 * time.Second
+	}
+	m := &Manager{o: o, ready: make(chan struct{}), live: liveness.New()}
 	m.alarms = newAlarms(o.LocalLog)
 	return m
 }
@@ -327,6 +342,7 @@ func (m *Manager) startCharon(run *running, cfg config.Config) {
 	}
 	go c.Run(context.Background())
 	go m.reportTunnels(c)
+	go m.watchESP(c)
 }
 
 // reportTunnels logs every change of a tunnel's colour or reason, so the

@@ -153,3 +153,59 @@
   }
   tick();
 })();
+
+// Diagnostics: each form's action streams its output (NDJSON from the
+// API) into the output box as it runs; a capture shows its count and
+// size live and offers its file at the end.
+(function () {
+  var forms = document.querySelectorAll("form[data-diag]");
+  if (!forms.length || !window.fetch || !window.TextDecoder) return;
+  var csrf = (document.querySelector('meta[name=csrf]') || {}).content || "";
+  var out = document.getElementById("diag-out"), state = document.getElementById("diag-state");
+  var live = document.getElementById("capture-live"), dl = document.getElementById("capture-download");
+  var busy = false;
+  function kb(n) { return n < 1024 ? n + " B" : (n / 1024).toFixed(1) + " KiB"; }
+  function handle(ev) {
+    if (ev.line !== undefined) { out.appendChild(document.createTextNode(ev.line + "\n")); }
+    if (ev.packets !== undefined) { live.hidden = false; live.textContent = ev.packets + " packets, " + kb(ev.bytes); }
+    if (ev.done) {
+      state.textContent = ev.ok ? "Done." : "Failed: " + ev.error;
+      state.className = "state " + (ev.ok ? "up" : "down");
+      state.setAttribute("data-done", ev.ok ? "ok" : "failed");
+      if (ev.download) { dl.hidden = false; dl.setAttribute("href", ev.download.replace(/^\/api/, "")); }
+    }
+  }
+  Array.prototype.forEach.call(forms, function (f) {
+    f.addEventListener("submit", function (e) {
+      e.preventDefault();
+      if (busy) return;
+      busy = true;
+      out.textContent = ""; state.textContent = "Running ..."; state.className = "state"; state.removeAttribute("data-done");
+      live.hidden = true;
+      var body = new URLSearchParams(new FormData(f));
+      fetch("/api" + f.getAttribute("action"), {method: "POST", body: body, credentials: "same-origin",
+        headers: {"X-CSRF-Token": csrf, "Accept": "application/x-ndjson"}}).then(function (resp) {
+        if (!resp.ok) {
+          return resp.json().then(function (r) {
+            var msgs = (r.errors || []).map(function (x) { return (x.field ? x.field + ": " : "") + x.message; });
+            handle({done: true, ok: false, error: msgs.join("; ") || ("HTTP " + resp.status)});
+          });
+        }
+        var reader = resp.body.getReader(), dec = new TextDecoder(), buf = "";
+        function pump() {
+          return reader.read().then(function (r) {
+            buf += dec.decode(r.value || new Uint8Array(), {stream: !r.done});
+            var i;
+            while ((i = buf.indexOf("\n")) >= 0) {
+              var l = buf.slice(0, i); buf = buf.slice(i + 1);
+              if (l) handle(JSON.parse(l));
+            }
+            if (!r.done) return pump();
+          });
+        }
+        return pump();
+      }).catch(function (err) { handle({done: true, ok: false, error: "the connection was lost: " + err}); })
+        .then(function () { busy = false; });
+    });
+  });
+})();
