@@ -2,6 +2,8 @@ package ipsec
 
 import (
 	"strconv"
+
+	"github.com/tunneler/tunneler/appliance/ipsec/explain"
 	"strings"
 	"time"
 
@@ -190,23 +192,37 @@ func (c *Client) handleEvent(ev vici.Event) bool {
 	switch ev.Name {
 	case "log":
 		name, _ := m.Get("ikesa-name").(string)
+		uid, _ := m.Get("ikesa-uniqueid").(string)
 		line, _ := m.Get("msg").(string)
 		reason := ReasonFromLog(line)
-		if name == "" || reason == "" {
-			return false
-		}
 		c.mu.Lock()
-		ts, ok := c.tunnels[name]
+		tunnel, e, explained := c.logLine(name, uid, line)
+		if !explained {
+			tunnel = name
+		}
+		ts, ok := c.tunnels[tunnel]
 		if ok {
 			// A proposal refused once the IKE_SA is up can only be the
 			// CHILD_SA's (IKEv1 Quick Mode says no more than that).
 			if reason == reasonIKEProposals && ts.ikeUp {
 				reason = reasonESPProposals
 			}
-			ts.reason, ts.reasonAt = reason, now
+			if reason == reasonOurIKEProposals && ts.ikeUp {
+				reason = reasonOurESPProposals
+			}
+			if explained {
+				ts.explained.NAT, ts.explained.VendorIDs = e.NAT, e.VendorIDs
+				if e.Kind != "" {
+					ts.explained = e
+					reason = e.Summary
+				}
+			}
+			if reason != "" {
+				ts.reason, ts.reasonAt = reason, now
+			}
 		}
 		c.mu.Unlock()
-		if ok {
+		if ok && reason != "" {
 			c.notify()
 		}
 		return false
@@ -226,6 +242,7 @@ func (c *Client) handleEvent(ev vici.Event) bool {
 					ts.st.Established = now
 					// Authentication got through: an earlier reason is stale.
 					ts.reason = ""
+					ts.explained.Kind = ""
 				} else {
 					ts.childUp = false
 					ts.st.IKEState, ts.st.Established, ts.st.Children = "", time.Time{}, nil
@@ -247,6 +264,7 @@ func (c *Client) handleEvent(ev vici.Event) bool {
 				ts.everUp = true
 				ts.st.LastUp = now
 				ts.reason = ""
+				ts.explained = explain.Explanation{NAT: ts.explained.NAT, VendorIDs: ts.explained.VendorIDs}
 			} else if wasUp && !nowUp {
 				ts.st.LastDown = now
 			}

@@ -52,9 +52,9 @@ func TestExplainRealLogs(t *testing.T) {
 		// The libreswan case of issue 16: an IKEv1 device offers SHA-1 ESP
 		// to a box that responds. The box refuses, not the device.
 		{"v1-esp-resp.log", Explanation{Kind: ESPProposals, Side: Ours,
-			Offered:   []string{"ESP:AES_CBC_128/HMAC_SHA1_96/MODP_2048/NO_EXT_SEQ"},
-			Accepted:  []string{"ESP:AES_GCM_16_256/ECP_384/NO_EXT_SEQ", "ESP:AES_GCM_16_256/CURVE_25519/NO_EXT_SEQ", "ESP:AES_CBC_256/HMAC_SHA2_256_128/MODP_2048/NO_EXT_SEQ"},
-			NoPreset:  true, NAT: []string{"remote host is behind NAT"},
+			Offered:  []string{"ESP:AES_CBC_128/HMAC_SHA1_96/MODP_2048/NO_EXT_SEQ"},
+			Accepted: []string{"ESP:AES_GCM_16_256/ECP_384/NO_EXT_SEQ", "ESP:AES_GCM_16_256/CURVE_25519/NO_EXT_SEQ", "ESP:AES_CBC_256/HMAC_SHA2_256_128/MODP_2048/NO_EXT_SEQ"},
+			NoPreset: true, NAT: []string{"remote host is behind NAT"},
 			VendorIDs: []string{"XAuth", "DPD", "FRAGMENTATION", "NAT-T (RFC 3947)", "draft-ietf-ipsec-nat-t-ike-02"}},
 			[]string{"ESP (phase 2) proposals do not match: this box accepts none of the remote device's", "HMAC_SHA1_96"}},
 		{"v1-ike-resp.log", Explanation{Kind: IKEProposals, Side: Ours,
