@@ -13,6 +13,7 @@ import (
 
 	"github.com/tunneler/tunneler/appliance/config"
 	"github.com/tunneler/tunneler/appliance/control"
+	"github.com/tunneler/tunneler/appliance/ipsec/explain"
 )
 
 // fakeBox is an in-memory Box: Save validates like the real store (after
@@ -32,6 +33,8 @@ type fakeBox struct {
 	problems []BootProblem
 	firewall []FirewallCounter
 	fwErr    string
+	// mismatch, when set, keeps the first tunnel down with it.
+	mismatch *explain.Explanation
 	// sites and alarms too (webui/sites.go).
 	sites  []SiteStatus
 	alarms []Alarm
@@ -161,6 +164,10 @@ func (f *fakeBox) Status() Status {
 			ts.Children = []ChildSA{{Name: t.Name, State: "INSTALLED", SPIIn: fmt.Sprintf("c%07x", i+1), SPIOut: "c1d2e3f4",
 				LocalTS: []string{"100.64.0.0/10"}, RemoteTS: ts.RemoteNetworks, Encryption: "AES_GCM_16-256", DHGroup: "ECP_384",
 				BytesIn: 123456, BytesOut: 654321, Installed: f.now.Add(-20 * time.Minute), RekeyAt: f.now.Add(25 * time.Minute)}}
+		}
+		if i == 0 && f.mismatch != nil {
+			ts.Colour, ts.IKE, ts.Children, ts.Reason, ts.Mismatch = Gray, IKESA{}, nil, f.mismatch.Summary, f.mismatch
+			ts.NAT, ts.VendorIDs = f.mismatch.NAT, f.mismatch.VendorIDs
 		}
 		st.Tunnels = append(st.Tunnels, ts)
 	}

@@ -73,7 +73,8 @@ func (o *Owner) Status() Status {
 // client) into the web UI's. Times charon gives as "in N seconds" become
 // moments from now.
 func tunnelStatus(t config.Tunnel, s ipsec.TunnelStatus, now time.Time) TunnelStatus {
-	ts := TunnelStatus{Name: t.Name, PeerAddress: t.PeerAddress, Reason: s.Reason}
+	ts := TunnelStatus{Name: t.Name, PeerAddress: t.PeerAddress, Reason: s.Reason,
+		Mismatch: s.Explained, NAT: s.NATSeen, VendorIDs: s.VendorIDs}
 	for _, n := range t.RemoteNetworks {
 		ts.RemoteNetworks = append(ts.RemoteNetworks, n.String())
 	}
@@ -82,7 +83,7 @@ func tunnelStatus(t config.Tunnel, s ipsec.TunnelStatus, now time.Time) TunnelSt
 	// banner show the same.
 	ts.Colour = colour(s.Colour)
 	if ts.Colour == Green {
-		ts.Reason = ""
+		ts.Reason, ts.Mismatch = "", nil
 		// VICI reports no DPD times: an established IKE SA with an
 		// installed CHILD SA seen now is the freshest liveness there is.
 		ts.LastHeartbeat = now
