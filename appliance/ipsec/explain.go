@@ -23,6 +23,9 @@ type saLog struct {
 	lines  []string
 }
 
+// foreignSA marks an IKE_SA named after no tunnel.
+const foreignSA = " foreign"
+
 var packetFromRe = regexp.MustCompile(`^received packet: from ([^\[\s]+)\[`)
 
 // expectOf is what explain needs of a tunnel's config.
@@ -67,6 +70,8 @@ func (c *Client) logLine(name, uid, msg string) (string, explain.Explanation, bo
 	}
 	if _, known := c.tunnels[name]; known {
 		sl.tunnel = name
+	} else if name != "" && name != "(unnamed)" {
+		sl.tunnel = foreignSA // e.g. a probe's: never the tunnel at its address
 	} else if m := packetFromRe.FindStringSubmatch(msg); m != nil && sl.tunnel == "" {
 		sl.tunnel = c.peers[m[1]]
 	}
