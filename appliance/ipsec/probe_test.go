@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -54,9 +55,22 @@ func TestProbeOutcome(t *testing.T) {
 	}
 }
 
-// probeLab is the box's charon and a remote device's charon that accepts
-// only the IKE proposal only, between two namespaces.
+// lab is the box's charon and a remote device's, in two namespaces.
+type lab struct {
+	tun                        config.Tunnel // the box's tunnel to the device
+	boxSock, peerSock, peerLog string
+	peer                       *charon
+	peerConf                   string
+}
+
+// probeLab is a lab whose device accepts the IKE proposal only.
 func probeLab(tb testing.TB, only string, version int) (tun config.Tunnel, sock, peerLog string) {
+	l := newLab(tb, only, "aes256gcm16", version)
+	return l.tun, l.boxSock, l.peerLog
+}
+
+// newLab starts both charons; the device's admin configured ike and esp.
+func newLab(tb testing.TB, ike, esp string, version int) lab {
 	testenv.RequireRoot(tb)
 	testenv.RequireCommand(tb, "ip", "unshare", "swanctl", CharonPath)
 	if _, err := os.Stat("/usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so"); err != nil {
@@ -68,8 +82,7 @@ func probeLab(tb testing.TB, only string, version int) (tun config.Tunnel, sock,
 	}
 	tb.Cleanup(func() { os.RemoveAll(dir) })
 	boxSock, peerSock := filepath.Join(dir, "box.vici"), filepath.Join(dir, "peer.vici")
-	boxLog := filepath.Join(dir, "box.log")
-	peerLog = filepath.Join(dir, "peer.log")
+	boxLog, peerLog := filepath.Join(dir, "box.log"), filepath.Join(dir, "peer.log")
 	if t, ok := tb.(*testing.T); ok {
 		t.Cleanup(func() { dumpLogs(t, boxLog, peerLog) })
 	}
@@ -88,7 +101,7 @@ func probeLab(tb testing.TB, only string, version int) (tun config.Tunnel, sock,
 		tb.Fatal(err)
 	}
 	swan := filepath.Join(dir, "swanctl.conf")
-	if err := os.WriteFile(swan, []byte(peerSwanctl("a-long-and-random-pre-shared-key", only, "aes256gcm16", version)), 0o600); err != nil {
+	if err := os.WriteFile(swan, []byte(peerSwanctl("a-long-and-random-pre-shared-key", ike, esp, version)), 0o600); err != nil {
 		tb.Fatal(err)
 	}
 	pc := startCharon(tb, peer, pConf, peerLog)
@@ -97,16 +110,16 @@ func probeLab(tb testing.TB, only string, version int) (tun config.Tunnel, sock,
 	startCharon(tb, box, boxConf, boxLog)
 	waitSocket(tb, boxSock)
 
-	ike := config.IKEv2
+	v := config.IKEv2
 	if version == 1 {
-		ike = config.IKEv1
+		v = config.IKEv1
 	}
-	tun = config.Config{Tunnels: []config.Tunnel{{
+	tun := config.Config{Tunnels: []config.Tunnel{{
 		Name: "site-a", PeerAddress: "192.0.2.2",
-		IKESettings:    config.IKESettings{LocalID: "192.0.2.1", PSK: config.NewSecret("a-long-and-random-pre-shared-key"), IKEVersion: ike},
+		IKESettings:    config.IKESettings{LocalID: "192.0.2.1", PSK: config.NewSecret("a-long-and-random-pre-shared-key"), IKEVersion: v},
 		RemoteNetworks: []config.Prefix{config.MustPrefix("10.9.0.0/24")},
 	}}}.WithDefaults().Tunnels[0]
-	return tun, boxSock, peerLog
+	return lab{tun: tun, boxSock: boxSock, peerSock: peerSock, peerLog: peerLog, peer: pc, peerConf: pConf}
 }
 
 // A remote device that accepts one set of the many tried: the probe finds
@@ -179,4 +192,51 @@ func BenchmarkProbe(b *testing.B) {
 	}
 	b.ReportMetric(total.Seconds()/float64(b.N), "probe-s/op")
 	b.ReportMetric(float64(sets), "sets")
+}
+
+// The wrong-side blame of issue 16 against real charons: an IKEv1 device
+// offers only SHA-1 ESP to a box that responds. The client, fed by the
+// box charon's VICI log events, says this box refused, with both lists.
+func TestKernelExplainResponder(t *testing.T) {
+	l := newLab(t, "aes256-sha256-modp2048", "aes128-sha1-modp2048", 1)
+	tun := l.tun
+	tun.Initiation = config.Responder
+	client := NewClient(Options{Socket: l.boxSock, RefreshInterval: time.Second, CharonPolicies: true})
+	ctx, cancel := context.WithCancel(context.Background())
+	runDone := make(chan struct{})
+	go func() { client.Run(ctx); close(runDone) }()
+	t.Cleanup(func() { cancel(); <-runDone })
+	if err := client.Apply([]config.Tunnel{tun}); err != nil {
+		t.Fatal(err)
+	}
+	// The device initiates once the box has loaded the tunnel.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		out, _ := exec.Command("swanctl", "--list-conns", "--uri", "unix://"+l.boxSock).CombinedOutput()
+		if strings.Contains(string(out), "site-a") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the box never loaded site-a:\n%s", out)
+		}
+	}
+	cmd := exec.Command("ip", "netns", "exec", l.peer.ns.Name, "swanctl", "--initiate", "--child", "tunneler", "--timeout", "10", "--uri", "unix://"+l.peerSock)
+	cmd.Env = append(os.Environ(), "STRONGSWAN_CONF="+l.peerConf)
+	out, _ := cmd.CombinedOutput() // fails by design
+	wctx, wcancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer wcancel()
+	st, err := client.WaitFor(wctx, "site-a", func(s TunnelStatus) bool { return s.Explained != nil })
+	if err != nil {
+		t.Fatalf("no explanation: %v\ndevice: %s", err, out)
+	}
+	e := st.Explained
+	t.Logf("reason: %s", st.Reason)
+	if e.Kind != "esp-proposals" || e.Side != "ours" || len(e.Offered) == 0 || !strings.Contains(e.Offered[0], "HMAC_SHA1_96") || len(e.Accepted) != 3 {
+		t.Errorf("explained %+v", e)
+	}
+	if !strings.Contains(st.Reason, "this box accepts none of the remote device's") {
+		t.Errorf("reason %q", st.Reason)
+	}
+	if len(st.VendorIDs) == 0 {
+		t.Errorf("no vendor IDs from an IKEv1 strongSwan device")
+	}
 }

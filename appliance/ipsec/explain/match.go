@@ -35,7 +35,7 @@ func kindOf(name string) string {
 		return "integ"
 	case strings.HasPrefix(name, "PRF_"):
 		return "prf"
-	case strings.HasPrefix(name, "MODP_"), strings.HasPrefix(name, "ECP_"), strings.HasPrefix(name, "CURVE_"):
+	case strings.HasPrefix(name, "MODP_"), strings.HasPrefix(name, "ECP_"), strings.HasPrefix(name, "CURVE_"), strings.HasPrefix(name, "KE_"):
 		return "dh"
 	case strings.HasSuffix(name, "EXT_SEQ"):
 		return "esn"
