@@ -212,10 +212,14 @@ func (c *Client) handleEvent(ev vici.Event) bool {
 			}
 			if explained {
 				ts.explained.NAT, ts.explained.VendorIDs = e.NAT, e.VendorIDs
-				if e.Kind != "" {
-					ts.explained = e
-					reason = e.Summary
-				}
+			}
+			switch {
+			case explained && e.Kind != "":
+				ts.explained, reason = e, e.Summary
+			case reason != "":
+				// A newer reason the log explains no further: the old
+				// explanation no longer says why the tunnel is down.
+				ts.explained = explain.Explanation{NAT: ts.explained.NAT, VendorIDs: ts.explained.VendorIDs}
 			}
 			if reason != "" {
 				ts.reason, ts.reasonAt = reason, now

@@ -79,3 +79,23 @@ func TestExplainOnStatusNamesOurSide(t *testing.T) {
 		t.Errorf("a stranger's refusal explained site-a: %+v", st.Explained)
 	}
 }
+
+// A later reason the log does not explain (the device stopped answering)
+// replaces the explanation of an earlier mismatch.
+func TestExplanationGivesWayToNewerReason(t *testing.T) {
+	c, _ := fakeClient(t)
+	c.Apply([]config.Tunnel{tunnel(func(t *config.Tunnel) { t.PeerAddress = "192.0.2.2" })})
+	replay(t, c, "explain/testdata/ike-resp.log")
+	if st, _ := c.Tunnel("site-a"); st.Explained == nil {
+		t.Fatal("no explanation after a refused offer")
+	}
+	c.handleEvent(vici.Event{Name: "log", Timestamp: time.Now(),
+		Message: msg("group", "IKE", "level", "1", "ikesa-name", "site-a", "ikesa-uniqueid", "7", "msg", "giving up after 3 retransmits")})
+	st, _ := c.Tunnel("site-a")
+	if st.Explained != nil || !strings.Contains(st.Reason, "does not answer") {
+		t.Errorf("after the device went silent: %q %+v", st.Reason, st.Explained)
+	}
+	if len(st.NATSeen) != 1 {
+		t.Errorf("NAT facts lost: %v", st.NATSeen)
+	}
+}
