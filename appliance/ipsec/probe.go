@@ -168,7 +168,9 @@ func Probe(ctx context.Context, t config.Tunnel, o ProbeOptions) ([]ProbeResult,
 		case <-time.After(time.Until(next)):
 		}
 		next = time.Now().Add(o.Interval)
-		r := probeOne(s, t, fmt.Sprintf("probe-%d", i), set, o.TryTimeout)
+		// "_" is in no tunnel's name (config.validName), so a probe never
+		// replaces or unloads a tunnel's connection.
+		r := probeOne(s, t, fmt.Sprintf("_probe-%d", i), set, o.TryTimeout)
 		out = append(out, r)
 		if o.Progress != nil {
 			o.Progress(i+1, len(o.Sets), r)
@@ -177,7 +179,7 @@ func Probe(ctx context.Context, t config.Tunnel, o ProbeOptions) ([]ProbeResult,
 	return out, nil
 }
 
-// probeIDPrefix names the local ID of a probe; no secret exists for it.
+// probeID is the local ID of a probe; no secret exists for it.
 const probeID = "probe.tunneler.invalid"
 
 func probeOne(s *vici.Session, t config.Tunnel, name string, set ProbeSet, timeout time.Duration) ProbeResult {

@@ -143,3 +143,22 @@ func TestMatch(t *testing.T) {
 		}
 	}
 }
+
+// Log lines carry what the remote device sent (its ID, its proposals):
+// nothing in them may make Explain panic.
+func FuzzExplain(f *testing.F) {
+	for _, l := range []string{
+		"15[CFG] <1> looking for peer configs matching 192.0.2.1[192.0.2.1]...192.0.2.2[wrong.example.net]",
+		"received proposals: IKE:AES_CBC_128/HMAC_SHA1_96/PRF_HMAC_SHA1/MODP_1024",
+		"received draft-ietf-ipsec-nat-t-ike-02\\n vendor ID",
+		"tried 1 shared key for 'a' - 'b', but MAC mismatched",
+		"traffic selectors 100.64.0.0/10 === 10.8.0.0/24 unacceptable",
+	} {
+		f.Add(l, "received proposals unacceptable")
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		Explain([]string{a, b, "no matching peer config found"}, Expect{Presets: presets()})
+		Match(a, b, true)
+		Match(a, b, false)
+	})
+}
