@@ -210,7 +210,9 @@ func (c *Client) handleEvent(ev vici.Event) bool {
 			if reason == reasonOurIKEProposals && ts.ikeUp {
 				reason = reasonOurESPProposals
 			}
-			if explained {
+			// The latest negotiation that said anything of NAT or vendor
+			// IDs (a retry's first lines say nothing yet).
+			if explained && (len(e.NAT) > 0 || len(e.VendorIDs) > 0) {
 				ts.explained.NAT, ts.explained.VendorIDs = e.NAT, e.VendorIDs
 			}
 			switch {
