@@ -8,6 +8,7 @@ import (
 
 	"github.com/tunneler/tunneler/appliance/config"
 	"github.com/tunneler/tunneler/appliance/control"
+	"github.com/tunneler/tunneler/appliance/ipsec"
 	"github.com/tunneler/tunneler/appliance/netconf"
 	"github.com/tunneler/tunneler/appliance/opmenu"
 	"github.com/tunneler/tunneler/appliance/power"
@@ -71,6 +72,7 @@ func (b *pid1) startOwner() {
 		},
 		Alarms:   b.sites.Alarms,
 		Liveness: b.sites.Liveness, // ESP counters; its alarm's time is the default of both
+		Probe:    ipsec.Probe,
 	}
 	if b.store != nil { // not a nil *config.Store in an interface
 		d.Store = b.store

@@ -49,6 +49,12 @@ type Appliance interface {
 	// Trial is the change on trial, nil when none runs (every page's
 	// banner shows it).
 	Trial() *control.TrialStatus
+	// StartProbe starts "find what the remote device accepts" for a
+	// tunnel; Probe reports it live; ApplyPreset saves a preset on a
+	// tunnel (its own proposal lists dropped), based on generation base.
+	StartProbe(tunnel string) error
+	Probe(tunnel string) (control.ProbeStatus, bool)
+	ApplyPreset(ctx context.Context, tunnel, preset string, base int, by control.Source) (config.FieldErrors, error)
 
 	// History lists the saved generations, newest first (secrets appear
 	// as "changed" in their summaries, never as values). Restore brings

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tunneler/tunneler/appliance/config"
 	"github.com/tunneler/tunneler/appliance/control"
+	"github.com/tunneler/tunneler/appliance/ipsec/explain"
 )
 
 // fakeBox is an in-memory Box: Save validates like the real store (after
@@ -32,6 +33,11 @@ type fakeBox struct {
 	problems []BootProblem
 	firewall []FirewallCounter
 	fwErr    string
+	// probe is the latest probe; presets lists "tunnel=preset" applied.
+	probe   *control.ProbeStatus
+	presets []string
+	// mismatch, when set, keeps the first tunnel down with it.
+	mismatch *explain.Explanation
 	// sites and alarms too (webui/sites.go).
 	sites  []SiteStatus
 	alarms []Alarm
@@ -177,6 +183,10 @@ func (f *fakeBox) Status() Status {
 				BytesIn: 123456, BytesOut: 654321, Installed: f.now.Add(-20 * time.Minute), RekeyAt: f.now.Add(25 * time.Minute)}}
 		}
 		ts.ESPSilent = ts.Name == f.silent
+		if i == 0 && f.mismatch != nil {
+			ts.Colour, ts.IKE, ts.Children, ts.Reason, ts.Mismatch = Gray, IKESA{}, nil, f.mismatch.Summary, f.mismatch
+			ts.NAT, ts.VendorIDs = f.mismatch.NAT, f.mismatch.VendorIDs
+		}
 		st.Tunnels = append(st.Tunnels, ts)
 	}
 	return st
@@ -312,4 +322,33 @@ func (f *fakeBox) RestoreBackup(ctx context.Context, p *control.RestorePlan, bas
 	f.restoredFiles = p.Files
 	f.mu.Unlock()
 	return f.generation(), nil, nil
+}
+
+func (f *fakeBox) StartProbe(name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.probe != nil && f.probe.Running {
+		return errors.New("a probe of " + name + " is already running")
+	}
+	f.probe = &control.ProbeStatus{Tunnel: name, Running: true, Total: 16}
+	return nil
+}
+
+func (f *fakeBox) Probe(name string) (control.ProbeStatus, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.probe == nil || f.probe.Tunnel != name {
+		return control.ProbeStatus{}, false
+	}
+	return *f.probe, true
+}
+
+func (f *fakeBox) ApplyPreset(ctx context.Context, name, preset string, base int, by control.Source) (config.FieldErrors, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if base != f.saves {
+		return nil, &control.StaleError{Base: base, Newest: f.saves}
+	}
+	f.presets = append(f.presets, name+"="+preset)
+	return nil, nil
 }

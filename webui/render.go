@@ -39,7 +39,7 @@ var funcs = template.FuncMap{
 	// diagf feeds the Diagnostics page's tunnel choice: the page and the
 	// action whose form it is in.
 	"espSilent": func() string { return liveness.SilentMessage },
-	"diagf": func(p *page, action string) map[string]any { return map[string]any{"P": p, "A": action} },
+	"diagf":     func(p *page, action string) map[string]any { return map[string]any{"P": p, "A": action} },
 }
 
 // ifaceView feeds the "iface" template: the page, the form prefix and the legend.

@@ -132,7 +132,7 @@ type Server struct {
 	// cert is the certificate served: Serve's, until the operator uploads
 	// one (opcert.go). Every TLS handshake reads it.
 	cert atomic.Pointer[tls.Certificate]
-	diag       diagState     // running diagnostics, the last capture (diag.go)
+	diag diagState // running diagnostics, the last capture (diag.go)
 }
 
 // New returns a Server for o.

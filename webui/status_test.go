@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/tunneler/tunneler/appliance/ipsec/explain"
 )
 
 var testCounters = []FirewallCounter{
@@ -114,5 +116,36 @@ func TestBootProblems(t *testing.T) {
 	h.box.problems = nil
 	if _, _, page := h.get("/overview"); strings.Contains(page, `id="problems"`) {
 		t.Errorf("/overview shows a problem box with no problems")
+	}
+}
+
+// A mismatch explained with both sides named shows on the IPsec page and
+// in its JSON answer: the same snapshot, read twice.
+func TestMismatchShown(t *testing.T) {
+	h := newHarness(t)
+	h.box.mismatch = &explain.Explanation{Kind: explain.ESPProposals, Side: explain.Ours,
+		Summary:  "ESP (phase 2) proposals do not match: this box accepts none of the remote device's",
+		Offered:  []string{"ESP:AES_CBC_128/HMAC_SHA1_96/MODP_2048/NO_EXT_SEQ"},
+		Accepted: []string{"ESP:AES_GCM_16_256/ECP_384/NO_EXT_SEQ"}, NoPreset: true,
+		NAT: []string{"remote host is behind NAT"}, VendorIDs: []string{"XAuth", "DPD"}}
+	h.setup()
+	_, _, page := h.get("/ipsec")
+	for _, want := range []string{"Down: ESP (phase 2) proposals do not match: this box accepts none",
+		"<dt>Remote device offered</dt><dd><code>ESP:AES_CBC_128/HMAC_SHA1_96/MODP_2048/NO_EXT_SEQ</code>",
+		"<dt>This tunnel accepts</dt><dd><code>ESP:AES_GCM_16_256/ECP_384/NO_EXT_SEQ</code>",
+		"none: the device offers only algorithms this box does not allow",
+		"<dt>NAT seen</dt><dd>remote host is behind NAT</dd>", "<dt>Device vendor IDs</dt><dd>XAuth, DPD</dd>"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("/ipsec lacks %q", want)
+		}
+	}
+	_, _, body := h.get("/api/ipsec")
+	var st Status
+	if err := json.Unmarshal([]byte(body), &st); err != nil {
+		t.Fatalf("/api/ipsec: %v\n%s", err, body)
+	}
+	m := st.Tunnels[0].Mismatch
+	if m == nil || m.Side != explain.Ours || m.Offered[0] != "ESP:AES_CBC_128/HMAC_SHA1_96/MODP_2048/NO_EXT_SEQ" || !m.NoPreset {
+		t.Errorf("/api/ipsec mismatch = %+v", m)
 	}
 }

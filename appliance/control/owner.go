@@ -118,6 +118,9 @@ type Deps struct {
 	TunnelTimeout time.Duration
 	Now           func() time.Time
 	Logf          func(format string, args ...any)
+	// Probe tries IKE proposal sets against a tunnel's remote device
+	// (ipsec.Probe on the box; a fake in tests). nil: the box cannot.
+	Probe func(ctx context.Context, t config.Tunnel, o ipsec.ProbeOptions) ([]ipsec.ProbeResult, error)
 }
 
 // Owner is the one owner of the running box's state.
@@ -144,6 +147,9 @@ type Owner struct {
 	appliedMu  sync.Mutex    // readers never wait for a running apply
 	applied    config.Config // defaults applied
 	appliedGen int
+
+	probeMu sync.Mutex
+	probes  map[string]*ProbeStatus // by tunnel; the latest probe of each
 
 	evMu   sync.Mutex
 	events []ApplyEvent // the latest apply's only

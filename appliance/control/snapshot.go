@@ -1,6 +1,10 @@
 package control
 
-import "time"
+import (
+	"time"
+
+	"github.com/tunneler/tunneler/appliance/ipsec/explain"
+)
 
 // The snapshot types: what the owner reports of the running box. The web
 // UI, /metrics, the console menu and the banner all render these, so they
@@ -98,6 +102,14 @@ type TunnelStatus struct {
 	// Reason says in plain words why the tunnel is not up ("" when up),
 	// e.g. "the peer rejected our pre-shared key (AUTHENTICATION_FAILED)".
 	Reason string `json:"reason,omitempty"`
+	// Mismatch names both sides of what keeps the tunnel down, when
+	// charon's log shows it: the proposals offered and accepted (and the
+	// preset that would match), networks, IDs, a wrong key.
+	Mismatch *explain.Explanation `json:"mismatch,omitempty"`
+	// NAT and VendorIDs are what the latest negotiation said of NAT and
+	// of the remote device's vendor IDs.
+	NAT       []string `json:"nat,omitempty"`
+	VendorIDs []string `json:"vendor_ids,omitempty"`
 }
 
 // IKESA is the state of a tunnel's IKE SA.

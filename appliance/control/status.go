@@ -85,7 +85,8 @@ func (o *Owner) Status() Status {
 // client) and its ESP liveness into the web UI's. Times charon gives as
 // "in N seconds" become moments from now.
 func tunnelStatus(t config.Tunnel, s ipsec.TunnelStatus, lt liveness.Tunnel, now time.Time) TunnelStatus {
-	ts := TunnelStatus{Name: t.Name, PeerAddress: t.PeerAddress, Reason: s.Reason}
+	ts := TunnelStatus{Name: t.Name, PeerAddress: t.PeerAddress, Reason: s.Reason,
+		Mismatch: s.Explained, NAT: s.NATSeen, VendorIDs: s.VendorIDs}
 	for _, n := range t.RemoteNetworks {
 		ts.RemoteNetworks = append(ts.RemoteNetworks, n.String())
 	}
@@ -94,7 +95,7 @@ func tunnelStatus(t config.Tunnel, s ipsec.TunnelStatus, lt liveness.Tunnel, now
 	// banner show the same.
 	ts.Colour = colour(s.Colour)
 	if ts.Colour == Green {
-		ts.Reason = ""
+		ts.Reason, ts.Mismatch = "", nil
 	}
 	// Liveness is what arrives, not what IKE says: the last inbound ESP
 	// packet, kept across rekeys.

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/strongswan/govici/vici"
+
+	"github.com/tunneler/tunneler/appliance/ipsec/explain"
 )
 
 // Events the client follows.
@@ -58,6 +60,11 @@ type Client struct {
 	tunnels  map[string]*tunnelState
 	changed  chan struct{}
 	connects int // sessions established; 1 + charon restarts seen
+	// saLogs holds charon's log per IKE_SA unique id, and peers maps a
+	// peer address to its tunnel, for explaining failures (explain.go).
+	saLogs  map[string]*saLog
+	peers   map[string]string
+	presets map[string]explain.Preset
 }
 
 // NewClient returns a client that is not yet connected.
@@ -80,6 +87,9 @@ func NewClient(o Options) *Client {
 		loaded:  map[string]string{},
 		tunnels: map[string]*tunnelState{},
 		changed: make(chan struct{}, 1),
+		saLogs:  map[string]*saLog{},
+		peers:   map[string]string{},
+		presets: explainPresets(),
 	}
 }
 

@@ -2,6 +2,8 @@ package ipsec
 
 import (
 	"strconv"
+
+	"github.com/tunneler/tunneler/appliance/ipsec/explain"
 	"strings"
 	"time"
 
@@ -190,23 +192,43 @@ func (c *Client) handleEvent(ev vici.Event) bool {
 	switch ev.Name {
 	case "log":
 		name, _ := m.Get("ikesa-name").(string)
+		uid, _ := m.Get("ikesa-uniqueid").(string)
 		line, _ := m.Get("msg").(string)
 		reason := ReasonFromLog(line)
-		if name == "" || reason == "" {
-			return false
-		}
 		c.mu.Lock()
-		ts, ok := c.tunnels[name]
+		tunnel, e, explained := c.logLine(name, uid, line)
+		if !explained {
+			tunnel = name
+		}
+		ts, ok := c.tunnels[tunnel]
 		if ok {
 			// A proposal refused once the IKE_SA is up can only be the
 			// CHILD_SA's (IKEv1 Quick Mode says no more than that).
 			if reason == reasonIKEProposals && ts.ikeUp {
 				reason = reasonESPProposals
 			}
-			ts.reason, ts.reasonAt = reason, now
+			if reason == reasonOurIKEProposals && ts.ikeUp {
+				reason = reasonOurESPProposals
+			}
+			// The latest negotiation that said anything of NAT or vendor
+			// IDs (a retry's first lines say nothing yet).
+			if explained && (len(e.NAT) > 0 || len(e.VendorIDs) > 0) {
+				ts.explained.NAT, ts.explained.VendorIDs = e.NAT, e.VendorIDs
+			}
+			switch {
+			case explained && e.Kind != "":
+				ts.explained, reason = e, e.Summary
+			case reason != "":
+				// A newer reason the log explains no further: the old
+				// explanation no longer says why the tunnel is down.
+				ts.explained = explain.Explanation{NAT: ts.explained.NAT, VendorIDs: ts.explained.VendorIDs}
+			}
+			if reason != "" {
+				ts.reason, ts.reasonAt = reason, now
+			}
 		}
 		c.mu.Unlock()
-		if ok {
+		if ok && reason != "" {
 			c.notify()
 		}
 		return false
@@ -226,6 +248,7 @@ func (c *Client) handleEvent(ev vici.Event) bool {
 					ts.st.Established = now
 					// Authentication got through: an earlier reason is stale.
 					ts.reason = ""
+					ts.explained.Kind = ""
 				} else {
 					ts.childUp = false
 					ts.st.IKEState, ts.st.Established, ts.st.Children = "", time.Time{}, nil
@@ -247,6 +270,7 @@ func (c *Client) handleEvent(ev vici.Event) bool {
 				ts.everUp = true
 				ts.st.LastUp = now
 				ts.reason = ""
+				ts.explained = explain.Explanation{NAT: ts.explained.NAT, VendorIDs: ts.explained.VendorIDs}
 			} else if wasUp && !nowUp {
 				ts.st.LastDown = now
 			}

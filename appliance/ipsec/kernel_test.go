@@ -21,7 +21,7 @@ import (
 // mount namespace with a private /run (its pid file is fixed at
 // /var/run/charon.pid, so two charons on one host cannot share /run).
 type charon struct {
-	t    *testing.T
+	t    testing.TB
 	ns   *testenv.Netns
 	conf string
 	log  string
@@ -29,7 +29,7 @@ type charon struct {
 	done chan struct{}
 }
 
-func startCharon(t *testing.T, ns *testenv.Netns, conf, log string) *charon {
+func startCharon(t testing.TB, ns *testenv.Netns, conf, log string) *charon {
 	t.Helper()
 	c := &charon{t: t, ns: ns, conf: conf, log: log}
 	c.start()
@@ -73,7 +73,7 @@ func (c *charon) kill(sig syscall.Signal) {
 
 func (c *charon) stop() { c.kill(syscall.SIGTERM) }
 
-func waitSocket(t *testing.T, path string) {
+func waitSocket(t testing.TB, path string) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
@@ -139,7 +139,7 @@ secrets {
 `, version, ikeProposal, espProposal, psk)
 }
 
-func (c *charon) swanctl(t *testing.T, socket, file string) {
+func (c *charon) swanctl(t testing.TB, socket, file string) {
 	t.Helper()
 	cmd := c.ns.Command("swanctl", "--load-all", "--noprompt", "--clear", "--file", file, "--uri", "unix://"+socket)
 	cmd.Env = append(os.Environ(), "STRONGSWAN_CONF="+c.conf)

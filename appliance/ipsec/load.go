@@ -33,9 +33,12 @@ func (c *Client) Apply(tunnels []config.Tunnel) error {
 	}
 	c.mu.Lock()
 	c.desired, c.order = desired, order
+	c.peers = map[string]string{}
 	for _, t := range tunnels {
 		ts := c.tunnel(t.Name)
 		ts.responder = t.Initiation == config.Responder
+		ts.expect = expectOf(t, c.presets)
+		c.peers[t.PeerAddress] = t.Name
 	}
 	for name := range c.tunnels {
 		if _, ok := desired[name]; !ok {

@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/tunneler/tunneler/appliance/ipsec/explain"
 )
 
 // Colour is a tunnel's status colour, as the NetFoundry console shows them.
@@ -23,6 +25,12 @@ type TunnelStatus struct {
 	Colour Colour
 	// Reason says in plain words why the tunnel is not up (empty when up).
 	Reason string
+	// Explained names both sides of the mismatch that keeps the tunnel
+	// down, when charon's log shows one (nil when up or unknown).
+	Explained *explain.Explanation
+	// NATSeen and VendorIDs are what charon's log said of NAT and of the
+	// remote device's vendor IDs in the latest negotiation.
+	NATSeen, VendorIDs []string
 	// IKEState is charon's IKE_SA state (ESTABLISHED, CONNECTING, ...), or
 	// "" when charon holds no IKE_SA for the tunnel.
 	IKEState string
@@ -92,6 +100,12 @@ var reasons = []struct {
 		"authentication failed: no pre-shared key for these IDs; check the local and remote IDs"},
 	{regexp.MustCompile(`no matching peer config found|looking for peer configs matching .* found none|no peer config found`),
 		"the remote device's identity matches no tunnel here; check the local and remote IDs on both sides"},
+	// This box refused the device's offer: "sending NO_PROPOSAL_CHOSEN"
+	// is ours, "received NO_PROPOSAL_CHOSEN" theirs.
+	{regexp.MustCompile(`no IKE config found for`),
+		"a remote device connected from an address no tunnel here names"},
+	{regexp.MustCompile(`sending NO_PROPOSAL_CHOSEN|received proposals unacceptable|^no proposal found|no matching proposal found|^no acceptable proposal found`),
+		reasonOurIKEProposals},
 	{regexp.MustCompile(`NO_PROPOSAL_CHOSEN.*(CHILD|no CHILD_SA built)|no acceptable proposal found.*CHILD|CHILD_SA.*no acceptable proposal`),
 		reasonESPProposals},
 	{regexp.MustCompile(`NO_PROPOSAL_CHOSEN|no acceptable proposal found|no proposal chosen`),
@@ -111,8 +125,10 @@ var reasons = []struct {
 }
 
 const (
-	reasonIKEProposals = "IKE (phase 1) proposals do not match: the remote device accepts none of the algorithms offered"
-	reasonESPProposals = "ESP (phase 2) proposals do not match: the remote device accepts none of the encryption settings offered for traffic"
+	reasonOurIKEProposals = "IKE (phase 1) proposals do not match: this box accepts none of the algorithms the remote device offered"
+	reasonOurESPProposals = "ESP (phase 2) proposals do not match: this box accepts none of the encryption settings the remote device offered"
+	reasonIKEProposals    = "IKE (phase 1) proposals do not match: the remote device accepts none of the algorithms offered"
+	reasonESPProposals    = "ESP (phase 2) proposals do not match: the remote device accepts none of the encryption settings offered for traffic"
 )
 
 // ReasonFromLog maps one charon log line to a plain-words reason, or "".

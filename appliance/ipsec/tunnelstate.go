@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/tunneler/tunneler/appliance/ipsec/explain"
 )
 
 type tunnelState struct {
@@ -16,6 +18,10 @@ type tunnelState struct {
 	reason    string
 	reasonAt  time.Time
 	rekeys    Rekeys
+	// explained is the last explanation of a failure from charon's log
+	// (package explain); expect is the config it is read against.
+	explained explain.Explanation
+	expect    explain.Expect
 }
 
 // Rekeys counts rekeyings seen in charon's events since the box started.
@@ -84,7 +90,13 @@ func (c *Client) statusLocked(name string) TunnelStatus {
 		if st.Reason == "" {
 			st.Reason = fallbackReason(st, ts.responder)
 		}
+		if ts.explained.Kind != "" {
+			e := ts.explained
+			st.Explained = &e
+		}
 	}
+	// NAT and the device's vendor IDs are facts worth showing either way.
+	st.NATSeen, st.VendorIDs = slices.Clone(ts.explained.NAT), slices.Clone(ts.explained.VendorIDs)
 	return st
 }
 

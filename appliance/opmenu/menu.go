@@ -255,6 +255,46 @@ func TunnelLines(st control.Status) []string {
 			l += ": " + t.Reason
 		}
 		out = append(out, l)
+		out = append(out, MismatchLines(t)...)
+	}
+	return out
+}
+
+// MismatchLines are the indented details under a tunnel's line: both
+// sides of a mismatch, NAT and the device's vendor IDs, from the snapshot.
+func MismatchLines(t control.TunnelStatus) []string {
+	var out []string
+	if m := t.Mismatch; m != nil {
+		if len(m.Offered) > 0 {
+			out = append(out, "  remote device offered: "+strings.Join(m.Offered, ", "))
+		}
+		if len(m.Accepted) > 0 {
+			out = append(out, "  this tunnel accepts:   "+strings.Join(m.Accepted, ", "))
+		}
+		switch {
+		case m.Preset != "":
+			out = append(out, fmt.Sprintf("  matching preset:       %s", m.Preset))
+		case m.NoPreset:
+			out = append(out, "  matching preset:       none (the device offers only algorithms this box does not allow)")
+		}
+		if m.ProposedTS != "" {
+			out = append(out, "  device proposed:       "+m.ProposedTS)
+		}
+		if m.ConfiguredTS != "" {
+			out = append(out, "  configured networks:   "+m.ConfiguredTS)
+		}
+		if m.SentID != "" {
+			out = append(out, "  device sent ID:        "+m.SentID)
+		}
+		if m.ExpectedID != "" {
+			out = append(out, "  expected ID:           "+m.ExpectedID)
+		}
+	}
+	if len(t.NAT) > 0 {
+		out = append(out, "  NAT:                   "+strings.Join(t.NAT, "; "))
+	}
+	if len(t.VendorIDs) > 0 {
+		out = append(out, "  device vendor IDs:     "+strings.Join(t.VendorIDs, ", "))
 	}
 	return out
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/tunneler/tunneler/appliance/config"
 	"github.com/tunneler/tunneler/appliance/console"
 	"github.com/tunneler/tunneler/appliance/diag"
+	"github.com/tunneler/tunneler/appliance/ipsec/explain"
 	"github.com/tunneler/tunneler/appliance/netconf"
 )
 
@@ -175,11 +176,26 @@ func TestTunnelLines(t *testing.T) {
 		{Name: "branch", Colour: control.Green},
 		{Name: "hq-r2", Site: "hq", Colour: control.Orange, Reason: "the remote device stopped answering"},
 		{Name: "lab", Colour: control.Gray, Reason: "charon has not loaded this tunnel yet"},
+		{Name: "v1", Colour: control.Gray, Reason: "ESP (phase 2) proposals do not match: this box accepts none of the remote device's",
+			Mismatch: &explain.Explanation{Kind: explain.ESPProposals, Side: explain.Ours,
+				Offered: []string{"ESP:AES_CBC_128/HMAC_SHA1_96/MODP_2048/NO_EXT_SEQ"}, Accepted: []string{"ESP:AES_GCM_16_256/ECP_384/NO_EXT_SEQ"}, NoPreset: true},
+			NAT: []string{"remote host is behind NAT"}, VendorIDs: []string{"XAuth", "DPD"}},
+		{Name: "id", Colour: control.Gray, Reason: "identity mismatch",
+			Mismatch: &explain.Explanation{Kind: explain.Identity, Side: explain.Ours, SentID: "wrong.example.net", ExpectedID: "192.0.2.2"}},
 	}}
 	want := []string{
 		"Tunnel branch is green",
 		"Tunnel hq-r2 (site hq) is orange: the remote device stopped answering",
 		"Tunnel lab is gray: charon has not loaded this tunnel yet",
+		"Tunnel v1 is gray: ESP (phase 2) proposals do not match: this box accepts none of the remote device's",
+		"  remote device offered: ESP:AES_CBC_128/HMAC_SHA1_96/MODP_2048/NO_EXT_SEQ",
+		"  this tunnel accepts:   ESP:AES_GCM_16_256/ECP_384/NO_EXT_SEQ",
+		"  matching preset:       none (the device offers only algorithms this box does not allow)",
+		"  NAT:                   remote host is behind NAT",
+		"  device vendor IDs:     XAuth, DPD",
+		"Tunnel id is gray: identity mismatch",
+		"  device sent ID:        wrong.example.net",
+		"  expected ID:           192.0.2.2",
 	}
 	if diff := cmp.Diff(want, TunnelLines(st)); diff != "" {
 		t.Errorf("TunnelLines (-want +got):\n%s", diff)
