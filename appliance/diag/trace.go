@@ -13,6 +13,8 @@ import (
 
 	"golang.org/x/net/icmp"
 	"golang.org/x/net/ipv4"
+
+	"github.com/tunneler/tunneler/appliance/monitor"
 )
 
 // Traceroute sends ICMP echo requests from Source with growing TTLs, one
@@ -85,7 +87,7 @@ func (t *Traceroute) await(c *icmp.PacketConn, id, seq int, deadline time.Time) 
 			}
 			return netip.Addr{}, "", false
 		}
-		hop := addrOf(from)
+		hop := monitor.AddrOf(from)
 		m, err := icmp.ParseMessage(1, buf[:n])
 		if err != nil {
 			continue
@@ -132,16 +134,4 @@ func unreachMark(code int) string {
 		return " !X (administratively prohibited)"
 	}
 	return fmt.Sprintf(" !<%d> (unreachable)", code)
-}
-
-func addrOf(a net.Addr) netip.Addr {
-	var ip net.IP
-	switch a := a.(type) {
-	case *net.UDPAddr:
-		ip = a.IP
-	case *net.IPAddr:
-		ip = a.IP
-	}
-	x, _ := netip.AddrFromSlice(ip)
-	return x.Unmap()
 }

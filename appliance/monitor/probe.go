@@ -92,7 +92,7 @@ func (p *ICMP) Probe(ctx context.Context) error {
 			}
 			return fmt.Errorf("read echo reply: %w", err)
 		}
-		if addrOf(from) != p.Target.Unmap() {
+		if AddrOf(from) != p.Target.Unmap() {
 			continue
 		}
 		m, err := icmp.ParseMessage(proto, buf[:n])
@@ -109,7 +109,9 @@ func (p *ICMP) Probe(ctx context.Context) error {
 	}
 }
 
-func addrOf(a net.Addr) netip.Addr {
+// AddrOf is the IP address an ICMP socket read came from, whether the
+// socket is raw (*net.IPAddr) or unprivileged (*net.UDPAddr).
+func AddrOf(a net.Addr) netip.Addr {
 	var ip net.IP
 	switch a := a.(type) {
 	case *net.UDPAddr:
