@@ -147,6 +147,7 @@ func (w *webLab) browserTrialLapses(t *testing.T, b *browser) {
 	if banner != 0 {
 		t.Error("the trial banner is still shown after the confirmation")
 	}
+	apiLogin(t, w.client, newBase, webAdminPass, time.Minute) // the API client's cookie is per address
 	if gen, h := history(t, w.client, newBase); gen != gen0+3 {
 		t.Errorf("after the confirmation the box runs generation %d, want %d: %+v", gen, gen0+3, h)
 	}

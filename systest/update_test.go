@@ -20,6 +20,9 @@ import (
 	"github.com/tunneler/tunneler/scripts/vmtest"
 )
 
+// initStartRe is init's first line on the console, once per boot.
+var initStartRe = regexp.MustCompile(`Tunneler \S+ starting \(kernel took`)
+
 // nextBundle builds, from this tree, the update bundle of a later version
 // than the image (mkimage -update-only, signed with the same key as the
 // image) and returns its path and version.
@@ -83,12 +86,14 @@ func (w *webLab) firmware(t *testing.T) update.Status {
 // once the tunnel is up again: the banner, the API and the next boot all
 // run the new version from slot b.
 func TestFirmwareUpdateOverAPI(t *testing.T) {
-	// Known failing after the merge with the owner and sites work: the
-	// bundle is verified and written, but the reboot comes back on slot a
-	// (the trial one-shot is not taken). Kept out of make test until fixed;
-	// run it with TUNNELER_UPDATE_SYSTEST=1.
+	// The trial boot into slot b is taken (an earlier run of this test
+	// read a reprint of the first boot's banner and blamed the boot
+	// loader), but on the trial boot the health gate's own check of the
+	// web UI (init's GET of https://LAN/login) times out for the whole
+	// window (9 of its 10 minutes were watched). Kept out of make
+	// test until that is fixed; TUNNELER_UPDATE_SYSTEST=1 runs it.
 	if os.Getenv("TUNNELER_UPDATE_SYSTEST") == "" {
-		t.Skip("the trial boot into slot b is not taken yet (see the session note); TUNNELER_UPDATE_SYSTEST=1 runs it")
+		t.Skip("on the trial boot the health gate's web UI check times out (see README, issue 13); TUNNELER_UPDATE_SYSTEST=1 runs it")
 	}
 	requireTools(t)
 	im := vmtest.LoadImage(t)
@@ -143,6 +148,9 @@ func TestFirmwareUpdateOverAPI(t *testing.T) {
 	}
 
 	w.post(t, csrf, "/api/firmware/boot?version="+url.QueryEscape(next), url.Values{"confirm": {"yes"}})
+	// The banner is printed again when the web UI rebinds: read on from
+	// the next init's first line, not from a reprint of this boot's.
+	expect(t, w.vm, initStartRe, bootTimeout)
 	m = expect(t, w.vm, bannerRe, bootTimeout+time.Minute)
 	if m[1] != next || m[2] != "b" {
 		t.Fatalf("trial boot: banner says %s from slot %s, want %s from b", m[1], m[2], next)
@@ -163,6 +171,7 @@ func TestFirmwareUpdateOverAPI(t *testing.T) {
 	if err := w.vm.CtrlAltDel(); err != nil {
 		t.Fatal(err)
 	}
+	expect(t, w.vm, initStartRe, bootTimeout)
 	m = expect(t, w.vm, bannerRe, bootTimeout+time.Minute)
 	if m[1] != next || m[2] != "b" {
 		t.Errorf("after the commit a reboot starts %s from slot %s, want %s from b", m[1], m[2], next)
