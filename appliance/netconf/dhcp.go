@@ -274,7 +274,8 @@ func (c *dhcpClient) run(ctx context.Context) {
 // release gives the lease back (RFC 2131 4.4.6). It is sent from the leased
 // address to the server, as a DHCPRELEASE must be unicast; the kernel drops
 // the raw-socket kind nclient4 sends (source 0.0.0.0 to a unicast address
-// is a martian). When the address is already gone, it is broadcast.
+// is a martian). When the address is already gone, or goes before the
+// unicast leaves, it is broadcast.
 func (c *dhcpClient) release(l *nclient4.Lease) error {
 	msg, err := dhcpv4.NewReleaseFromACK(l.ACK)
 	if err != nil {
@@ -290,8 +291,11 @@ func (c *dhcpClient) release(l *nclient4.Lease) error {
 			&net.UDPAddr{IP: server, Port: nclient4.ServerPort})
 		if err == nil {
 			defer conn.Close()
-			_, err = conn.Write(msg.ToBytes())
-			return err
+			if _, err = conn.Write(msg.ToBytes()); err == nil {
+				return nil
+			}
+			// The address or its route went while the release was on
+			// its way out (a switch to static): broadcast it instead.
 		}
 		pc, err := nclient4.NewRawUDPConn(c.ifname, nclient4.ClientPort)
 		if err != nil {
