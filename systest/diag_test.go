@@ -216,8 +216,15 @@ func (w *webLab) checkESPLiveness(t *testing.T, csrf string) {
 	host := strings.Split(w.site.Inside.Addr, "/")[0]
 	w.waitGreen(t, "site1")
 	w.diagRun(t, csrf, "ping", url.Values{"tunnel": {"site1"}, "target": {host}, "count": {"2"}})
-	time.Sleep(6 * time.Second) // a counter sample
-	_, tn := w.apiTunnel(t, "site1")
+	// A counter sample follows within 5 s, later when the box is busy:
+	// poll for it rather than sleep a fixed time.
+	var tn webui.TunnelStatus
+	for deadline := time.Now().Add(45 * time.Second); ; time.Sleep(2 * time.Second) {
+		_, tn = w.apiTunnel(t, "site1")
+		if !tn.LastHeartbeat.IsZero() || time.Now().After(deadline) {
+			break
+		}
+	}
 	if tn.LastHeartbeat.IsZero() || time.Since(tn.LastHeartbeat) > 30*time.Second || tn.PacketsIn == 0 || tn.PacketsOut == 0 || tn.ESPSilent {
 		t.Errorf("after a ping through the tunnel: last inbound ESP %v, packets %d in %d out, silent %v", tn.LastHeartbeat, tn.PacketsIn, tn.PacketsOut, tn.ESPSilent)
 	}
