@@ -213,22 +213,8 @@ func (w *webLab) newBrowser(t *testing.T, fresh bool) *browser {
 	}
 	t.Cleanup(func() { os.RemoveAll(profile) })
 	proxy := connectProxy(t, w.lan)
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromium),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("no-default-browser-check", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("ignore-certificate-errors", true), // checked against the banner
-		chromedp.ProxyServer("http://" + proxy),          // every connection from the LAN host
-		chromedp.UserDataDir(profile),
-		chromedp.WindowSize(1100, 900),
-	}
+	opts := testenv.ChromiumOptions(profile)
+	opts = append(opts, chromedp.ProxyServer("http://"+proxy)) // every connection from the LAN host
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
 	ctx, cancelTimeout := context.WithTimeout(ctx, 15*time.Minute)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tunneler/tunneler/appliance/config"
 	"github.com/tunneler/tunneler/appliance/diag"
+	"github.com/tunneler/tunneler/scripts/testenv"
 )
 
 // TestBrowserFirstBoot drives Debian's Chromium through the first-boot
@@ -208,21 +209,7 @@ func newBrowser(t *testing.T, dir string) browser {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(profile) })
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromium),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("no-default-browser-check", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("ignore-certificate-errors", true), // the box's own self-signed certificate
-		chromedp.UserDataDir(profile),                    // a fresh profile each run
-		chromedp.WindowSize(1100, 900),
-	}
+	opts := testenv.ChromiumOptions(profile)
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancel)
 	ctx, cancel := chromedp.NewContext(actx)
