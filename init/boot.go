@@ -81,9 +81,11 @@ type pid1 struct {
 
 	// Firmware updates (init/update.go): nil when unavailable; trial is
 	// set on a trial boot of a new firmware.
-	firmware    *update.Firmware
-	trial       *update.Trial
-	webCheckErr string // the health gate's last web UI error (gate goroutine only)
+	firmware *update.Firmware
+	trial    *update.Trial
+	// firmwareNotice is why the last update rolled back, found at boot.
+	firmwareNotice string
+	webCheckErr    string // the health gate's last web UI error (gate goroutine only)
 
 	// syslog forwards logs to a remote server, off until the config
 	// names one; logFwd adds the services' lines (init/syslog.go).
@@ -167,6 +169,7 @@ func boot() {
 	go func() {
 		b.startIPsec()
 		b.startRouter() // 10: after the XFRM policies, so nothing leaks
+		b.firmwareAlarmAtBoot()
 	}()
 	if b.cmdline.Debug("saveloop") {
 		b.debugSaveLoop()
@@ -337,6 +340,9 @@ func (b *pid1) printBanner() {
 		info.MemUsedKiB, info.MemTotKiB = int64(used/1024), int64(total/1024)
 	}
 	info.Router = b.router.BannerLine()
+	if b.firmware != nil {
+		info.Firmware = b.firmware.Status().Line()
+	}
 	info.WebUIFingerprint = b.webFingerprint()
 	for _, a := range b.mgmtAddrs() {
 		info.WebUI = append(info.WebUI, "https://"+a.String()+"/")

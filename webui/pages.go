@@ -224,6 +224,9 @@ type confirmData struct {
 	Warning string `json:"warning"`
 	Post    string `json:"post"`
 	Button  string `json:"button"`
+	// WindowMinutes, when set, asks for a firmware trial's health-gate
+	// window (minutes), prefilled with it.
+	WindowMinutes int `json:"window_minutes,omitempty"`
 }
 
 var tunnelActions = map[string]confirmData{

@@ -86,6 +86,9 @@ type Menu struct {
 	// Installer installs the box onto an internal disk; nil hides the
 	// entry (a box not booted from a disk).
 	Installer Installer
+	// Firmware shows the slots and boots the other one as a trial; nil
+	// hides the entry (updates unavailable).
+	Firmware Firmware
 	// WrongPasswordDelay slows down guessing at the debug entry (2s).
 	WrongPasswordDelay time.Duration
 
@@ -123,6 +126,7 @@ func (b *Menu) Items(extra ...console.Item) []console.Item {
 		console.Item{Key: "10", Title: "Factory reset (erases the config, reboots)",
 			Confirm: "This erases every setting, tunnel and key in the config store and reboots.", Run: b.factoryReset},
 		console.Item{Key: "20", Title: "Install to internal disk", Shown: func() bool { return b.Installer != nil }, Dialog: b.installToDisk},
+		b.firmwareItem(),
 		console.Item{Key: "11", Title: "Debug shell (test hook; asks for the admin password)", Shown: func() bool { return b.TestHooks }, Dialog: b.debugShell},
 		console.Item{Key: "18", Title: "Confirm the change on trial (keep it)", Shown: b.onTrial, Run: b.confirmTrial},
 		console.Item{Key: "19", Title: "Go back from the change on trial now", Shown: b.onTrial, Confirm: "The box goes back to the settings before the change.", Run: b.revertTrial},
