@@ -123,29 +123,16 @@ func prefixStrings(ps []config.Prefix) []string {
 	return out
 }
 
-type tunnelEditData struct {
-	New          bool     `json:"new"`
-	Name         string   `json:"name,omitempty"`
-	Presets      []string `json:"presets"`
-	HasPSK       bool     `json:"has_psk"`
-	GeneratedPSK string   `json:"generated_psk,omitempty"`
-}
-
-func findTunnel(c config.Config, name string) int {
-	return slices.IndexFunc(c.Tunnels, func(t config.Tunnel) bool { return t.Name == name })
-}
-
 func (s *Server) tunnelEdit(w http.ResponseWriter, r *http.Request, sess *session) {
 	c, _, _ := s.box.Config()
 	name := r.PathValue("name")
+	i, ok := s.editIndex(w, r, "tunnel", name, findTunnel(c, name), len(c.Tunnels))
+	if !ok {
+		return
+	}
 	p := s.base(sess, "New tunnel", "tunnels")
-	d := tunnelEditData{New: name == "", Presets: config.PresetNames()}
+	d := keyEditData{New: name == "", Presets: config.PresetNames()}
 	if name != "" {
-		i := findTunnel(c, name)
-		if i < 0 {
-			s.fail(w, r, http.StatusNotFound, fmt.Sprintf("there is no tunnel %q", name))
-			return
-		}
 		p.Title = "Edit tunnel " + name
 		p.Form = tunnelToForm(c.Tunnels[i])
 		d.Name, d.HasPSK = name, !c.Tunnels[i].PSK.IsZero()
@@ -161,21 +148,17 @@ func (s *Server) tunnelEdit(w http.ResponseWriter, r *http.Request, sess *sessio
 func (s *Server) tunnelSave(w http.ResponseWriter, r *http.Request, sess *session) {
 	c, _, _ := s.box.Config()
 	name := r.PathValue("name")
-	i := len(c.Tunnels)
-	d := tunnelEditData{New: name == "", Name: name, Presets: config.PresetNames()}
-	if name != "" {
-		if i = findTunnel(c, name); i < 0 {
-			s.fail(w, r, http.StatusNotFound, fmt.Sprintf("there is no tunnel %q", name))
-			return
-		}
+	i, ok := s.editIndex(w, r, "tunnel", name, findTunnel(c, name), len(c.Tunnels))
+	if !ok {
+		return
+	}
+	d := keyEditData{New: name == "", Name: name, Presets: config.PresetNames()}
+	if !d.New {
 		d.HasPSK = !c.Tunnels[i].PSK.IsZero()
 	}
 	p := s.base(sess, "Tunnel", "tunnels")
 	p.Form = r.PostForm
-	if r.PostFormValue("action") == "generate" {
-		d.GeneratedPSK = config.GeneratePSK().Reveal()
-		p.Data = d
-		s.render(w, r, "tunneledit", p)
+	if s.generatedPSKPage(w, r, p, d, "tunneledit") {
 		return
 	}
 	if r.PostFormValue("confirm") != "yes" && !d.New {
@@ -186,19 +169,9 @@ func (s *Server) tunnelSave(w http.ResponseWriter, r *http.Request, sess *sessio
 		p.addErr(k, msg)
 	}
 	if f.KeepPSK && !d.New {
-		// Renaming a tunnel must keep its key too: KeepSecrets matches by
-		// name, so look the key up under the old name here.
-		f.Tunnel.PSK = c.Tunnels[i].PSK
-		if f.Tunnel.Name != name {
-			f.Tunnel.PSK = config.Secret{}
-			p.addErr("psk", "type the key again when renaming a tunnel (the stored key belongs to the old name)")
-		}
+		f.Tunnel.PSK = keptPSK(p, "tunnel", c.Tunnels[i].PSK, name, f.Tunnel.Name)
 	}
-	if d.New {
-		c.Tunnels = append(c.Tunnels, f.Tunnel)
-	} else {
-		c.Tunnels[i] = f.Tunnel
-	}
+	c.Tunnels, i = put(c.Tunnels, i, f.Tunnel)
 	p.Data = d
 	if p.hasErrors() {
 		s.render(w, r, "tunneledit", p)
@@ -405,23 +378,34 @@ func (s *Server) settingsPassword(w http.ResponseWriter, r *http.Request, sess *
 		s.limit.fail(sourceKey(r), s.now())
 		p.addErr("current", "is not the current password")
 	}
-	if p.hasErrors() {
-		s.render(w, r, "settings", p)
+	h, ok := s.hashNewPassword(w, r, p, "settings", f.New)
+	if !ok {
 		return
 	}
-	h, err := s.hash(f.New)
-	if err != nil {
-		p.addErr("password", err.Error())
-		s.render(w, r, "settings", p)
-		return
-	}
-	c.Admin.PasswordHash = config.NewSecret(h)
+	c.Admin.PasswordHash = h
 	if !s.save(w, r, p, c, nil, nil, "settings") {
 		return
 	}
 	s.sessions.dropOthers(sess.token)
 	s.logf("webui: admin password changed from %s; other sessions ended", sourceKey(r))
 	done(w, r, "/settings?saved=1", nil)
+}
+
+// hashNewPassword hashes the admin password an operator chose once the
+// form has no problems; otherwise, or if hashing fails, it renders page
+// tmpl with the problems and reports false.
+func (s *Server) hashNewPassword(w http.ResponseWriter, r *http.Request, p *page, tmpl, password string) (config.Secret, bool) {
+	if p.hasErrors() {
+		s.render(w, r, tmpl, p)
+		return config.Secret{}, false
+	}
+	h, err := s.hash(password)
+	if err != nil {
+		p.addErr("password", err.Error())
+		s.render(w, r, tmpl, p)
+		return config.Secret{}, false
+	}
+	return config.NewSecret(h), true
 }
 
 // backup downloads the config document with every secret as "(hidden)",

@@ -191,6 +191,25 @@ func sameOrigin(r *http.Request) bool {
 	return strings.TrimPrefix(o, "https://") == r.Host
 }
 
+// credentialRefused guards a POST that carries a credential (a password,
+// the setup code): a cross-site one is answered 403 ("cross-site what
+// refused"), one from a source that guessed wrong too often 429. It
+// reports whether it answered.
+func (s *Server) credentialRefused(w http.ResponseWriter, r *http.Request, what string) bool {
+	if !sameOrigin(r) {
+		s.fail(w, r, http.StatusForbidden, "cross-site "+what+" refused")
+		return true
+	}
+	return s.limited(w, r)
+}
+
+// wrongCredential counts a wrong credential against r's source and logs
+// it ("failed login from 192.0.2.7").
+func (s *Server) wrongCredential(r *http.Request, what string) {
+	s.limit.fail(sourceKey(r), s.now())
+	s.logf("webui: %s from %s", what, sourceKey(r))
+}
+
 // limited answers 429 if the source must wait; it reports whether it did.
 func (s *Server) limited(w http.ResponseWriter, r *http.Request) bool {
 	d := s.limit.wait(sourceKey(r), s.now())
@@ -219,17 +238,12 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.toSetup(w, r)
 		return
 	}
-	if !sameOrigin(r) {
-		s.fail(w, r, http.StatusForbidden, "cross-site login refused")
-		return
-	}
-	if s.limited(w, r) {
+	if s.credentialRefused(w, r, "login") {
 		return
 	}
 	f := decodeLoginForm(r.PostForm)
 	if !adminVerify(f.Password, s.box.AdminHash()) {
-		s.limit.fail(sourceKey(r), s.now())
-		s.logf("webui: failed login from %s", sourceKey(r))
+		s.wrongCredential(r, "failed login")
 		p := &page{Title: "Log in"}
 		p.addErr("password", "is wrong")
 		s.render(w, r, "login", p)

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 
 	"github.com/tunneler/tunneler/appliance/config"
@@ -125,10 +124,6 @@ type siteEditData struct {
 	Rows     []int    `json:"-"`        // 1 .. MaxRemotes
 }
 
-func findSite(c config.Config, name string) int {
-	return slices.IndexFunc(c.Sites, func(s config.Site) bool { return s.Name == name })
-}
-
 func newSiteEditData(c config.Config, name string) siteEditData {
 	d := siteEditData{New: name == "", Name: name, Profiles: []string{}}
 	for _, p := range c.Profiles {
@@ -143,15 +138,14 @@ func newSiteEditData(c config.Config, name string) siteEditData {
 func (s *Server) siteEdit(w http.ResponseWriter, r *http.Request, sess *session) {
 	c, _, _ := s.box.Config()
 	name := r.PathValue("site")
+	i, ok := s.editIndex(w, r, "site", name, findSite(c, name), len(c.Sites))
+	if !ok {
+		return
+	}
 	p := s.base(sess, "New site", "tunnels")
 	p.Data = newSiteEditData(c, name)
 	p.Form = url.Values{}
 	if name != "" {
-		i := findSite(c, name)
-		if i < 0 {
-			s.fail(w, r, http.StatusNotFound, fmt.Sprintf("there is no site %q", name))
-			return
-		}
 		p.Title = "Edit site " + name
 		p.Form = siteToForm(c.Sites[i])
 	}
@@ -163,12 +157,9 @@ func (s *Server) siteEdit(w http.ResponseWriter, r *http.Request, sess *session)
 func (s *Server) siteSave(w http.ResponseWriter, r *http.Request, sess *session) {
 	c, _, _ := s.box.Config()
 	name := r.PathValue("site")
-	i := len(c.Sites)
-	if name != "" {
-		if i = findSite(c, name); i < 0 {
-			s.fail(w, r, http.StatusNotFound, fmt.Sprintf("there is no site %q", name))
-			return
-		}
+	i, ok := s.editIndex(w, r, "site", name, findSite(c, name), len(c.Sites))
+	if !ok {
+		return
 	}
 	p := s.base(sess, "Site", "tunnels")
 	p.Form = r.PostForm
@@ -177,11 +168,7 @@ func (s *Server) siteSave(w http.ResponseWriter, r *http.Request, sess *session)
 	for k, msg := range f.Bad {
 		p.addErr(k, msg)
 	}
-	if name == "" {
-		c.Sites = append(c.Sites, f.Site)
-	} else {
-		c.Sites[i] = f.Site
-	}
+	c.Sites, i = put(c.Sites, i, f.Site)
 	if p.hasErrors() {
 		s.render(w, r, "siteedit", p)
 		return
