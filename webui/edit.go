@@ -24,19 +24,44 @@ func findSite(c config.Config, name string) int {
 	return slices.IndexFunc(c.Sites, func(s config.Site) bool { return s.Name == name })
 }
 
-// editIndex says where the item a form edits stands in a list of n items:
-// at found (what find* returned for name), or at n for a new item (no
-// name). For a name that is not in the list it answers 404 and reports
-// false.
-func (s *Server) editIndex(w http.ResponseWriter, r *http.Request, kind, name string, found, n int) (int, bool) {
+// editList is a list of named items that has an edit page: tunnels,
+// profiles or sites.
+type editList struct {
+	kind string // in messages: "there is no tunnel "x""
+	path string // the path value that names the item
+	find func(c config.Config, name string) int
+	len  func(c config.Config) int
+}
+
+var (
+	tunnelList  = editList{"tunnel", "name", findTunnel, func(c config.Config) int { return len(c.Tunnels) }}
+	profileList = editList{"profile", "name", findProfile, func(c config.Config) int { return len(c.Profiles) }}
+	siteList    = editList{"site", "site", findSite, func(c config.Config) int { return len(c.Sites) }}
+)
+
+// editTarget reads the config and the item of l that r's path names: i is
+// its index, or the list's length for a new item (no name). For a name
+// that is not in the list it answers 404 and ok is false.
+func (s *Server) editTarget(w http.ResponseWriter, r *http.Request, l editList) (c config.Config, name string, i int, ok bool) {
+	c, _, _ = s.box.Config()
+	name = r.PathValue(l.path)
 	if name == "" {
-		return n, true
+		return c, name, l.len(c), true
 	}
-	if found < 0 {
-		s.fail(w, r, http.StatusNotFound, fmt.Sprintf("there is no %s %q", kind, name))
-		return 0, false
+	if i = l.find(c, name); i < 0 {
+		s.fail(w, r, http.StatusNotFound, fmt.Sprintf("there is no %s %q", l.kind, name))
+		return c, name, i, false
 	}
-	return found, true
+	return c, name, i, true
+}
+
+// at is list[i], or the zero item for a new one (i past the end).
+func at[T any](list []T, i int) T {
+	if i < 0 || i >= len(list) {
+		var zero T
+		return zero
+	}
+	return list[i]
 }
 
 // put stores v at i in list, or appends it when i is not an index of the
@@ -57,6 +82,12 @@ type keyEditData struct {
 	Presets      []string `json:"presets"`
 	HasPSK       bool     `json:"has_psk"`
 	GeneratedPSK string   `json:"generated_psk,omitempty"`
+}
+
+// newKeyEditData is the key form's data for the item named name (""
+// for a new one) whose stored key is stored.
+func newKeyEditData(name string, stored config.Secret) keyEditData {
+	return keyEditData{New: name == "", Name: name, Presets: config.PresetNames(), HasPSK: !stored.IsZero()}
 }
 
 // generatedPSKPage answers the form's "generate" button: the page again with

@@ -124,38 +124,29 @@ func prefixStrings(ps []config.Prefix) []string {
 }
 
 func (s *Server) tunnelEdit(w http.ResponseWriter, r *http.Request, sess *session) {
-	c, _, _ := s.box.Config()
-	name := r.PathValue("name")
-	i, ok := s.editIndex(w, r, "tunnel", name, findTunnel(c, name), len(c.Tunnels))
+	c, name, i, ok := s.editTarget(w, r, tunnelList)
 	if !ok {
 		return
 	}
 	p := s.base(sess, "New tunnel", "tunnels")
-	d := keyEditData{New: name == "", Presets: config.PresetNames()}
 	if name != "" {
 		p.Title = "Edit tunnel " + name
 		p.Form = tunnelToForm(c.Tunnels[i])
-		d.Name, d.HasPSK = name, !c.Tunnels[i].PSK.IsZero()
 	} else {
 		p.Form = tunnelToForm(config.Tunnel{Name: fmt.Sprintf("site%d", len(c.Tunnels)+1)})
 	}
-	p.Data = d
+	p.Data = newKeyEditData(name, at(c.Tunnels, i).PSK)
 	s.render(w, r, "tunneledit", p)
 }
 
 // tunnelSave creates or modifies a tunnel. An empty PSK on an edit keeps
 // the stored key (it is sent to Save as the "(hidden)" placeholder).
 func (s *Server) tunnelSave(w http.ResponseWriter, r *http.Request, sess *session) {
-	c, _, _ := s.box.Config()
-	name := r.PathValue("name")
-	i, ok := s.editIndex(w, r, "tunnel", name, findTunnel(c, name), len(c.Tunnels))
+	c, name, i, ok := s.editTarget(w, r, tunnelList)
 	if !ok {
 		return
 	}
-	d := keyEditData{New: name == "", Name: name, Presets: config.PresetNames()}
-	if !d.New {
-		d.HasPSK = !c.Tunnels[i].PSK.IsZero()
-	}
+	d := newKeyEditData(name, at(c.Tunnels, i).PSK)
 	p := s.base(sess, "Tunnel", "tunnels")
 	p.Form = r.PostForm
 	if s.generatedPSKPage(w, r, p, d, "tunneledit") {
@@ -173,10 +164,6 @@ func (s *Server) tunnelSave(w http.ResponseWriter, r *http.Request, sess *sessio
 	}
 	c.Tunnels, i = put(c.Tunnels, i, f.Tunnel)
 	p.Data = d
-	if p.hasErrors() {
-		s.render(w, r, "tunneledit", p)
-		return
-	}
 	pre := map[string]string{fmt.Sprintf("tunnels[%d]", i): ""}
 	if !s.save(w, r, p, c, pre, tunnelFields, "tunneledit") {
 		return
@@ -184,9 +171,14 @@ func (s *Server) tunnelSave(w http.ResponseWriter, r *http.Request, sess *sessio
 	done(w, r, "/apply", nil)
 }
 
-// save hands c to the Box; on field errors it renders page tmpl with them
-// and reports false. Nothing is saved then.
+// save hands c to the Box unless p already has problems (the form's
+// own); on those, or on the field errors Save finds, it renders page
+// tmpl with them and reports false. Nothing is saved then.
 func (s *Server) save(w http.ResponseWriter, r *http.Request, p *page, c config.Config, prefixes map[string]string, fields map[string]bool, tmpl string) bool {
+	if p.hasErrors() {
+		s.render(w, r, tmpl, p)
+		return false
+	}
 	return s.saveChange(w, r, p, c, tmpl, func(errs config.FieldErrors) { mapErrors(p, errs, prefixes, fields) })
 }
 

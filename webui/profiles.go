@@ -16,22 +16,18 @@ import (
 var profileFields = fieldSet(append([]string{"name"}, ikeFields...)...)
 
 func (s *Server) profileEdit(w http.ResponseWriter, r *http.Request, sess *session) {
-	c, _, _ := s.box.Config()
-	name := r.PathValue("name")
-	i, ok := s.editIndex(w, r, "profile", name, findProfile(c, name), len(c.Profiles))
+	c, name, i, ok := s.editTarget(w, r, profileList)
 	if !ok {
 		return
 	}
 	p := s.base(sess, "New profile", "tunnels")
-	d := keyEditData{New: name == "", Name: name, Presets: config.PresetNames()}
 	p.Form = url.Values{}
 	if name != "" {
 		p.Title = "Edit profile " + name
 		ikeToForm(p.Form, c.Profiles[i].IKESettings)
 		p.Form.Set("name", name)
-		d.HasPSK = !c.Profiles[i].PSK.IsZero()
 	}
-	p.Data = d
+	p.Data = newKeyEditData(name, at(c.Profiles, i).PSK)
 	s.render(w, r, "profileedit", p)
 }
 
@@ -39,16 +35,11 @@ func (s *Server) profileEdit(w http.ResponseWriter, r *http.Request, sess *sessi
 // keeps the stored key; every remote using the profile is reloaded by
 // charon, the other sites and tunnels are not touched.
 func (s *Server) profileSave(w http.ResponseWriter, r *http.Request, sess *session) {
-	c, _, _ := s.box.Config()
-	name := r.PathValue("name")
-	i, ok := s.editIndex(w, r, "profile", name, findProfile(c, name), len(c.Profiles))
+	c, name, i, ok := s.editTarget(w, r, profileList)
 	if !ok {
 		return
 	}
-	d := keyEditData{New: name == "", Name: name, Presets: config.PresetNames()}
-	if !d.New {
-		d.HasPSK = !c.Profiles[i].PSK.IsZero()
-	}
+	d := newKeyEditData(name, at(c.Profiles, i).PSK)
 	p := s.base(sess, "Profile", "tunnels")
 	p.Form = r.PostForm
 	p.Data = d
@@ -61,10 +52,6 @@ func (s *Server) profileSave(w http.ResponseWriter, r *http.Request, sess *sessi
 		pr.PSK = keptPSK(p, "profile", c.Profiles[i].PSK, name, pr.Name)
 	}
 	c.Profiles, i = put(c.Profiles, i, pr)
-	if p.hasErrors() {
-		s.render(w, r, "profileedit", p)
-		return
-	}
 	pre := map[string]string{fmt.Sprintf("profiles[%d]", i): ""}
 	if !s.save(w, r, p, c, pre, profileFields, "profileedit") {
 		return

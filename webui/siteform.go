@@ -136,9 +136,7 @@ func newSiteEditData(c config.Config, name string) siteEditData {
 }
 
 func (s *Server) siteEdit(w http.ResponseWriter, r *http.Request, sess *session) {
-	c, _, _ := s.box.Config()
-	name := r.PathValue("site")
-	i, ok := s.editIndex(w, r, "site", name, findSite(c, name), len(c.Sites))
+	c, name, i, ok := s.editTarget(w, r, siteList)
 	if !ok {
 		return
 	}
@@ -155,9 +153,7 @@ func (s *Server) siteEdit(w http.ResponseWriter, r *http.Request, sess *session)
 // siteSave creates or modifies one site; the other sites keep running
 // on their active remotes (sites.Manager applies site by site).
 func (s *Server) siteSave(w http.ResponseWriter, r *http.Request, sess *session) {
-	c, _, _ := s.box.Config()
-	name := r.PathValue("site")
-	i, ok := s.editIndex(w, r, "site", name, findSite(c, name), len(c.Sites))
+	c, name, i, ok := s.editTarget(w, r, siteList)
 	if !ok {
 		return
 	}
@@ -169,10 +165,6 @@ func (s *Server) siteSave(w http.ResponseWriter, r *http.Request, sess *session)
 		p.addErr(k, msg)
 	}
 	c.Sites, i = put(c.Sites, i, f.Site)
-	if p.hasErrors() {
-		s.render(w, r, "siteedit", p)
-		return
-	}
 	base := fmt.Sprintf("sites[%d]", i)
 	pre := map[string]string{base: "", base + ".monitor": "monitor_"}
 	for j, n := range f.RowOf {
