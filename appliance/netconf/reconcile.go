@@ -7,6 +7,8 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/tunneler/tunneler/appliance/ipconv"
 )
 
 // reconcile makes addresses, routes and resolv.conf match the bound
@@ -142,7 +144,7 @@ func (m *Manager) reconcile(writeDNS bool) []error {
 	}
 	for _, a := range delA {
 		n, role := name(a.Link)
-		if err := m.k.AddrDel(byIndex[a.Link], &netlink.Addr{IPNet: ipNet(a.Prefix)}); err != nil && !gone(err) {
+		if err := m.k.AddrDel(byIndex[a.Link], &netlink.Addr{IPNet: ipconv.IPNet(a.Prefix)}); err != nil && !gone(err) {
 			errs = append(errs, fmt.Errorf("remove address %v from %s: %w", a.Prefix, n, err))
 			continue
 		}
@@ -152,7 +154,7 @@ func (m *Manager) reconcile(writeDNS bool) []error {
 	}
 	for _, a := range addA {
 		n, role := name(a.Link)
-		err := m.k.AddrAdd(byIndex[a.Link], &netlink.Addr{IPNet: ipNet(a.Prefix)})
+		err := m.k.AddrAdd(byIndex[a.Link], &netlink.Addr{IPNet: ipconv.IPNet(a.Prefix)})
 		if errors.Is(err, unix.EEXIST) {
 			continue // someone else's; not ours to remove later
 		}
