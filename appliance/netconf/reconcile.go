@@ -3,6 +3,7 @@ package netconf
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/vishvananda/netlink"
@@ -65,26 +66,12 @@ func (m *Manager) reconcile(writeDNS bool) []error {
 	for idx := range involved {
 		l := byIndex[idx]
 		if l == nil { // the link is gone, and with it what we put on it
-			for a := range m.ownedAddrs {
-				if a.Link == idx {
-					delete(m.ownedAddrs, a)
-				}
-			}
-			for r := range m.ownedRoutes {
-				if r.Link == idx {
-					delete(m.ownedRoutes, r)
-				}
-			}
-			for a := range want.Addrs {
-				if a.Link == idx {
-					delete(want.Addrs, a)
-				}
-			}
-			for r := range want.Routes {
-				if r.Link == idx {
-					delete(want.Routes, r)
-				}
-			}
+			onAddr := func(a linkAddr, _ bool) bool { return a.Link == idx }
+			onRoute := func(r routeKey, _ bool) bool { return r.Link == idx }
+			maps.DeleteFunc(m.ownedAddrs, onAddr)
+			maps.DeleteFunc(m.ownedRoutes, onRoute)
+			maps.DeleteFunc(want.Addrs, onAddr)
+			maps.DeleteFunc(want.Routes, onRoute)
 			delete(involved, idx)
 			continue
 		}
