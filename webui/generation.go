@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/tunneler/tunneler/appliance/config"
 	"github.com/tunneler/tunneler/appliance/control"
@@ -73,19 +72,6 @@ func (s *Server) saveChange(w http.ResponseWriter, r *http.Request, p *page, c c
 		return false
 	}
 	return true
-}
-
-// trialField reads how long r's change runs on trial (trialOf); a bad
-// value is an error next to the page's trial field: page tmpl is rendered
-// with it and ok is false.
-func (s *Server) trialField(w http.ResponseWriter, r *http.Request, p *page, tmpl string) (time.Duration, bool) {
-	trial, err := trialOf(r)
-	if err != nil {
-		p.addErr("trial_minutes", err.Error())
-		s.render(w, r, tmpl, p)
-		return 0, false
-	}
-	return trial, true
 }
 
 // changeFailed answers a change the box did not make: one based on an
