@@ -109,18 +109,10 @@ func (s *Server) tunnels(w http.ResponseWriter, r *http.Request, sess *session) 
 	}
 	find := newSearch(q.Q)
 	d.Tunnels, d.List = paginate(c.Tunnels, q, "/tunnels", func(t config.Tunnel) bool {
-		return (q.Colour == "" || d.Status[t.Name].Colour == q.Colour) && find.matches(t.Name, t.PeerAddress, prefixStrings(t.RemoteNetworks))
+		return (q.Colour == "" || d.Status[t.Name].Colour == q.Colour) && find.matches(t.Name, t.PeerAddress, config.PrefixStrings(t.RemoteNetworks))
 	})
 	p.Data = d
 	s.render(w, r, "tunnels", p)
-}
-
-func prefixStrings(ps []config.Prefix) []string {
-	out := make([]string, len(ps))
-	for i, n := range ps {
-		out[i] = n.String()
-	}
-	return out
 }
 
 func (s *Server) tunnelEdit(w http.ResponseWriter, r *http.Request, sess *session) {

@@ -30,15 +30,10 @@ var packetFromRe = regexp.MustCompile(`^received packet: from ([^\[\s]+)\[`)
 
 // expectOf is what explain needs of a tunnel's config.
 func expectOf(t config.Tunnel, presets map[string]explain.Preset) explain.Expect {
-	e := explain.Expect{RemoteID: t.RemoteID, Presets: presets}
+	e := explain.Expect{RemoteID: t.RemoteID, Presets: presets,
+		LocalTS: config.PrefixStrings(t.LocalNetworks), RemoteTS: config.PrefixStrings(t.RemoteNetworks)}
 	if e.RemoteID == "" {
 		e.RemoteID = t.PeerAddress
-	}
-	for _, n := range t.LocalNetworks {
-		e.LocalTS = append(e.LocalTS, n.String())
-	}
-	for _, n := range t.RemoteNetworks {
-		e.RemoteTS = append(e.RemoteTS, n.String())
 	}
 	return e
 }
