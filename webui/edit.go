@@ -28,31 +28,42 @@ func findSite(c config.Config, name string) int {
 // profiles or sites.
 type editList struct {
 	kind string // in messages: "there is no tunnel "x""
+	base string // the pages' path: base/new, base/{path}/edit
 	path string // the path value that names the item
 	find func(c config.Config, name string) int
 	len  func(c config.Config) int
 }
 
 var (
-	tunnelList  = editList{"tunnel", "name", findTunnel, func(c config.Config) int { return len(c.Tunnels) }}
-	profileList = editList{"profile", "name", findProfile, func(c config.Config) int { return len(c.Profiles) }}
-	siteList    = editList{"site", "site", findSite, func(c config.Config) int { return len(c.Sites) }}
+	tunnelList  = editList{"tunnel", "/tunnels", "name", findTunnel, func(c config.Config) int { return len(c.Tunnels) }}
+	profileList = editList{"profile", "/profiles", "name", findProfile, func(c config.Config) int { return len(c.Profiles) }}
+	siteList    = editList{"site", "/sites", "site", findSite, func(c config.Config) int { return len(c.Sites) }}
 )
 
-// editTarget reads the config and the item of l that r's path names: i is
-// its index, or the list's length for a new item (no name). For a name
-// that is not in the list it answers 404 and ok is false.
-func (s *Server) editTarget(w http.ResponseWriter, r *http.Request, l editList) (c config.Config, name string, i int, ok bool) {
-	c, _, _ = s.box.Config()
-	name = r.PathValue(l.path)
-	if name == "" {
-		return c, name, l.len(c), true
+// editItem is the item an edit page's request names.
+type editItem struct {
+	c    config.Config // the config it stands in
+	name string        // "" for a new item
+	i    int           // its index in its list, or the list's length for a new one
+}
+
+// editHandler serves an edit page of the item it names.
+type editHandler func(w http.ResponseWriter, r *http.Request, sess *session, it editItem)
+
+// editing finds the item of l that the request's path names before h
+// runs; a name that is not in the list is answered 404.
+func (s *Server) editing(l editList, h editHandler) handler {
+	return func(w http.ResponseWriter, r *http.Request, sess *session) {
+		c, _, _ := s.box.Config()
+		it := editItem{c: c, name: r.PathValue(l.path)}
+		if it.name == "" {
+			it.i = l.len(c)
+		} else if it.i = l.find(c, it.name); it.i < 0 {
+			s.fail(w, r, http.StatusNotFound, fmt.Sprintf("there is no %s %q", l.kind, it.name))
+			return
+		}
+		h(w, r, sess, it)
 	}
-	if i = l.find(c, name); i < 0 {
-		s.fail(w, r, http.StatusNotFound, fmt.Sprintf("there is no %s %q", l.kind, name))
-		return c, name, i, false
-	}
-	return c, name, i, true
 }
 
 // at is list[i], or the zero item for a new one (i past the end).

@@ -115,11 +115,8 @@ func (s *Server) tunnels(w http.ResponseWriter, r *http.Request, sess *session) 
 	s.render(w, r, "tunnels", p)
 }
 
-func (s *Server) tunnelEdit(w http.ResponseWriter, r *http.Request, sess *session) {
-	c, name, i, ok := s.editTarget(w, r, tunnelList)
-	if !ok {
-		return
-	}
+func (s *Server) tunnelEdit(w http.ResponseWriter, r *http.Request, sess *session, it editItem) {
+	c, name, i := it.c, it.name, it.i
 	p := s.base(sess, "New tunnel", "tunnels")
 	if name != "" {
 		p.Title = "Edit tunnel " + name
@@ -133,11 +130,8 @@ func (s *Server) tunnelEdit(w http.ResponseWriter, r *http.Request, sess *sessio
 
 // tunnelSave creates or modifies a tunnel. An empty PSK on an edit keeps
 // the stored key (it is sent to Save as the "(hidden)" placeholder).
-func (s *Server) tunnelSave(w http.ResponseWriter, r *http.Request, sess *session) {
-	c, name, i, ok := s.editTarget(w, r, tunnelList)
-	if !ok {
-		return
-	}
+func (s *Server) tunnelSave(w http.ResponseWriter, r *http.Request, sess *session, it editItem) {
+	c, name, i := it.c, it.name, it.i
 	d := newKeyEditData(name, at(c.Tunnels, i).PSK)
 	p := s.base(sess, "Tunnel", "tunnels")
 	p.Form = r.PostForm

@@ -15,11 +15,8 @@ import (
 // profileFields are the profile form's fields.
 var profileFields = fieldSet(append([]string{"name"}, ikeFields...)...)
 
-func (s *Server) profileEdit(w http.ResponseWriter, r *http.Request, sess *session) {
-	c, name, i, ok := s.editTarget(w, r, profileList)
-	if !ok {
-		return
-	}
+func (s *Server) profileEdit(w http.ResponseWriter, r *http.Request, sess *session, it editItem) {
+	c, name, i := it.c, it.name, it.i
 	p := s.base(sess, "New profile", "tunnels")
 	p.Form = url.Values{}
 	if name != "" {
@@ -34,11 +31,8 @@ func (s *Server) profileEdit(w http.ResponseWriter, r *http.Request, sess *sessi
 // profileSave creates or modifies a profile. An empty PSK on an edit
 // keeps the stored key; every remote using the profile is reloaded by
 // charon, the other sites and tunnels are not touched.
-func (s *Server) profileSave(w http.ResponseWriter, r *http.Request, sess *session) {
-	c, name, i, ok := s.editTarget(w, r, profileList)
-	if !ok {
-		return
-	}
+func (s *Server) profileSave(w http.ResponseWriter, r *http.Request, sess *session, it editItem) {
+	c, name, i := it.c, it.name, it.i
 	d := newKeyEditData(name, at(c.Profiles, i).PSK)
 	p := s.base(sess, "Profile", "tunnels")
 	p.Form = r.PostForm

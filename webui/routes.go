@@ -18,6 +18,14 @@ func (s *Server) routes() {
 		s.patterns = append(s.patterns, pattern)
 		m.Handle(pattern, h)
 	}
+	// editPages registers a list's pages BASE/new and BASE/{name}/edit
+	// (editList): GET shows the form, POST saves it.
+	editPages := func(l editList, show, save editHandler) {
+		for _, path := range []string{l.base + "/new", l.base + "/{" + l.path + "}/edit"} {
+			route("GET "+path, s.authed(s.editing(l, show)))
+			route("POST "+path, s.authed(s.editing(l, save)))
+		}
+	}
 	route("GET /static/", s.static.ServeHTTP)
 	route("GET /metrics", s.prometheus)
 	route("GET /{$}", s.authed(s.overview))
@@ -40,10 +48,9 @@ func (s *Server) routes() {
 	route("GET /charts", s.authed(s.charts))
 
 	route("GET /tunnels", s.authed(s.tunnels))
-	route("GET /tunnels/new", s.authed(s.tunnelEdit))
-	route("POST /tunnels/new", s.authed(s.tunnelSave))
-	route("GET /tunnels/{name}/edit", s.authed(s.tunnelEdit))
-	route("POST /tunnels/{name}/edit", s.authed(s.tunnelSave))
+	editPages(tunnelList, s.tunnelEdit, s.tunnelSave)
+	editPages(profileList, s.profileEdit, s.profileSave)
+	editPages(siteList, s.siteEdit, s.siteSave)
 	route("GET /tunnels/{name}/probe", s.authed(s.probePage))
 	route("POST /tunnels/{name}/probe", s.authed(s.probeStart))
 	route("POST /tunnels/{name}/probe/apply", s.authed(s.probeApply))
@@ -74,14 +81,6 @@ func (s *Server) routes() {
 	route("GET /import", s.authed(s.importPage))
 	route("POST /import", s.authed(s.importFile))
 	route("GET /export", s.authed(s.export))
-	route("GET /sites/new", s.authed(s.siteEdit))
-	route("POST /sites/new", s.authed(s.siteSave))
-	route("GET /sites/{site}/edit", s.authed(s.siteEdit))
-	route("POST /sites/{site}/edit", s.authed(s.siteSave))
-	route("GET /profiles/new", s.authed(s.profileEdit))
-	route("POST /profiles/new", s.authed(s.profileSave))
-	route("GET /profiles/{name}/edit", s.authed(s.profileEdit))
-	route("POST /profiles/{name}/edit", s.authed(s.profileSave))
 	route("GET /sites/{site}/remotes/{n}/restart", s.authed(s.restartRemoteConfirm))
 	route("POST /sites/{site}/remotes/{n}/restart", s.authed(s.restartRemote))
 

@@ -135,11 +135,8 @@ func newSiteEditData(c config.Config, name string) siteEditData {
 	return d
 }
 
-func (s *Server) siteEdit(w http.ResponseWriter, r *http.Request, sess *session) {
-	c, name, i, ok := s.editTarget(w, r, siteList)
-	if !ok {
-		return
-	}
+func (s *Server) siteEdit(w http.ResponseWriter, r *http.Request, sess *session, it editItem) {
+	c, name, i := it.c, it.name, it.i
 	p := s.base(sess, "New site", "tunnels")
 	p.Data = newSiteEditData(c, name)
 	p.Form = url.Values{}
@@ -152,11 +149,8 @@ func (s *Server) siteEdit(w http.ResponseWriter, r *http.Request, sess *session)
 
 // siteSave creates or modifies one site; the other sites keep running
 // on their active remotes (sites.Manager applies site by site).
-func (s *Server) siteSave(w http.ResponseWriter, r *http.Request, sess *session) {
-	c, name, i, ok := s.editTarget(w, r, siteList)
-	if !ok {
-		return
-	}
+func (s *Server) siteSave(w http.ResponseWriter, r *http.Request, sess *session, it editItem) {
+	c, name, i := it.c, it.name, it.i
 	p := s.base(sess, "Site", "tunnels")
 	p.Form = r.PostForm
 	p.Data = newSiteEditData(c, name)
