@@ -225,16 +225,12 @@ func (in *imported) readCSV(data []byte) error {
 		in.lines[kind] = append(in.lines[kind], line)
 		if kind == "sites" {
 			f := decodeSiteForm(v)
-			for k, msg := range f.Bad {
-				problems = append(problems, fmt.Sprintf("line %d: %s: %s", line, k, msg))
-			}
+			problems = append(problems, cellProblems(line, f.Bad)...)
 			in.Sites = append(in.Sites, f.Site)
 			continue
 		}
 		f := decodeTunnelForm(v)
-		for k, msg := range f.Bad {
-			problems = append(problems, fmt.Sprintf("line %d: %s: %s", line, k, msg))
-		}
+		problems = append(problems, cellProblems(line, f.Bad)...)
 		in.keep["tunnels "+f.Tunnel.Name] = f.KeepPSK
 		in.Tunnels = append(in.Tunnels, f.Tunnel)
 	}
@@ -242,6 +238,15 @@ func (in *imported) readCSV(data []byte) error {
 		return errors.New(strings.Join(problems, "\n"))
 	}
 	return nil
+}
+
+// cellProblems are a row's cells that did not decode, with the row's line.
+func cellProblems(line int, bad map[string]string) []string {
+	var out []string
+	for k, msg := range bad {
+		out = append(out, fmt.Sprintf("line %d: %s: %s", line, k, msg))
+	}
+	return out
 }
 
 // mergeInto puts the imported items into c, each replacing the one of

@@ -142,9 +142,7 @@ func (s *Server) tunnelSave(w http.ResponseWriter, r *http.Request, sess *sessio
 		p.addErr("confirm", "tick the box to confirm: saving restarts this tunnel and interrupts its traffic")
 	}
 	f := decodeTunnelForm(r.PostForm)
-	for k, msg := range f.Bad {
-		p.addErr(k, msg)
-	}
+	p.addErrs(f.Bad)
 	if f.KeepPSK && !d.New {
 		f.Tunnel.PSK = keptPSK(p, "tunnel", c.Tunnels[i].PSK, name, f.Tunnel.Name)
 	}
@@ -349,9 +347,7 @@ func (s *Server) settingsPassword(w http.ResponseWriter, r *http.Request, sess *
 		return
 	}
 	f := decodePasswordForm(r.PostForm)
-	for k, msg := range f.problems() {
-		p.addErr(k, msg)
-	}
+	p.addErrs(f.problems())
 	if !adminVerify(f.Current, s.box.AdminHash()) {
 		s.limit.fail(sourceKey(r), s.now())
 		p.addErr("current", "is not the current password")

@@ -167,9 +167,7 @@ func (s *Server) setupStepPost(w http.ResponseWriter, r *http.Request, sess *ses
 	switch step {
 	case "password":
 		f := decodePasswordForm(r.PostForm)
-		for k, msg := range f.problems() {
-			p.addErr(k, msg)
-		}
+		p.addErrs(f.problems())
 		h, ok := s.hashNewPassword(w, r, p, "setup", f.New)
 		if !ok {
 			return
@@ -199,9 +197,7 @@ func (s *Server) setupStepPost(w http.ResponseWriter, r *http.Request, sess *ses
 		if f.KeepPSK && len(sess.draft.Tunnels) > 0 {
 			f.Tunnel.PSK = sess.draft.Tunnels[0].PSK
 		}
-		for k, msg := range f.Bad {
-			p.addErr(k, msg)
-		}
+		p.addErrs(f.Bad)
 		trial := sess.draft
 		trial.Tunnels = []config.Tunnel{f.Tunnel}
 		mapErrors(p, only(trial.Validate(), "tunnels[0]"), map[string]string{"tunnels[0]": ""}, tunnelFields)

@@ -155,9 +155,7 @@ func (s *Server) siteSave(w http.ResponseWriter, r *http.Request, sess *session,
 	p.Form = r.PostForm
 	p.Data = newSiteEditData(c, name)
 	f := decodeSiteForm(r.PostForm)
-	for k, msg := range f.Bad {
-		p.addErr(k, msg)
-	}
+	p.addErrs(f.Bad)
 	c.Sites, i = put(c.Sites, i, f.Site)
 	base := fmt.Sprintf("sites[%d]", i)
 	pre := map[string]string{base: "", base + ".monitor": "monitor_"}
