@@ -14,7 +14,14 @@ func validateTunnels(p *problems, ts []Tunnel, r Router, insideOK bool, box []bo
 		base := idx("tunnels", i)
 		validateName(p, base, t.Name, "the tunnel", "site-a", nameAt)
 		validatePeer(p, fld(base, "peer_address"), t.PeerAddress)
-		validateLocalAddress(p, fld(base, "local_address"), t.LocalAddress)
+		if !t.LocalAddress.IsZero() {
+			switch {
+			case !t.LocalAddress.IsValid():
+				p.add(fld(base, "local_address"), "%q is not an IP address (leave it out to use the WAN address)", t.LocalAddress.String())
+			case unicastProblem(t.LocalAddress.Addr) != "":
+				p.add(fld(base, "local_address"), "%s %s", t.LocalAddress, unicastProblem(t.LocalAddress.Addr))
+			}
+		}
 
 		var myLocals, myRemotes []claimed
 		var mine tunnelNets
@@ -148,18 +155,6 @@ func remoteOverlap(n netip.Prefix, t Tunnel, mine *tunnelNets, locals, remotes *
 		return fmt.Sprintf("%s overlaps %s", n, b.desc)
 	}
 	return ""
-}
-
-// validateLocalAddress checks the address IKE is sent from, if one is
-// pinned (none: the WAN's address).
-func validateLocalAddress(p *problems, field string, a Addr) {
-	switch {
-	case a.IsZero():
-	case !a.IsValid():
-		p.add(field, "%q is not an IP address (leave it out to use the WAN address)", a.String())
-	case unicastProblem(a.Addr) != "":
-		p.add(field, "%s %s", a, unicastProblem(a.Addr))
-	}
 }
 
 func validatePeer(p *problems, field, peer string) {
