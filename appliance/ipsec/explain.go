@@ -30,11 +30,12 @@ var packetFromRe = regexp.MustCompile(`^received packet: from ([^\[\s]+)\[`)
 
 // expectOf is what explain needs of a tunnel's config.
 func expectOf(t config.Tunnel, presets map[string]explain.Preset) explain.Expect {
-	e := explain.Expect{RemoteID: t.RemoteID, Presets: presets,
-		LocalTS: config.PrefixStrings(t.LocalNetworks), RemoteTS: config.PrefixStrings(t.RemoteNetworks)}
+	e := explain.Expect{RemoteID: t.RemoteID, Presets: presets}
 	if e.RemoteID == "" {
 		e.RemoteID = t.PeerAddress
 	}
+	e.LocalTS = config.PrefixStrings(t.LocalNetworks)
+	e.RemoteTS = config.PrefixStrings(t.RemoteNetworks)
 	return e
 }
 
