@@ -62,7 +62,7 @@ func validateSites(p *problems, c Config, insideOK bool, box []boxNet) {
 		var locals netIndex
 		for j, n := range s.LocalNetworks {
 			f := idx(fld(base, "local_networks"), j)
-			if n, ok := checkNetwork(p, f, n); ok {
+			if n, ok := checkInsideNetwork(p, f, n); ok {
 				if b, hit := overlapsBox(n, box); hit {
 					p.add(f, "%s overlaps %s", n, b.desc)
 					continue
@@ -82,7 +82,7 @@ func validateSites(p *problems, c Config, insideOK bool, box []boxNet) {
 		var siteRemotes []claimed
 		for j, n := range s.RemoteNetworks {
 			f := idx(fld(base, "remote_networks"), j)
-			n, ok := checkNetwork(p, f, n)
+			n, ok := checkInsideNetwork(p, f, n)
 			if !ok {
 				continue
 			}

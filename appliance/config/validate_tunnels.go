@@ -27,7 +27,7 @@ func validateTunnels(p *problems, ts []Tunnel, r Router, insideOK bool, box []bo
 		var mine tunnelNets
 		for j, n := range t.LocalNetworks {
 			f := idx(fld(base, "local_networks"), j)
-			n, ok := checkNetwork(p, f, n)
+			n, ok := checkInsideNetwork(p, f, n)
 			if !ok {
 				continue
 			}
@@ -52,7 +52,7 @@ func validateTunnels(p *problems, ts []Tunnel, r Router, insideOK bool, box []bo
 		}
 		for j, n := range t.RemoteNetworks {
 			f := idx(fld(base, "remote_networks"), j)
-			n, ok := checkNetwork(p, f, n)
+			n, ok := checkInsideNetwork(p, f, n)
 			if !ok {
 				continue
 			}
@@ -98,7 +98,7 @@ func validateTunnels(p *problems, ts []Tunnel, r Router, insideOK bool, box []bo
 			}
 			for j, n := range t.Routes {
 				f := idx(fld(base, "routes"), j)
-				n, ok := checkNetwork(p, f, n)
+				n, ok := checkInsideNetwork(p, f, n)
 				if !ok {
 					continue
 				}
