@@ -142,7 +142,7 @@ func TestImportEnvIPv6(t *testing.T) {
 			wan: []Interface{{Role: RoleWAN, Mode: ModeDHCP, IPv6: IPv6Static,
 				IPv6Address: MustPrefix("2001:db8:1::10/64"), IPv6Gateway: MustAddr("fe80::1")}}},
 		{name: "static without gateway", file: tunnel + "WAN_IPV6=static\nWAN_IPV6_ADDRESS=2001:db8:1::10/64\n",
-			wan: []Interface{{Role: RoleWAN, Mode: ModeDHCP, IPv6: IPv6Static, IPv6Address: MustPrefix("2001:db8:1::10/64")}},
+			wan:  []Interface{{Role: RoleWAN, Mode: ModeDHCP, IPv6: IPv6Static, IPv6Address: MustPrefix("2001:db8:1::10/64")}},
 			want: EnvProblems{{Name: "WAN_IPV6_GATEWAY", Message: "is not set; ipv6 static needs the IPv6 default gateway"}}},
 		{name: "unknown mode", file: tunnel + "WAN_IPV6=yes\n",
 			wan:  []Interface{{Role: RoleWAN, Mode: ModeDHCP, IPv6: "yes"}},
