@@ -35,6 +35,13 @@ func TestValidateIPv6(t *testing.T) {
 			c.Tunnels[0].RemoteID = "2001:db8:5::1"
 		}, nil},
 		{"local address is IPv6", func(c *Config) { c.Tunnels[0].LocalAddress = MustAddr("2001:db8:1::10") }, nil},
+		{"IPv4 local address for an IPv6 peer", func(c *Config) {
+			c.Tunnels[0].PeerAddress = "2001:db8:5::1"
+			c.Tunnels[0].RemoteID = "2001:db8:5::1"
+			c.Tunnels[0].LocalAddress = MustAddr("198.51.100.10")
+		}, FieldErrors{
+			{"tunnels[0].local_address", "198.51.100.10 and the peer 2001:db8:5::1 are not both IPv4 or both IPv6"},
+		}},
 		{"unknown mode", func(c *Config) { c.Interfaces[0].IPv6 = "auto" }, FieldErrors{
 			{"interfaces[0].ipv6", `"auto" is not an IPv6 mode; it must be off, slaac, dhcpv6 or static`},
 		}},

@@ -67,3 +67,10 @@ func unicastProblem(a netip.Addr) string {
 	}
 	return ""
 }
+
+// familyMismatch reports whether a pinned local address cannot talk to
+// peer: an address of the other family (a DNS name may resolve to either).
+func familyMismatch(peer string, local netip.Addr) bool {
+	a, err := netip.ParseAddr(peer)
+	return err == nil && a.Unmap().Is4() != local.Unmap().Is4()
+}

@@ -143,6 +143,8 @@ func validateSites(p *problems, c Config, insideOK bool, box []boxNet) {
 					p.add(fld(rb, "local_address"), "%q is not an IP address (leave it out to use the WAN address)", r.LocalAddress.String())
 				case unicastProblem(r.LocalAddress.Addr) != "":
 					p.add(fld(rb, "local_address"), "%s %s", r.LocalAddress, unicastProblem(r.LocalAddress.Addr))
+				case familyMismatch(r.PeerAddress, r.LocalAddress.Addr):
+					p.add(fld(rb, "local_address"), "%s and the peer %s are not both IPv4 or both IPv6", r.LocalAddress, r.PeerAddress)
 				}
 			}
 			if r.MonitorTarget != "" {

@@ -123,7 +123,9 @@ func TestKernelIPv6WAN(t *testing.T) {
 		if a := r.sysctl6(wan, "accept_ra"); a != "0" {
 			t.Errorf("WAN accept_ra=%s, want 0 with static IPv6", a)
 		}
-		waitFor(t, 5*time.Second, "the static IPv6 default route", func() bool { return strings.HasPrefix(r.defaultRoute6(), "default via fd77::1 dev "+wan+" proto static") })
+		waitFor(t, 5*time.Second, "the static IPv6 default route", func() bool {
+			return strings.HasPrefix(r.defaultRoute6(), "default via fd77::1 dev "+wan+" proto static")
+		})
 		if st := r.iface(wan); st.Lease6 != nil || strings.Contains(addrs6(), "/128") || strings.Contains(addrs6(), "dynamic") {
 			t.Errorf("the DHCPv6 or SLAAC address stayed after the switch to static: %v\n%s", st.Lease6, addrs6())
 		}
