@@ -34,7 +34,7 @@ func TestValidateIPv6(t *testing.T) {
 			c.Tunnels[0].PeerAddress = "2001:db8:5::1"
 			c.Tunnels[0].RemoteID = "2001:db8:5::1"
 		}, nil},
-		{"local address is IPv6", func(c *Config) { c.Tunnels[0].LocalAddress = MustAddr("2001:db8:1::10") }, nil},
+		{"local address is IPv6", func(c *Config) { c.Tunnels[1].LocalAddress = MustAddr("2001:db8:1::10") }, nil},
 		{"IPv4 local address for an IPv6 peer", func(c *Config) {
 			c.Tunnels[0].PeerAddress = "2001:db8:5::1"
 			c.Tunnels[0].RemoteID = "2001:db8:5::1"
