@@ -109,6 +109,7 @@ func (b *Menu) Items(extra ...console.Item) []console.Item {
 		{Key: "5", Title: "Reset admin password (back to setup mode)", Confirm: "The admin password is removed; the web UI asks for a new setup code.", Run: b.resetAdmin},
 		{Key: "6", Title: "Ping", Dialog: b.ping},
 		{Key: "7", Title: "View logs", Run: b.viewLogs},
+		b.ipv6Item(),
 	}
 	items = append(items, extra...)
 	items = append(items,
@@ -315,6 +316,9 @@ func StatusLines(c config.Config, seq int) []string {
 		bind := "by PCI order"
 		if i.MAC != "" {
 			bind = "MAC " + i.MAC
+		}
+		if i.Role == config.RoleWAN && i.IPv6 != "" && i.IPv6 != config.IPv6Off {
+			how += ", IPv6 " + wanIPv6Summary(i)
 		}
 		out = append(out, fmt.Sprintf("  %-4s %s (%s)", i.Role, how, bind))
 	}
