@@ -1,6 +1,7 @@
 package webui
 
 import (
+	"encoding/json"
 	"net/url"
 	"strings"
 	"testing"
@@ -52,5 +53,27 @@ func TestSettingsNetworkIPv6(t *testing.T) {
 		if in.Role == config.RoleWAN && (in.IPv6 != config.IPv6SLAAC || !in.IPv6Address.IsZero()) {
 			t.Errorf("after slaac: %+v", in)
 		}
+	}
+}
+
+// The Overview and /api/overview show the WAN's addresses, IPv6 ones
+// included, as the snapshot has them.
+func TestOverviewShowsWANAddresses(t *testing.T) {
+	h := newHarness(t)
+	h.setup()
+	h.box.mu.Lock()
+	h.box.ifaces = []InterfaceStatus{{Role: "wan", Name: "enp0s3", State: "up",
+		Addresses: []string{"192.0.2.10/24", "2001:db8:1::10/64"}, How: "static, gw 192.0.2.1, IPv6 static, gw fe80::1"}}
+	h.box.mu.Unlock()
+	_, _, page := h.get("/overview")
+	if !strings.Contains(page, `<dd id="if-wan">192.0.2.10/24 2001:db8:1::10/64 (static, gw 192.0.2.1, IPv6 static, gw fe80::1)</dd>`) {
+		t.Errorf("the Overview does not show the WAN's addresses:\n%s", page)
+	}
+	_, _, js := h.get("/api/overview")
+	var got struct {
+		Interfaces []InterfaceStatus `json:"interfaces"`
+	}
+	if err := json.Unmarshal([]byte(js), &got); err != nil || len(got.Interfaces) != 1 || strings.Join(got.Interfaces[0].Addresses, " ") != "192.0.2.10/24 2001:db8:1::10/64" {
+		t.Errorf("/api/overview lacks the WAN's addresses: %s", js)
 	}
 }

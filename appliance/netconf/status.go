@@ -139,6 +139,17 @@ func (i IfaceStatus) String() string {
 	if len(addrs) == 0 {
 		addrs = []string{"no address"}
 	}
+	how := i.How()
+	s := fmt.Sprintf("%-8s %-10s %s  %-10s %s", role, i.Name, i.MAC, i.State, strings.Join(addrs, " "))
+	if how != "" {
+		s += " (" + how + ")"
+	}
+	return s
+}
+
+// How says how the interface takes its addresses, e.g. "dhcp, gw
+// 10.0.2.2, IPv6 slaac"; empty for a NIC without a role.
+func (i IfaceStatus) How() string {
 	var how []string
 	switch {
 	case i.Fallback:
@@ -162,9 +173,5 @@ func (i IfaceStatus) String() string {
 	default:
 		how = append(how, "IPv6 "+string(i.IPv6))
 	}
-	s := fmt.Sprintf("%-8s %-10s %s  %-10s %s", role, i.Name, i.MAC, i.State, strings.Join(addrs, " "))
-	if len(how) > 0 {
-		s += " (" + strings.Join(how, ", ") + ")"
-	}
-	return s
+	return strings.Join(how, ", ")
 }
