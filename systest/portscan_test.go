@@ -96,8 +96,14 @@ func TestWANPortScan(t *testing.T) {
 	// A stranger's IPv6 scan finds nothing open, and the IPv6 peer
 	// reaches IKE only.
 	t.Run("stranger TCP over IPv6", func(t *testing.T) {
+		before := wanDrops(t, metrics, "https://192.168.50.1")
 		if a := answering(nmapAt(t, stranger, boxWAN6, "8000", "-6", "-sS", "-p-")); len(a) > 0 {
 			t.Errorf("TCP ports answer a stranger over IPv6: %v", a)
+		}
+		// The probes reached the box and were refused there, not lost
+		// on the way (which would prove nothing).
+		if after := wanDrops(t, metrics, "https://192.168.50.1"); after < before+10000 {
+			t.Errorf("/metrics: in_drop went from %d to %d over a 65535-port IPv6 scan from a stranger", before, after)
 		}
 	})
 	t.Run("stranger UDP over IPv6", func(t *testing.T) {
