@@ -137,16 +137,7 @@ func validateSites(p *problems, c Config, insideOK bool, box []boxNet) {
 			case !profiles[r.Profile]:
 				p.add(fld(rb, "profile"), "%q is not the name of a profile", r.Profile)
 			}
-			if !r.LocalAddress.IsZero() {
-				switch {
-				case !r.LocalAddress.IsValid():
-					p.add(fld(rb, "local_address"), "%q is not an IP address (leave it out to use the WAN address)", r.LocalAddress.String())
-				case unicastProblem(r.LocalAddress.Addr) != "":
-					p.add(fld(rb, "local_address"), "%s %s", r.LocalAddress, unicastProblem(r.LocalAddress.Addr))
-				case familyMismatch(r.PeerAddress, r.LocalAddress.Addr):
-					p.add(fld(rb, "local_address"), "%s and the peer %s are not both IPv4 or both IPv6", r.LocalAddress, r.PeerAddress)
-				}
-			}
+			checkLocalAddress(p, fld(rb, "local_address"), r.LocalAddress, r.PeerAddress)
 			if r.MonitorTarget != "" {
 				validateTarget(p, fld(rb, "monitor_target"), s.Monitor.Type, r.MonitorTarget, &remotes)
 			}

@@ -14,16 +14,7 @@ func validateTunnels(p *problems, ts []Tunnel, r Router, insideOK bool, box []bo
 		base := idx("tunnels", i)
 		validateName(p, base, t.Name, "the tunnel", "site-a", nameAt)
 		validatePeer(p, fld(base, "peer_address"), t.PeerAddress)
-		if !t.LocalAddress.IsZero() {
-			switch {
-			case !t.LocalAddress.IsValid():
-				p.add(fld(base, "local_address"), "%q is not an IP address (leave it out to use the WAN address)", t.LocalAddress.String())
-			case unicastProblem(t.LocalAddress.Addr) != "":
-				p.add(fld(base, "local_address"), "%s %s", t.LocalAddress, unicastProblem(t.LocalAddress.Addr))
-			case familyMismatch(t.PeerAddress, t.LocalAddress.Addr):
-				p.add(fld(base, "local_address"), "%s and the peer %s are not both IPv4 or both IPv6", t.LocalAddress, t.PeerAddress)
-			}
-		}
+		checkLocalAddress(p, fld(base, "local_address"), t.LocalAddress, t.PeerAddress)
 
 		var myLocals, myRemotes []claimed
 		var mine tunnelNets

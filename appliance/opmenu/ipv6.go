@@ -47,7 +47,7 @@ func SetWANIPv6(c config.Config, input string) (config.Config, error) {
 
 // ipv6Item is the console's way to the WAN's IPv6.
 func (b *Menu) ipv6Item() console.Item {
-	return console.Item{Key: "21", Title: "Set WAN IPv6 (off, SLAAC, DHCPv6 or static)", Dialog: b.setWANIPv6}
+	return console.Item{Key: "22", Title: "Set WAN IPv6 (off, SLAAC, DHCPv6 or static)", Dialog: b.setWANIPv6}
 }
 
 func (b *Menu) setWANIPv6(s *console.Session) error {

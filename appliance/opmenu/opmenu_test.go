@@ -265,3 +265,22 @@ func TestSetWANIPv6(t *testing.T) {
 		}
 	}
 }
+
+// Every entry of the full menu has its own key, the IPv6 one included
+// (a key taken twice would make one entry unreachable).
+func TestMenuKeysUnique(t *testing.T) {
+	b := &Menu{Firmware: &fakeFirmware{}, TestHooks: true}
+	seen := map[string]string{}
+	for _, it := range b.Items() {
+		if it.Shown != nil && !it.Shown() {
+			continue
+		}
+		if other, dup := seen[it.Key]; dup {
+			t.Errorf("key %s is both %q and %q", it.Key, other, it.Title)
+		}
+		seen[it.Key] = it.Title
+	}
+	if seen["22"] != "Set WAN IPv6 (off, SLAAC, DHCPv6 or static)" {
+		t.Errorf("key 22 is %q, want the WAN IPv6 entry", seen["22"])
+	}
+}
