@@ -60,6 +60,7 @@ func (b *pid1) startOwner() {
 			return b.sup.Unit("charon").Restart(ctx)
 		},
 		Firewall:     readFirewallCounters,
+		Network:      b.netStatus,
 		Problems:     b.problemLines,
 		Provisioning: b.provision,
 		Version:      version,

@@ -13,6 +13,7 @@ import (
 const (
 	boxWAN    = "192.0.2.10"
 	boxWANMAC = "52:54:00:00:0a:10"
+	boxWAN6   = "fd00:2::10" // the WAN's IPv6 address where a test gives it one
 	sitePSK   = "Kp7rW2vX9qLm4TzB8nYc3HdF6jGs"
 )
 

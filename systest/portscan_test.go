@@ -57,17 +57,69 @@ func TestWANPortScan(t *testing.T) {
 	site := vmtest.RemoteSiteOptions{Name: "scan1", WANAddr: "192.0.2.2/24", BoxAddr: boxWAN,
 		SiteNet: "10.9.0.0/24", PSK: sitePSK}
 	rs := vmtest.NewRemoteSite(t, lab, "wan", site)
+	// IPv6 on the outside (issue 15): the WAN also has a static IPv6
+	// address, and a second site peers with the box over IPv6 only.
+	site6 := vmtest.RemoteSiteOptions{Name: "scan6", WANAddr: "fd00:2::2/64", BoxAddr: boxWAN6,
+		SiteNet: "10.9.1.0/24", PSK: sitePSK + "6"}
+	rs6 := vmtest.NewRemoteSite(t, lab, "wan", site6)
 	stranger := lab.AddHost(t, "wan", "stranger", "192.0.2.99/24")
+	stranger.Run(t, "ip", "addr", "add", "fd00:2::99/64", "dev", "eth0", "nodad")
 	monitor := lab.AddHost(t, "lan", "monitor", "192.168.50.2/24") // scrapes /metrics
-	cfg := strings.Replace(boxConfig(t, site), `"interfaces": [`,
+	cfg := strings.Replace(boxConfig(t, site, site6), `"interfaces": [`,
 		`"interfaces": [
     {"role": "lan", "mac": "52:54:00:00:0b:01", "mode": "static", "address": "192.168.50.1/24"},`, 1)
+	cfg = strings.Replace(cfg, `"gateway": "192.0.2.1"}`,
+		`"gateway": "192.0.2.1", "ipv6": "static", "ipv6_address": "`+boxWAN6+`/64", "ipv6_gateway": "fd00:2::1"}`, 1)
 	disk := diskWithESPFile(t, im, "tunneler.json", cfg)
 	vm := vmtest.Start(t, im, vmtest.Options{Firmware: vmtest.Direct, Disk: disk, MemoryMiB: 768,
 		Lab: lab, NICs: []vmtest.NIC{{Bridge: "wan", MAC: boxWANMAC}, {Bridge: "lan", MAC: "52:54:00:00:0b:01"}}})
-	expectBanner(t, vm, "direct")
+	banner := expectBanner(t, vm, "direct")
 	expect(t, vm, regexp.MustCompile(`tunnel name=scan1 status=green`), 90*time.Second)
 	metrics := vmtest.RecordHTTP(t, monitor.HTTPClient())
+
+	t.Run("IPv6 outside", func(t *testing.T) {
+		if !strings.Contains(banner, boxWAN6+"/64") {
+			t.Errorf("the banner does not show the WAN's IPv6 address %s:\n%s", boxWAN6, banner)
+		}
+		t.Cleanup(func() {
+			if t.Failed() {
+				t.Logf("IPv6 site's charon:\n%s", tail(rs6.Log(), 60))
+			}
+		})
+		waitStatus(t, vm, 0, "scan6", "green", 90*time.Second)
+		pingUntil(t, rs6.Inside, "100.64.0.1", 20*time.Second)
+		sas := rs6.Swanctl(t, "--list-sas")
+		if !strings.Contains(sas, boxWAN6) {
+			t.Errorf("the IPv6 site's SA is not with %s:\n%s", boxWAN6, sas)
+		}
+	})
+	// A stranger's IPv6 scan finds nothing open, and the IPv6 peer
+	// reaches IKE only.
+	t.Run("stranger TCP over IPv6", func(t *testing.T) {
+		before := wanDrops(t, metrics, "https://192.168.50.1")
+		if a := answering(nmapAt(t, stranger, boxWAN6, "8000", "-6", "-sS", "-p-")); len(a) > 0 {
+			t.Errorf("TCP ports answer a stranger over IPv6: %v", a)
+		}
+		// The probes reached the box and were refused there, not lost
+		// on the way (which would prove nothing).
+		if after := wanDrops(t, metrics, "https://192.168.50.1"); after < before+10000 {
+			t.Errorf("/metrics: in_drop went from %d to %d over a 65535-port IPv6 scan from a stranger", before, after)
+		}
+	})
+	t.Run("stranger UDP over IPv6", func(t *testing.T) {
+		if a := answering(nmapAt(t, stranger, boxWAN6, "8000", "-6", "-sU", "-p-")); len(a) > 0 {
+			t.Errorf("UDP ports answer a stranger over IPv6: %v", a)
+		}
+	})
+	t.Run("IPv6 peer", func(t *testing.T) {
+		if a := answering(nmapAt(t, rs6.Peer, boxWAN6, "8000", "-6", "-sS", "-p", "22,53,80,443,8443,9100")); len(a) > 0 {
+			t.Errorf("TCP ports answer the IPv6 peer: %v", a)
+		}
+		out, _ := rs6.Peer.Command("nmap", "-6", "-n", "-Pn", "-sU", "-p", "500", "-oG", "-", boxWAN6).CombinedOutput()
+		if !strings.Contains(strings.Join(answering(string(out)), " "), "500/udp open") {
+			t.Errorf("IKE on UDP 500 does not answer the IPv6 peer:\n%s", out)
+		}
+	})
 
 	t.Run("stranger TCP", func(t *testing.T) {
 		before := wanDrops(t, metrics, "https://192.168.50.1")

@@ -91,6 +91,7 @@ type (
 	Alarm           = control.Alarm
 	AlarmChange     = control.AlarmChange
 	TrialStatus     = control.TrialStatus
+	InterfaceStatus = control.InterfaceStatus
 )
 
 // Colours, log kinds and actions, as the owner names them.

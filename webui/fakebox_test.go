@@ -41,6 +41,8 @@ type fakeBox struct {
 	// sites and alarms too (webui/sites.go).
 	sites  []SiteStatus
 	alarms []Alarm
+	// ifaces are the NICs Status reports (the Network section).
+	ifaces []InterfaceStatus
 	// saveErr, when set, is what every Save fails with (a full /perm).
 	saveErr error
 	// silent names a tunnel whose ESP does not come in (ESPSilent).
@@ -166,7 +168,7 @@ func (f *fakeBox) Status() Status {
 	defer f.mu.Unlock()
 	st := Status{Time: f.now, Router: RouterStatus{State: "not enrolled"},
 		System:   SystemStatus{Hostname: "tunneler", Version: "test", Uptime: 3 * time.Hour, CPUPercent: 7, MemUsed: 300 << 20, MemTotal: 2 << 30},
-		Problems: f.problems, Firewall: f.firewall, FirewallError: f.fwErr, Sites: f.sites, Alarms: f.alarms}
+		Problems: f.problems, Firewall: f.firewall, FirewallError: f.fwErr, Sites: f.sites, Alarms: f.alarms, Interfaces: f.ifaces}
 	for i, t := range f.cfg.Tunnels {
 		ts := TunnelStatus{Name: t.Name, PeerAddress: t.PeerAddress, Colour: Green, LastHeartbeat: f.now.Add(-10 * time.Second),
 			BytesIn: 123456, BytesOut: 654321,

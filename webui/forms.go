@@ -125,8 +125,32 @@ func decodeInterfacesForm(v url.Values, ifs []config.Interface) []config.Interfa
 			}
 			in.DNS = addrs(v.Get(r + "_dns"))
 		}
+		// IPv6 is on the WAN's form only; the LAN keeps what it has
+		// (nothing, as validation allows no more).
+		if role == config.RoleWAN {
+			decodeIPv6(v, in)
+		}
 	}
 	return out
+}
+
+// decodeIPv6 reads the WAN's IPv6 fields (wan_ipv6, wan_ipv6_address,
+// wan_ipv6_gateway); address and gateway count only with static.
+func decodeIPv6(v url.Values, in *config.Interface) {
+	in.IPv6 = config.IPv6Mode(field(v, "wan_ipv6"))
+	if in.IPv6 == config.IPv6Off {
+		in.IPv6 = ""
+	}
+	in.IPv6Address, in.IPv6Gateway = config.Prefix{}, config.Addr{}
+	if in.IPv6 != config.IPv6Static {
+		return
+	}
+	if a := field(v, "wan_ipv6_address"); a != "" {
+		in.IPv6Address = config.ParsePrefix(a)
+	}
+	if g := field(v, "wan_ipv6_gateway"); g != "" {
+		in.IPv6Gateway = config.ParseAddr(g)
+	}
 }
 
 // decodeSystemForm updates host name, time zone, NTP servers and remote

@@ -18,8 +18,9 @@ var setupSteps = []string{"password", "interfaces", "tunnel", "router", "review"
 
 // interface and tunnel form fields, for error mapping.
 var (
-	interfaceFields = fieldSet("wan_mode", "wan_address", "wan_gateway", "wan_dns", "wan_mac", "lan_mode", "lan_address", "lan_gateway", "lan_dns", "lan_mac")
-	tunnelFields    = fieldSet(append([]string{"name", "peer_address", "local_address", "remote_networks", "local_networks",
+	interfaceFields = fieldSet("wan_mode", "wan_address", "wan_gateway", "wan_dns", "wan_mac", "lan_mode", "lan_address", "lan_gateway", "lan_dns", "lan_mac",
+		"wan_ipv6", "wan_ipv6_address", "wan_ipv6_gateway", "lan_ipv6")
+	tunnelFields = fieldSet(append([]string{"name", "peer_address", "local_address", "remote_networks", "local_networks",
 		"mode", "if_id", "routes"}, ikeFields...)...)
 	systemFields = fieldSet("hostname", "timezone", "ntp_servers", "remote_syslog")
 )
@@ -292,6 +293,15 @@ func interfacesForm(ifs []config.Interface) url.Values {
 			}
 			if !in.Gateway.IsZero() {
 				v.Set(r+"_gateway", in.Gateway.String())
+			}
+			if in.IPv6 != "" {
+				v.Set(r+"_ipv6", string(in.IPv6))
+			}
+			if !in.IPv6Address.IsZero() {
+				v.Set(r+"_ipv6_address", in.IPv6Address.String())
+			}
+			if !in.IPv6Gateway.IsZero() {
+				v.Set(r+"_ipv6_gateway", in.IPv6Gateway.String())
 			}
 			var dns []string
 			for _, d := range in.DNS {

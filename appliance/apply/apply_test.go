@@ -84,6 +84,26 @@ func TestNetSpec(t *testing.T) {
 				{Role: netconf.RoleLAN, DHCP: true},
 			}},
 		},
+		{
+			name: "static IPv6 on a DHCP WAN",
+			c: config.Config{Interfaces: []config.Interface{
+				{Role: config.RoleWAN, IPv6: config.IPv6Static, IPv6Address: config.MustPrefix("2001:db8:1::10/64"), IPv6Gateway: config.MustAddr("fe80::1")},
+			}},
+			want: netconf.Spec{Hostname: "tunneler", NTPServers: netconf.DefaultNTPServers(), Interfaces: []netconf.IfaceSpec{
+				{Role: netconf.RoleWAN, DHCP: true, IPv6: netconf.IPv6Static, Addresses: pfx("2001:db8:1::10/64"), Gateway6: netip.MustParseAddr("fe80::1")},
+				{Role: netconf.RoleLAN, DHCP: true},
+			}},
+		},
+		{
+			name: "SLAAC and DHCPv6 need no addresses of their own",
+			c: config.Config{Interfaces: []config.Interface{
+				{Role: config.RoleWAN, IPv6: config.IPv6DHCPv6},
+			}},
+			want: netconf.Spec{Hostname: "tunneler", NTPServers: netconf.DefaultNTPServers(), Interfaces: []netconf.IfaceSpec{
+				{Role: netconf.RoleWAN, DHCP: true, IPv6: netconf.IPv6DHCP},
+				{Role: netconf.RoleLAN, DHCP: true},
+			}},
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := NetSpec(tc.c)

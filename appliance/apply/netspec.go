@@ -36,6 +36,13 @@ func NetSpec(c config.Config) (netconf.Spec, error) {
 		if ci.Gateway.IsValid() {
 			is.Gateway = ci.Gateway.Addr
 		}
+		if ci.Role == config.RoleWAN {
+			is.IPv6 = ipv6Mode(ci.IPv6)
+			if ci.IPv6 == config.IPv6Static && ci.IPv6Address.IsValid() {
+				is.Addresses = append(is.Addresses, ci.IPv6Address.Prefix)
+				is.Gateway6 = ci.IPv6Gateway.Addr
+			}
+		}
 		for _, d := range ci.DNS {
 			if d.IsValid() {
 				is.DNS = append(is.DNS, d.Addr)
@@ -47,4 +54,18 @@ func NetSpec(c config.Config) (netconf.Spec, error) {
 		return netconf.Spec{}, err
 	}
 	return spec, nil
+}
+
+// ipv6Mode maps the config's IPv6 mode onto netconf's; off (or empty, or
+// anything validation would have refused) is off.
+func ipv6Mode(m config.IPv6Mode) netconf.IPv6Mode {
+	switch m {
+	case config.IPv6SLAAC:
+		return netconf.IPv6SLAAC
+	case config.IPv6DHCPv6:
+		return netconf.IPv6DHCP
+	case config.IPv6Static:
+		return netconf.IPv6Static
+	}
+	return netconf.IPv6Off
 }

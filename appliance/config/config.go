@@ -54,6 +54,24 @@ const (
 	ModeStatic AddrMode = "static"
 )
 
+// IPv6Mode says how the WAN takes IPv6. IPv6 is for the outside only: the
+// networks inside the tunnels stay IPv4, as the router's intercept range is.
+type IPv6Mode string
+
+const (
+	// IPv6Off (or empty) leaves the WAN without IPv6 beyond its link-local
+	// address, and ignores router advertisements.
+	IPv6Off IPv6Mode = "off"
+	// IPv6SLAAC takes addresses and the default route from router
+	// advertisements (the kernel's accept_ra and autoconf).
+	IPv6SLAAC IPv6Mode = "slaac"
+	// IPv6DHCPv6 asks a DHCPv6 server for an address; the default route
+	// still comes from router advertisements, as DHCPv6 has none.
+	IPv6DHCPv6 IPv6Mode = "dhcpv6"
+	// IPv6Static uses IPv6Address and IPv6Gateway.
+	IPv6Static IPv6Mode = "static"
+)
+
 // Interface binds a role to a NIC and says how it is addressed.
 type Interface struct {
 	Role Role `json:"role"`
@@ -66,6 +84,14 @@ type Interface struct {
 	Address Prefix `json:"address,omitzero"`
 	Gateway Addr   `json:"gateway,omitzero"`
 	DNS     []Addr `json:"dns,omitempty"`
+	// IPv6 (WAN only) says how the WAN takes IPv6 beside its IPv4
+	// address; empty means off.
+	IPv6 IPv6Mode `json:"ipv6,omitempty"`
+	// IPv6Address and IPv6Gateway (ipv6 static) are the WAN's IPv6
+	// address with its prefix length, e.g. 2001:db8::10/64, and the
+	// default route's next hop (in that prefix, or link-local).
+	IPv6Address Prefix `json:"ipv6_address,omitzero"`
+	IPv6Gateway Addr   `json:"ipv6_gateway,omitzero"`
 }
 
 // Admin holds who may manage the box.

@@ -88,6 +88,9 @@ var envFields = []struct{ field, name string }{
 	{"tunnels[0].if_id", "IPSEC_VTI_KEY"},
 	{"tunnels[0].mode", "IPSEC_VTI_KEY"},
 	{"tunnels[0].routes", "IPSEC_VTI_STATICROUTES"},
+	{"interfaces[0].ipv6", "WAN_IPV6"},
+	{"interfaces[0].ipv6_address", "WAN_IPV6_ADDRESS"},
+	{"interfaces[0].ipv6_gateway", "WAN_IPV6_GATEWAY"},
 }
 
 // envIgnored are vnf-ipsec variables the box has no use for; importing
@@ -261,6 +264,15 @@ func envToConfig(vars []envVar) (Config, EnvProblems) {
 	c := Config{Version: CurrentVersion}
 	t := Tunnel{Name: EnvTunnelName}
 	var reauth, vtiKey, routes *envVar
+	// The box's own variables (not vnf-ipsec's): IPv6 on the WAN, whose
+	// IPv4 side stays on DHCP as the default has it.
+	var wan *Interface
+	wanV6 := func() *Interface {
+		if wan == nil {
+			wan = &Interface{Role: RoleWAN, Mode: ModeDHCP}
+		}
+		return wan
+	}
 	for _, v := range vars {
 		v := v
 		switch v.name {
@@ -332,6 +344,12 @@ func envToConfig(vars []envVar) (Config, EnvProblems) {
 		case "IPSEC_VTI_STATICROUTES":
 			t.Routes = envNetworks(v.value)
 			routes = &v
+		case "WAN_IPV6":
+			wanV6().IPv6 = IPv6Mode(strings.ToLower(v.value))
+		case "WAN_IPV6_ADDRESS":
+			wanV6().IPv6Address = ParsePrefix(v.value)
+		case "WAN_IPV6_GATEWAY":
+			wanV6().IPv6Gateway = ParseAddr(v.value)
 		default:
 			if msg, ok := envIgnored[v.name]; ok {
 				warn(v, "%s", msg)
@@ -340,7 +358,7 @@ func envToConfig(vars []envVar) (Config, EnvProblems) {
 			} else if strings.HasPrefix(v.name, "IPSEC_") {
 				bad(v, "is not a vnf-ipsec variable this box knows; remove it or check its spelling")
 			} else {
-				bad(v, "is not a vnf-ipsec variable; the file may set only the IPSEC_ variables")
+				bad(v, "is not a vnf-ipsec variable; the file may set only the IPSEC_ variables and WAN_IPV6, WAN_IPV6_ADDRESS, WAN_IPV6_GATEWAY")
 			}
 		}
 	}
@@ -362,6 +380,9 @@ func envToConfig(vars []envVar) (Config, EnvProblems) {
 		}
 	}
 	c.Tunnels = []Tunnel{t}
+	if wan != nil {
+		c.Interfaces = []Interface{*wan}
+	}
 	return c, probs
 }
 

@@ -122,7 +122,7 @@ func TestImportEnvProblems(t *testing.T) {
 				{Line: 9, Name: "IPSEC_VTI_IPADDR_LOCAL", Message: "addresses on the tunnel interface are not supported; the box routes IPSEC_VTI_STATICROUTES into the tunnel without them (remove this line)"},
 				{Line: 10, Name: "IPSEC_INTERFACES", Message: "IKE always runs on the WAN interface; this setting is ignored", Warning: true},
 				{Line: 11, Name: "IPSEC_DPDACTION", Message: "is not a vnf-ipsec variable this box knows; remove it or check its spelling"},
-				{Line: 12, Name: "PATH", Message: "is not a vnf-ipsec variable; the file may set only the IPSEC_ variables"},
+				{Line: 12, Name: "PATH", Message: "is not a vnf-ipsec variable; the file may set only the IPSEC_ variables and WAN_IPV6, WAN_IPV6_ADDRESS, WAN_IPV6_GATEWAY"},
 				{Line: 8, Name: "IPSEC_VTI_STATICROUTES", Message: "needs IPSEC_VTI_KEY: static routes go to the tunnel interface of route-based mode"},
 				{Line: 1, Name: "IPSEC_REMOTEIP", Message: "255.255.255.255 is the broadcast address, not a single host"},
 				{Line: 2, Name: "IPSEC_REMOTENET", Message: "100.64.5.0/24 overlaps the local network 100.64.0.0/10 (tunnels[0].local_networks[0]); the two sides of a tunnel must not overlap"},

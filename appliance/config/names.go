@@ -67,3 +67,22 @@ func unicastProblem(a netip.Addr) string {
 	}
 	return ""
 }
+
+// checkLocalAddress checks the address a tunnel or a site's remote pins
+// IKE to (empty: the WAN's): one of the box's own, unicast, and of the
+// peer's family when the peer is an address (a DNS name may resolve to
+// either).
+func checkLocalAddress(p *problems, field string, local Addr, peer string) {
+	if local.IsZero() {
+		return
+	}
+	pa, err := netip.ParseAddr(peer)
+	switch {
+	case !local.IsValid():
+		p.add(field, "%q is not an IP address (leave it out to use the WAN address)", local.String())
+	case unicastProblem(local.Addr) != "":
+		p.add(field, "%s %s", local, unicastProblem(local.Addr))
+	case err == nil && pa.Unmap().Is4() != local.Addr.Unmap().Is4():
+		p.add(field, "%s and the peer %s are not both IPv4 or both IPv6", local, peer)
+	}
+}

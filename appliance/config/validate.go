@@ -70,6 +70,19 @@ func checkNetwork(p *problems, field string, n Prefix) (netip.Prefix, bool) {
 	return n.Prefix, true
 }
 
+// checkInsideNetwork is checkNetwork for the networks inside a tunnel,
+// which stay IPv4: the router intercepts an IPv4 range and sources its
+// traffic from an IPv4 inside address. IPv6 belongs on the outside (the
+// WAN and the peer's address).
+func checkInsideNetwork(p *problems, field string, n Prefix) (netip.Prefix, bool) {
+	got, ok := checkNetwork(p, field, n)
+	if ok && !got.Addr().Is4() {
+		p.add(field, "%s is an IPv6 network; the networks inside the tunnels must be IPv4 (the router intercepts IPv4 only). IPv6 works on the outside: the WAN and the peer's address", got)
+		return netip.Prefix{}, false
+	}
+	return got, ok
+}
+
 func overlapsBox(n netip.Prefix, box []boxNet) (boxNet, bool) {
 	for _, b := range box {
 		if b.prefix.Overlaps(n) {

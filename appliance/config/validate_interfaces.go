@@ -70,6 +70,9 @@ func validateInterfaces(p *problems, ifs []Interface) []boxNet {
 		default:
 			p.add(fld(base, "mode"), "%q is not a mode; it must be dhcp or static", ifc.Mode)
 		}
+		if a, ok := validateIPv6(p, base, ifc); ok {
+			box = append(box, boxNet{a.Masked(), fmt.Sprintf("the WAN's IPv6 subnet %s (%s)", a.Masked(), base)})
+		}
 		for j, d := range ifc.DNS {
 			switch {
 			case !d.IsValid():
@@ -120,4 +123,60 @@ func lastAddr(p netip.Prefix) netip.Addr {
 	}
 	a, _ := netip.AddrFromSlice(b)
 	return a
+}
+
+// validateIPv6 checks the WAN's IPv6 settings and returns its static IPv6
+// address, if it has a valid one.
+func validateIPv6(p *problems, base string, ifc Interface) (netip.Prefix, bool) {
+	static := func(field string) {
+		p.add(fld(base, field), "is only used with ipv6 static; remove it or set ipv6 to static")
+	}
+	switch ifc.IPv6 {
+	case "", IPv6Off, IPv6SLAAC, IPv6DHCPv6:
+		if !ifc.IPv6Address.IsZero() {
+			static("ipv6_address")
+		}
+		if !ifc.IPv6Gateway.IsZero() {
+			static("ipv6_gateway")
+		}
+		if ifc.IPv6 != "" && ifc.IPv6 != IPv6Off && ifc.Role == RoleLAN {
+			p.add(fld(base, "ipv6"), "IPv6 is for the WAN only; the LAN stays IPv4 (set it to off)")
+		}
+		return netip.Prefix{}, false
+	case IPv6Static:
+	default:
+		p.add(fld(base, "ipv6"), "%q is not an IPv6 mode; it must be off, slaac, dhcpv6 or static", ifc.IPv6)
+		return netip.Prefix{}, false
+	}
+	if ifc.Role == RoleLAN {
+		p.add(fld(base, "ipv6"), "IPv6 is for the WAN only; the LAN stays IPv4 (set it to off)")
+		return netip.Prefix{}, false
+	}
+	f := fld(base, "ipv6_address")
+	switch {
+	case ifc.IPv6Address.IsZero():
+		p.add(f, "is missing; ipv6 static needs an address like 2001:db8::10/64")
+		return netip.Prefix{}, false
+	case !ifc.IPv6Address.IsValid() || !ifc.IPv6Address.Addr().Is6() || ifc.IPv6Address.Addr().Is4In6():
+		p.add(f, "%q is not an IPv6 address with a prefix length (like 2001:db8::10/64)", ifc.IPv6Address.String())
+		return netip.Prefix{}, false
+	}
+	a, ok := checkHostPrefix(p, f, ifc.IPv6Address, true)
+	if !ok {
+		return netip.Prefix{}, false
+	}
+	g, gf := ifc.IPv6Gateway, fld(base, "ipv6_gateway")
+	switch {
+	case g.IsZero():
+		p.add(gf, "is missing; ipv6 static needs the IPv6 default gateway")
+	case !g.IsValid() || !g.Addr.Is6() || g.Addr.Is4In6():
+		p.add(gf, "%q is not an IPv6 address", g.String())
+	case g.Addr == a.Addr():
+		p.add(gf, "%s is the interface's own address", g)
+	case g.Addr.IsLinkLocalUnicast():
+		// fe80::1 is how many routers announce themselves.
+	case !a.Masked().Contains(g.Addr):
+		p.add(gf, "%s is neither in the interface's subnet %s nor link-local (fe80::/10)", g, a.Masked())
+	}
+	return a, true
 }

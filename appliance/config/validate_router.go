@@ -10,7 +10,7 @@ func validateRouter(p *problems, r Router, box []boxNet) bool {
 	if r.IdentityPath != "" && (!path.IsAbs(r.IdentityPath) || path.Clean(r.IdentityPath) != r.IdentityPath) {
 		p.add("router.identity_path", "%q must be a clean absolute path like %s", r.IdentityPath, DefaultIdentityPath)
 	}
-	rng, ok := checkNetwork(p, "router.intercept_range", r.InterceptRange)
+	rng, ok := checkInsideNetwork(p, "router.intercept_range", r.InterceptRange)
 	if ok {
 		if b, hit := overlapsBox(rng, box); hit {
 			p.add("router.intercept_range", "%s overlaps %s", rng, b.desc)

@@ -62,7 +62,7 @@ func validateSites(p *problems, c Config, insideOK bool, box []boxNet) {
 		var locals netIndex
 		for j, n := range s.LocalNetworks {
 			f := idx(fld(base, "local_networks"), j)
-			if n, ok := checkNetwork(p, f, n); ok {
+			if n, ok := checkInsideNetwork(p, f, n); ok {
 				if b, hit := overlapsBox(n, box); hit {
 					p.add(f, "%s overlaps %s", n, b.desc)
 					continue
@@ -82,7 +82,7 @@ func validateSites(p *problems, c Config, insideOK bool, box []boxNet) {
 		var siteRemotes []claimed
 		for j, n := range s.RemoteNetworks {
 			f := idx(fld(base, "remote_networks"), j)
-			n, ok := checkNetwork(p, f, n)
+			n, ok := checkInsideNetwork(p, f, n)
 			if !ok {
 				continue
 			}
@@ -137,14 +137,7 @@ func validateSites(p *problems, c Config, insideOK bool, box []boxNet) {
 			case !profiles[r.Profile]:
 				p.add(fld(rb, "profile"), "%q is not the name of a profile", r.Profile)
 			}
-			if !r.LocalAddress.IsZero() {
-				switch {
-				case !r.LocalAddress.IsValid():
-					p.add(fld(rb, "local_address"), "%q is not an IP address (leave it out to use the WAN address)", r.LocalAddress.String())
-				case unicastProblem(r.LocalAddress.Addr) != "":
-					p.add(fld(rb, "local_address"), "%s %s", r.LocalAddress, unicastProblem(r.LocalAddress.Addr))
-				}
-			}
+			checkLocalAddress(p, fld(rb, "local_address"), r.LocalAddress, r.PeerAddress)
 			if r.MonitorTarget != "" {
 				validateTarget(p, fld(rb, "monitor_target"), s.Monitor.Type, r.MonitorTarget, &remotes)
 			}

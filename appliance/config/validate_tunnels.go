@@ -14,20 +14,13 @@ func validateTunnels(p *problems, ts []Tunnel, r Router, insideOK bool, box []bo
 		base := idx("tunnels", i)
 		validateName(p, base, t.Name, "the tunnel", "site-a", nameAt)
 		validatePeer(p, fld(base, "peer_address"), t.PeerAddress)
-		if !t.LocalAddress.IsZero() {
-			switch {
-			case !t.LocalAddress.IsValid():
-				p.add(fld(base, "local_address"), "%q is not an IP address (leave it out to use the WAN address)", t.LocalAddress.String())
-			case unicastProblem(t.LocalAddress.Addr) != "":
-				p.add(fld(base, "local_address"), "%s %s", t.LocalAddress, unicastProblem(t.LocalAddress.Addr))
-			}
-		}
+		checkLocalAddress(p, fld(base, "local_address"), t.LocalAddress, t.PeerAddress)
 
 		var myLocals, myRemotes []claimed
 		var mine tunnelNets
 		for j, n := range t.LocalNetworks {
 			f := idx(fld(base, "local_networks"), j)
-			n, ok := checkNetwork(p, f, n)
+			n, ok := checkInsideNetwork(p, f, n)
 			if !ok {
 				continue
 			}
@@ -52,7 +45,7 @@ func validateTunnels(p *problems, ts []Tunnel, r Router, insideOK bool, box []bo
 		}
 		for j, n := range t.RemoteNetworks {
 			f := idx(fld(base, "remote_networks"), j)
-			n, ok := checkNetwork(p, f, n)
+			n, ok := checkInsideNetwork(p, f, n)
 			if !ok {
 				continue
 			}
@@ -98,7 +91,7 @@ func validateTunnels(p *problems, ts []Tunnel, r Router, insideOK bool, box []bo
 			}
 			for j, n := range t.Routes {
 				f := idx(fld(base, "routes"), j)
-				n, ok := checkNetwork(p, f, n)
+				n, ok := checkInsideNetwork(p, f, n)
 				if !ok {
 					continue
 				}

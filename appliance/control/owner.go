@@ -25,6 +25,7 @@ import (
 	"github.com/tunneler/tunneler/appliance/firewall"
 	"github.com/tunneler/tunneler/appliance/ipsec"
 	"github.com/tunneler/tunneler/appliance/liveness"
+	"github.com/tunneler/tunneler/appliance/netconf"
 	"github.com/tunneler/tunneler/appliance/provision"
 	"github.com/tunneler/tunneler/appliance/supervise"
 	"github.com/tunneler/tunneler/appliance/sysinfo"
@@ -94,6 +95,9 @@ type Deps struct {
 	// Firewall reads the firewall's counters per rule; nil when the box
 	// has no firewall.
 	Firewall func() ([]firewall.RuleCounter, error)
+	// Network reads netconf's status: the NICs, their roles and
+	// addresses; nil leaves them out of the snapshot.
+	Network func() (netconf.Status, error)
 	// Problems returns what init found wrong at boot, one line each as
 	// the banner says them ("area: text"); Provisioning is this boot's
 	// import from the ESP (zero when no file was there).

@@ -50,6 +50,21 @@ type Status struct {
 	// Trial is the change on trial, nil when none runs.
 	Trial        *TrialStatus  `json:"trial,omitempty"`
 	AlarmHistory []AlarmChange `json:"alarm_history,omitempty"`
+	// Interfaces are the NICs with a role and their addresses, IPv4 and
+	// IPv6 (link-local left out), as netconf reports them.
+	Interfaces []InterfaceStatus `json:"interfaces,omitempty"`
+}
+
+// InterfaceStatus is one NIC with a role: its addresses and how it takes
+// them.
+type InterfaceStatus struct {
+	Role      string   `json:"role"`
+	Name      string   `json:"name"`
+	State     string   `json:"state"` // up, down, no-carrier
+	Addresses []string `json:"addresses"`
+	// How says how the addresses come, e.g. "dhcp, gw 192.0.2.1, IPv6
+	// slaac" (netconf's summary).
+	How string `json:"how"`
 }
 
 // Actions of a firewall rule.

@@ -65,6 +65,7 @@ func (o *Owner) Status() Status {
 	}
 	o.sitesAndAlarms(&st, c, byName) // sites.go
 	st.System = o.system()
+	st.Interfaces = o.interfaces()
 	st.Trial = o.Trial()
 	if o.d.Firewall != nil {
 		rcs, err := o.d.Firewall()
@@ -124,6 +125,29 @@ func tunnelStatus(t config.Tunnel, s ipsec.TunnelStatus, lt liveness.Tunnel, now
 			RekeyAt: at(ch.RekeyIn), ExpiresAt: at(ch.LifetimeLeft)})
 	}
 	return ts
+}
+
+// interfaces lists the NICs that have a role, from netconf's status.
+func (o *Owner) interfaces() []InterfaceStatus {
+	if o.d.Network == nil {
+		return nil
+	}
+	ns, err := o.d.Network()
+	if err != nil {
+		return nil
+	}
+	var out []InterfaceStatus
+	for _, i := range ns.Interfaces {
+		if i.Role == "" {
+			continue
+		}
+		is := InterfaceStatus{Role: string(i.Role), Name: i.Name, State: i.State, How: i.How()}
+		for _, a := range i.Addresses {
+			is.Addresses = append(is.Addresses, a.String())
+		}
+		out = append(out, is)
+	}
+	return out
 }
 
 func (o *Owner) system() SystemStatus {

@@ -9,8 +9,8 @@ import (
 )
 
 // Filters are classic BPF programs over a packet from its IP header on
-// (AF_PACKET, SOCK_DGRAM), IPv4 only. snapLen is what an accepted packet
-// keeps.
+// (AF_PACKET, SOCK_DGRAM), IPv4 only but for wanFilter6 (an IPv6 peer).
+// snapLen is what an accepted packet keeps.
 const snapLen = 65535
 
 // prog is a BPF program under construction, with named jump targets

@@ -106,3 +106,41 @@ func TestInsideFilter(t *testing.T) {
 		t.Errorf("a tunnel with IPv6 remote networks only: no error")
 	}
 }
+
+// ip6pkt builds an IPv6 packet (40-byte header) with an 8-byte L4 header.
+func ip6pkt(src, dst string, next byte, sport, dport uint16) []byte {
+	b := make([]byte, 48)
+	b[0] = 0x60
+	binary.BigEndian.PutUint16(b[4:], 8)
+	b[6], b[7] = next, 64
+	s, d := netip.MustParseAddr(src).As16(), netip.MustParseAddr(dst).As16()
+	copy(b[8:], s[:])
+	copy(b[24:], d[:])
+	binary.BigEndian.PutUint16(b[40:], sport)
+	binary.BigEndian.PutUint16(b[42:], dport)
+	return b
+}
+
+func TestWANFilter6(t *testing.T) {
+	f := wanFilter6(netip.MustParseAddr("fd00:2::2"))
+	for _, c := range []struct {
+		name string
+		pkt  []byte
+		want bool
+	}{
+		{"IKE from the peer", ip6pkt("fd00:2::2", "fd00:2::10", 17, 500, 500), true},
+		{"NAT-T to the peer", ip6pkt("fd00:2::10", "fd00:2::2", 17, 4500, 4500), true},
+		{"ESP from the peer", ip6pkt("fd00:2::2", "fd00:2::10", 50, 0, 0), true},
+		{"ESP to the peer", ip6pkt("fd00:2::10", "fd00:2::2", 50, 0, 0), true},
+		{"DNS from the peer", ip6pkt("fd00:2::2", "fd00:2::10", 17, 53, 33000), false},
+		{"TCP from the peer", ip6pkt("fd00:2::2", "fd00:2::10", 6, 500, 500), false},
+		{"IKE from a neighbour differing in the last byte", ip6pkt("fd00:2::3", "fd00:2::10", 17, 500, 500), false},
+		{"IKE from a host differing in the first word", ip6pkt("fd01:2::2", "fd00:2::10", 17, 500, 500), false},
+		{"ESP of another peer", ip6pkt("fd00:2::10", "2001:db8::1", 50, 0, 0), false},
+		{"IPv4 with the same ports", ip4pkt("192.0.2.2", "192.0.2.10", 17, 500, 500), false},
+	} {
+		if got := runFilter(t, f, c.pkt); got != c.want {
+			t.Errorf("%s: kept %v, want %v", c.name, got, c.want)
+		}
+	}
+}

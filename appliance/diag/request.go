@@ -283,11 +283,15 @@ func (rn *Runner) planCapture(r Request, t Tunnel, ok bool, ps Problems) (Job, P
 			break
 		}
 		peer, err := netip.ParseAddr(t.Peer)
-		if err != nil || !peer.Unmap().Is4() {
-			ps.add("preset", "the WAN preset filters on the peer's IPv4 address; tunnel %s's peer is %q", t.Name, t.Peer)
+		if err != nil {
+			ps.add("preset", "the WAN preset filters on the peer's IP address; tunnel %s's peer is the name %q", t.Name, t.Peer)
 			break
 		}
-		job.Filter, job.Describe = wanFilter(peer.Unmap()), fmt.Sprintf("IKE and ESP between the box and %s", peer.Unmap())
+		filter := wanFilter
+		if peer = peer.Unmap(); peer.Is6() {
+			filter = wanFilter6
+		}
+		job.Filter, job.Describe = filter(peer), fmt.Sprintf("IKE and ESP between the box and %s", peer)
 		if len(wan) == 0 {
 			ps.add("preset", "the box has no WAN interface to capture on")
 			break

@@ -80,7 +80,7 @@ func TestPlan(t *testing.T) {
 			}
 		}},
 		{name: "capture wan, peer by name", req: Request{Action: ActCapture, Tunnel: "named", Preset: PresetWAN},
-			want: `preset: the WAN preset filters on the peer's IPv4 address; tunnel named's peer is "vpn.example.com"`},
+			want: `preset: the WAN preset filters on the peer's IP address; tunnel named's peer is the name "vpn.example.com"`},
 		{name: "capture bounds", req: Request{Action: ActCapture, Tunnel: "site1", Preset: "all", Seconds: 3600, MaxKB: 1 << 30},
 			want: "seconds: is 3600; a capture runs 1 to 300 seconds; max_kb: is 1073741824; a capture holds 16 to 16384 KiB (it is kept in RAM); preset: \"all\": choose wan or inside"},
 		{name: "capture without a tunnel", req: Request{Action: ActCapture, Preset: PresetInside},

@@ -154,6 +154,14 @@ func buildInput(rs *Ruleset, spec Spec) {
 	}{{134, "nd-router-advert"}, {135, "nd-neighbor-solicit"}, {136, "nd-neighbor-advert"}} {
 		rs.count(rs.rule(in).nfproto(true).hopLimit255().icmpType(true, t.typ, t.name), "in_icmpv6_nd").accept()
 	}
+	// A switch that snoops MLD forwards the box's solicited-node
+	// multicast (neighbour solicitations for its address) only while the
+	// box answers the router's listener queries, which come from a
+	// link-local address. Packet-too-big and the other ICMPv6 errors that
+	// path MTU discovery and IKE need are related to a flow of the box's
+	// own, accepted by the established rule above; nothing else of ICMPv6
+	// is, echo included.
+	rs.count(rs.rule(in).nfproto(true).prefix(true, netip.MustParsePrefix("fe80::/10")).icmpType(true, icmp6MLDQuery, "mld-listener-query"), "in_icmpv6_mld").accept()
 	if spec.LogDrops {
 		rs.rule(in).limit(5, 10).log("tunneler drop in: ")
 	}

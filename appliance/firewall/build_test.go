@@ -46,6 +46,7 @@ func TestBuildInput(t *testing.T) {
 		`meta nfproto ipv6 ip6 hoplimit 255 icmpv6 type nd-router-advert counter name in_icmpv6_nd accept`,
 		`meta nfproto ipv6 ip6 hoplimit 255 icmpv6 type nd-neighbor-solicit counter name in_icmpv6_nd accept`,
 		`meta nfproto ipv6 ip6 hoplimit 255 icmpv6 type nd-neighbor-advert counter name in_icmpv6_nd accept`,
+		`meta nfproto ipv6 ip6 saddr fe80::/10 icmpv6 type mld-listener-query counter name in_icmpv6_mld accept`,
 		`counter name in_drop drop`,
 	}
 	if diff := cmp.Diff(want, rs.Rules(chainInput)); diff != "" {

@@ -97,6 +97,7 @@ var ruleInfo = []struct{ name, action, what string }{
 	{"in_loopback", ActionAccept, "loopback"},
 	{"in_dhcp", ActionAccept, "DHCP replies"},
 	{"in_icmpv6_nd", ActionAccept, "IPv6 neighbour discovery"},
+	{"in_icmpv6_mld", ActionAccept, "IPv6 multicast listener queries (link-local)"},
 	{"in_mgmt", ActionAccept, "web UI and metrics on the management side"},
 	{"in_lan_ping", ActionAccept, "ping on the management side (rate-limited)"},
 	{"in_ipsec_intercept", ActionAccept, "from a tunnel to the router's intercepts"},

@@ -22,6 +22,7 @@ const (
 	tcpFlagRST      = 0x04
 	icmpEchoRequest = 8
 	icmp6EchoReq    = 128
+	icmp6MLDQuery   = 130
 )
 
 // rule is one nftables rule together with the nft-like text it stands for.

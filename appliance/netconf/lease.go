@@ -93,3 +93,58 @@ func (m *Manager) onLease(f *iface, c *dhcpClient, l *Lease) {
 		m.kickNTP() // the network just became usable
 	}
 }
+
+// startDHCP6 runs a DHCPv6 client for f. Called with m.mu held.
+func (m *Manager) startDHCP6(f *iface) {
+	c := &dhcp6Client{
+		ifname:  f.nic.Name,
+		mac:     f.nic.MAC,
+		inNs:    func(fn func() error) error { return inNetns(m.opts.Netns, fn) },
+		timeout: m.opts.DHCPTimeout,
+		retries: m.opts.DHCPRetries,
+		onEvent: func(kind, msg string) { m.emit(f.nic.Name, f.role, kind, "%s", msg) },
+	}
+	c.onLease = func(l *Lease6) { m.onLease6(f, c, l) }
+	f.dhcp6 = c
+	m.wg.Add(1)
+	c.start(m.ctx)
+	go func() {
+		<-c.done
+		m.wg.Done()
+	}()
+	m.emit(f.nic.Name, f.role, "dhcpv6", "asking for an address")
+}
+
+// stopDHCP6 stops f's DHCPv6 client; its address goes at the next
+// reconcile. Called with m.mu held.
+func (m *Manager) stopDHCP6(f *iface) {
+	if f.dhcp6 != nil {
+		f.dhcp6.stop()
+		f.dhcp6 = nil
+	}
+	f.lease6 = nil
+}
+
+// onLease6 is the DHCPv6 client's report: an address granted or extended,
+// or nil when it expired.
+func (m *Manager) onLease6(f *iface, c *dhcp6Client, l *Lease6) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed || m.ifaces[f.role] != f || f.dhcp6 != c {
+		return
+	}
+	old := f.lease6
+	f.lease6 = l
+	switch {
+	case l == nil:
+		m.emit(f.nic.Name, f.role, "dhcpv6", "address lost")
+	case old != nil && old.Address == l.Address:
+		m.emit(f.nic.Name, f.role, "dhcpv6", "kept %s until %s", l.Address.Addr(), l.Expiry.UTC().Format(time.RFC3339))
+		return
+	default:
+		m.emit(f.nic.Name, f.role, "dhcpv6", "got %s until %s", l.Address.Addr(), l.Expiry.UTC().Format(time.RFC3339))
+	}
+	for _, err := range m.reconcile(true) {
+		m.emit(f.nic.Name, f.role, "error", "%v", err)
+	}
+}

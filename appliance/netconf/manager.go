@@ -47,6 +47,9 @@ type Options struct {
 	NTPTimeout       time.Duration
 	NTPInterval      time.Duration
 	NTPStepThreshold time.Duration
+	// Sysctl writes a per-interface IPv6 setting; by default
+	// /proc/sys/net/ipv6/conf/IFNAME/KEY in the manager's namespace.
+	Sysctl SysctlFunc
 	// OnEvent receives events in order on one goroutine; it may call
 	// Status. No event is delivered after Close returns.
 	OnEvent func(Event)
@@ -82,6 +85,9 @@ func (o *Options) defaults() {
 	}
 	if o.NTPInterval <= 0 {
 		o.NTPInterval = time.Hour
+	}
+	if o.Sysctl == nil {
+		o.Sysctl = procSysctl(func(fn func() error) error { return inNetns(o.Netns, fn) })
 	}
 	if o.NTPStepThreshold <= 0 {
 		o.NTPStepThreshold = time.Second
@@ -132,6 +138,9 @@ type iface struct {
 	lease    *Lease
 	fallback bool
 	timer    *time.Timer
+	dhcp6    *dhcp6Client
+	lease6   *Lease6
+	ipv6Set  string // the IPv6 sysctls last written, to write them once
 }
 
 // New starts a manager: it watches links from now on, but configures
@@ -240,6 +249,7 @@ func (m *Manager) Apply(ctx context.Context, spec Spec) error {
 		if b, ok := binds[role]; !ok || b.NIC.Index != f.nic.Index {
 			m.emit(f.nic.Name, role, "bind", "no longer %s", role)
 			m.stopDHCP(f)
+			m.stopDHCP6(f)
 			delete(m.ifaces, role)
 		}
 	}
@@ -260,6 +270,11 @@ func (m *Manager) Apply(ctx context.Context, spec Spec) error {
 		}
 		f.spec, f.shared = b.Spec, b.Shared
 		f.mgmt = role == RoleLAN || b.Shared
+		// Before the link comes up: its router solicitation, once the
+		// link-local address is through DAD, must find accept_ra set.
+		if err := m.applyIPv6(f); err != nil {
+			errs = append(errs, err)
+		}
 		if l := byIndex[f.nic.Index]; l != nil {
 			if l.Attrs().Flags&net.FlagUp == 0 {
 				if err := m.k.LinkSetUp(l); err != nil {
@@ -276,6 +291,12 @@ func (m *Manager) Apply(ctx context.Context, spec Spec) error {
 			m.startDHCP(f, spec.Hostname)
 		case !f.spec.DHCP && f.dhcp != nil:
 			m.stopDHCP(f)
+		}
+		switch wantV6 := f.spec.IPv6 == IPv6DHCP; {
+		case wantV6 && f.dhcp6 == nil:
+			m.startDHCP6(f)
+		case !wantV6 && f.dhcp6 != nil:
+			m.stopDHCP6(f)
 		}
 		if !f.mgmt && (f.fallback || f.timer != nil) {
 			m.stopFallback(f)
@@ -337,6 +358,7 @@ func (m *Manager) Close() error {
 			clients = append(clients, f.dhcp)
 		}
 		m.stopDHCP(f)
+		m.stopDHCP6(f)
 	}
 	m.mu.Unlock()
 	// Let the clients send their releases before the addresses go.

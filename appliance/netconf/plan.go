@@ -41,13 +41,17 @@ type ifaceState struct {
 	Link     int
 	Spec     IfaceSpec
 	Lease    *Lease
+	Lease6   *Lease6
 	Fallback bool
 }
 
 // desiredState computes addresses, routes and resolvers from the bound
 // interfaces. It is pure so the rules are tested without a kernel:
 //   - static addresses always, the lease address when there is one, the
-//     fallback address only while there is no lease;
+//     fallback address only while there is no lease; the DHCPv6 address
+//     when there is one;
+//   - the static IPv6 default route, from WAN only (SLAAC's and
+//     DHCPv6's come from router advertisements, which the kernel owns);
 //   - one default route, from WAN only: the static gateway, else the DHCP
 //     router;
 //   - DNS: WAN's static servers, WAN's lease servers, then LAN's, without
@@ -76,6 +80,12 @@ func desiredState(ifs []ifaceState) desired {
 		} else if s.Fallback {
 			d.Addrs[linkAddr{s.Link, FallbackPrefix}] = true
 		}
+		if s.Lease6 != nil {
+			d.Addrs[linkAddr{s.Link, s.Lease6.Address}] = true
+		}
+		if gw := s.Spec.Gateway6; s.Role == RoleWAN && gw.IsValid() && s.Spec.IPv6 == IPv6Static {
+			d.Routes[routeKey{Link: s.Link, Dst: netip.PrefixFrom(netip.IPv6Unspecified(), 0), Gw: gw}] = true
+		}
 		if s.Role == RoleWAN {
 			gw, fromDHCP := s.Spec.Gateway, false
 			if !gw.IsValid() && s.Lease != nil && s.Lease.Router.IsValid() {
@@ -91,6 +101,14 @@ func desiredState(ifs []ifaceState) desired {
 			}
 		}
 		addDNS(s.Spec.DNS)
+		if s.Lease6 != nil {
+			addDNS(s.Lease6.DNS)
+			for _, dom := range s.Lease6.Search {
+				if dom != "" && !contains(d.Search, dom) {
+					d.Search = append(d.Search, dom)
+				}
+			}
+		}
 		if s.Lease != nil {
 			addDNS(s.Lease.DNS)
 			for _, dom := range append([]string{s.Lease.Domain}, s.Lease.Search...) {

@@ -81,6 +81,31 @@ func TestDesiredState(t *testing.T) {
 			addrs:  []string{"2 2001:db8::2/64"},
 			routes: []routeKey{{Link: 2, Dst: pfx("::/0"), Gw: addr("2001:db8::1")}},
 		},
+		{
+			name: "static IPv6 beside DHCP IPv4",
+			ifs: []ifaceState{{Role: RoleWAN, Link: 2, Spec: IfaceSpec{DHCP: true, IPv6: IPv6Static,
+				Addresses: []netip.Prefix{pfx("2001:db8:1::10/64")}, Gateway6: addr("2001:db8:1::1")}}},
+			addrs:  []string{"2 2001:db8:1::10/64"},
+			routes: []routeKey{{Link: 2, Dst: pfx("::/0"), Gw: addr("2001:db8:1::1")}},
+		},
+		{
+			name: "link-local IPv6 gateway beside a static IPv4 one",
+			ifs: []ifaceState{{Role: RoleWAN, Link: 2, Spec: IfaceSpec{IPv6: IPv6Static,
+				Addresses: []netip.Prefix{pfx("198.51.100.2/29"), pfx("2001:db8:1::10/64")},
+				Gateway:   addr("198.51.100.1"), Gateway6: addr("fe80::1")}}},
+			addrs: []string{"2 198.51.100.2/29", "2 2001:db8:1::10/64"},
+			routes: []routeKey{
+				{Link: 2, Dst: def4, Gw: addr("198.51.100.1")},
+				{Link: 2, Dst: pfx("::/0"), Gw: addr("fe80::1")},
+			},
+		},
+		{
+			name: "DHCPv6 address, DNS and search; the route is the kernel's (RA)",
+			ifs: []ifaceState{{Role: RoleWAN, Link: 2, Spec: IfaceSpec{DHCP: true, IPv6: IPv6DHCP},
+				Lease6: &Lease6{Address: pfx("2001:db8:1::123/128"), DNS: []netip.Addr{addr("2001:db8:1::53")}}}},
+			addrs: []string{"2 2001:db8:1::123/128"},
+			dns:   "2001:db8:1::53",
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := desiredState(tc.ifs)
@@ -96,6 +121,7 @@ func TestDesiredState(t *testing.T) {
 			for r := range d.Routes {
 				routes = append(routes, r)
 			}
+			sortRoutes(routes)
 			if !slices.Equal(routes, tc.routes) {
 				t.Errorf("routes %+v, want %+v", routes, tc.routes)
 			}

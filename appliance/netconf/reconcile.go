@@ -17,7 +17,7 @@ import (
 func (m *Manager) reconcile(writeDNS bool) []error {
 	var states []ifaceState
 	for _, f := range m.ifaces {
-		states = append(states, ifaceState{Role: f.role, Link: f.nic.Index, Spec: f.spec, Lease: f.lease, Fallback: f.fallback})
+		states = append(states, ifaceState{Role: f.role, Link: f.nic.Index, Spec: f.spec, Lease: f.lease, Lease6: f.lease6, Fallback: f.fallback})
 	}
 	want := desiredState(states)
 	var errs []error

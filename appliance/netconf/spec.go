@@ -67,6 +67,11 @@ type IfaceSpec struct {
 	// DHCP router). On LAN it is reported but never a default route.
 	Gateway netip.Addr
 	DNS     []netip.Addr
+	// IPv6 says how the interface takes IPv6 (WAN only; see IPv6Mode).
+	// With IPv6Static, the IPv6 entries of Addresses are its addresses
+	// and Gateway6 the IPv6 default route's next hop.
+	IPv6     IPv6Mode
+	Gateway6 netip.Addr
 }
 
 // DefaultSpec is the out-of-the-box configuration: first NIC WAN, second
@@ -123,6 +128,24 @@ func (s Spec) Validate() error {
 			}
 			if !ifs.DHCP && !ifs.Gateway.IsLinkLocalUnicast() && !anyContains(ifs.Addresses, ifs.Gateway) {
 				errs = append(errs, fmt.Errorf("%s: gateway %v is outside the interface's networks", where, ifs.Gateway))
+			}
+		}
+		switch ifs.IPv6 {
+		case IPv6Off, IPv6SLAAC, IPv6DHCP, IPv6Static:
+		default:
+			errs = append(errs, fmt.Errorf("%s: IPv6 mode %q is not off, slaac, dhcpv6 or static", where, ifs.IPv6))
+		}
+		if ifs.IPv6 != IPv6Off && ifs.Role != RoleWAN {
+			errs = append(errs, fmt.Errorf("%s: IPv6 is for the WAN only", where))
+		}
+		if g := ifs.Gateway6; g.IsValid() {
+			switch {
+			case !g.Is6() || g.Is4In6() || g.IsUnspecified() || g.IsMulticast():
+				errs = append(errs, fmt.Errorf("%s: IPv6 gateway %v is not an IPv6 unicast address", where, g))
+			case ifs.IPv6 != IPv6Static:
+				errs = append(errs, fmt.Errorf("%s: IPv6 gateway %v needs IPv6 static (router advertisements give it otherwise)", where, g))
+			case !g.IsLinkLocalUnicast() && !anyContains(ifs.Addresses, g):
+				errs = append(errs, fmt.Errorf("%s: IPv6 gateway %v is outside the interface's networks", where, g))
 			}
 		}
 		for _, d := range ifs.DNS {

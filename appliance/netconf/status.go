@@ -42,6 +42,13 @@ type IfaceStatus struct {
 	// Fallback is set while the fallback address stands in for a lease.
 	Fallback bool
 	Gateway  netip.Addr
+	// IPv6 is how the interface takes IPv6 (its addresses are among
+	// Addresses); Lease6 is its DHCPv6 address, Gateway6 its static IPv6
+	// gateway (SLAAC's and DHCPv6's gateway is the kernel's, from router
+	// advertisements).
+	IPv6     IPv6Mode
+	Lease6   *Lease6
+	Gateway6 netip.Addr
 }
 
 // Status reports the state of every NIC and of DNS and NTP.
@@ -86,6 +93,11 @@ func (m *Manager) Status() (Status, error) {
 				l := *f.lease
 				is.Lease = &l
 			}
+			is.IPv6, is.Gateway6 = f.spec.IPv6, f.spec.Gateway6
+			if f.lease6 != nil {
+				l := *f.lease6
+				is.Lease6 = &l
+			}
 			is.Gateway = f.spec.Gateway
 			if !is.Gateway.IsValid() && f.lease != nil {
 				is.Gateway = f.lease.Router
@@ -127,6 +139,17 @@ func (i IfaceStatus) String() string {
 	if len(addrs) == 0 {
 		addrs = []string{"no address"}
 	}
+	how := i.How()
+	s := fmt.Sprintf("%-8s %-10s %s  %-10s %s", role, i.Name, i.MAC, i.State, strings.Join(addrs, " "))
+	if how != "" {
+		s += " (" + how + ")"
+	}
+	return s
+}
+
+// How says how the interface takes its addresses, e.g. "dhcp, gw
+// 10.0.2.2, IPv6 slaac"; empty for a NIC without a role.
+func (i IfaceStatus) How() string {
 	var how []string
 	switch {
 	case i.Fallback:
@@ -141,9 +164,14 @@ func (i IfaceStatus) String() string {
 	if i.Gateway.IsValid() && i.Role == RoleWAN {
 		how = append(how, "gw "+i.Gateway.String())
 	}
-	s := fmt.Sprintf("%-8s %-10s %s  %-10s %s", role, i.Name, i.MAC, i.State, strings.Join(addrs, " "))
-	if len(how) > 0 {
-		s += " (" + strings.Join(how, ", ") + ")"
+	switch {
+	case i.Role != RoleWAN || i.IPv6 == IPv6Off:
+	case i.IPv6 == IPv6DHCP && i.Lease6 == nil:
+		how = append(how, "IPv6 DHCPv6, no address yet")
+	case i.Gateway6.IsValid():
+		how = append(how, "IPv6 "+string(i.IPv6)+", gw "+i.Gateway6.String())
+	default:
+		how = append(how, "IPv6 "+string(i.IPv6))
 	}
-	return s
+	return strings.Join(how, ", ")
 }

@@ -105,6 +105,7 @@ func (b *Menu) Items(extra ...console.Item) []console.Item {
 		{Key: "5", Title: "Reset admin password (back to setup mode)", Confirm: "The admin password is removed; the web UI asks for a new setup code.", Run: b.resetAdmin},
 		{Key: "6", Title: "Ping", Dialog: b.ping},
 		{Key: "7", Title: "View logs", Run: b.viewLogs},
+		b.ipv6Item(),
 	}
 	items = append(items, extra...)
 	items = append(items,

@@ -227,3 +227,60 @@ func TestConsoleConfirmsTrial(t *testing.T) {
 		t.Error("the trial still runs")
 	}
 }
+
+func TestSetWANIPv6(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		wantErr string
+		want    string // the WAN's IPv6 summary after
+	}{
+		{in: "slaac", want: "slaac"},
+		{in: " DHCPv6 ", want: "dhcpv6"},
+		{in: "off", want: "off"},
+		{in: "2001:db8::10/64 fe80::1", want: "static 2001:db8::10/64 gw fe80::1"},
+		{in: "", wantErr: "nothing typed"},
+		{in: "on", wantErr: `"on" is not off, slaac, dhcpv6, nor an address/prefix and a gateway`},
+		{in: "2001:db8::10/64", wantErr: `is not off, slaac, dhcpv6, nor an address/prefix and a gateway`},
+		{in: "2001:db8::10/64 2001:db9::1", wantErr: "ipv6_gateway: 2001:db9::1 is neither in the interface's subnet"},
+		{in: "10.0.0.5/24 10.0.0.1", wantErr: "is not an IPv6 address with a prefix length"},
+	} {
+		got, err := SetWANIPv6(withTunnel(), tc.in)
+		if err == nil {
+			if errs := got.Validate(); len(errs) > 0 {
+				err = errs
+			}
+		}
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("SetWANIPv6(%q) error = %v, want %q", tc.in, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("SetWANIPv6(%q): %v", tc.in, err)
+			continue
+		}
+		if s := wanIPv6Summary(got.Interfaces[ifaceIndex(got, config.RoleWAN)]); s != tc.want {
+			t.Errorf("SetWANIPv6(%q): WAN IPv6 %s, want %s", tc.in, s, tc.want)
+		}
+	}
+}
+
+// Every entry of the full menu has its own key, the IPv6 one included
+// (a key taken twice would make one entry unreachable).
+func TestMenuKeysUnique(t *testing.T) {
+	b := &Menu{Firmware: &fakeFirmware{}, TestHooks: true}
+	seen := map[string]string{}
+	for _, it := range b.Items() {
+		if it.Shown != nil && !it.Shown() {
+			continue
+		}
+		if other, dup := seen[it.Key]; dup {
+			t.Errorf("key %s is both %q and %q", it.Key, other, it.Title)
+		}
+		seen[it.Key] = it.Title
+	}
+	if seen["22"] != "Set WAN IPv6 (off, SLAAC, DHCPv6 or static)" {
+		t.Errorf("key 22 is %q, want the WAN IPv6 entry", seen["22"])
+	}
+}

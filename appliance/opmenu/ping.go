@@ -46,10 +46,10 @@ func (b *Menu) ping(s *console.Session) error {
 	target, err := netip.ParseAddr(a)
 	if err != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		found, lerr := net.DefaultResolver.LookupNetIP(ctx, "ip4", a)
+		found, lerr := net.DefaultResolver.LookupNetIP(ctx, "ip", a)
 		cancel()
 		if lerr != nil || len(found) == 0 {
-			return fmt.Errorf("%q is not an IPv4 address or a name that resolves", a)
+			return fmt.Errorf("%q is not an IP address or a name that resolves", a)
 		}
 		target = found[0]
 	}

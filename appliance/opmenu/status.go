@@ -117,6 +117,9 @@ func StatusLines(c config.Config, seq int) []string {
 		if i.MAC != "" {
 			bind = "MAC " + i.MAC
 		}
+		if i.Role == config.RoleWAN && i.IPv6 != "" && i.IPv6 != config.IPv6Off {
+			how += ", IPv6 " + wanIPv6Summary(i)
+		}
 		out = append(out, fmt.Sprintf("  %-4s %s (%s)", i.Role, how, bind))
 	}
 	if len(d.Tunnels) == 0 {

@@ -67,15 +67,18 @@ func addToLo(a netip.Addr) error {
 	return netlink.AddrReplace(lo, addr)
 }
 
-// resolve looks a peer's name up in the system's DNS, for its first IPv4
-// address.
+// resolve looks a peer's name up in the system's DNS, IPv4 and IPv6,
+// for its first address. The resolver orders them by RFC 6724 (an IPv6
+// address first only when the box has an IPv6 source that suits it), as
+// charon's getaddrinfo does for the same name, so the policies' peer and
+// the one charon talks to agree.
 func resolve(host string) (netip.Addr, error) {
-	addrs, err := net.DefaultResolver.LookupNetIP(context.Background(), "ip4", host)
+	addrs, err := net.DefaultResolver.LookupNetIP(context.Background(), "ip", host)
 	if err != nil {
 		return netip.Addr{}, err
 	}
 	if len(addrs) == 0 {
-		return netip.Addr{}, fmt.Errorf("%s has no IPv4 address", host)
+		return netip.Addr{}, fmt.Errorf("%s has no address", host)
 	}
-	return addrs[0], nil
+	return addrs[0].Unmap(), nil
 }
