@@ -211,8 +211,10 @@ var legacyOnly = map[string]algKind{
 // through, in each of the places a tunnel is written.
 const legacyHint = `; an old device that needs it is accepted only with the "legacy" preset and the weak-crypto acknowledgment (accept_weak_crypto; IPSEC_LEGACY=yes in an env file)`
 
-// usesLegacy reports whether a proposal names an algorithm only the legacy
-// preset allows.
+// WeakProposal reports whether a proposal names an algorithm only the
+// legacy preset allows (HMAC-SHA-1, DH groups 2 and 5).
+func WeakProposal(p string) bool { return usesLegacy(p) }
+
 func usesLegacy(p string) bool {
 	for _, part := range strings.Split(strings.ToLower(p), "-") {
 		if _, ok := legacyOnly[part]; ok {
