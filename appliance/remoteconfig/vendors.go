@@ -32,8 +32,7 @@ var vendors = []Vendor{
 		takes: spelled(5, 14, 15, 16, 18, 19, 20, 21, 31)},
 	{ID: "cisco-ios", Name: "Cisco IOS / IOS-XE", File: "cisco-ios.txt", all: true,
 		takes: spelled(1, 2, 5, 14, 15, 16, 19, 20, 21, 24)},
-	{ID: "cisco-asa", Name: "Cisco ASA", File: "cisco-asa.txt", all: true,
-		takes: spelled(2, 5, 14, 15, 16, 19, 20, 21, 24, 31)},
+	{ID: "cisco-asa", Name: "Cisco ASA", File: "cisco-asa.txt", all: true, takes: asaTakes},
 	{ID: "fortigate", Name: "FortiGate (FortiOS CLI)", File: "fortigate.txt",
 		takes: spelled(1, 2, 5, 14, 15, 16, 17, 18, 19, 20, 21, 27, 28, 29, 30, 31, 32)},
 	{ID: "paloalto", Name: "Palo Alto (PAN-OS set commands)", File: "paloalto.txt",
@@ -68,6 +67,15 @@ func spelled(groupNums ...int) func(p proposal, ike, v1 bool) bool {
 		}
 		return (!ike && p.Group == 0) || slices.Contains(groupNums, p.Group)
 	}
+}
+
+// asaTakes: an ASA's IKEv1 policies hash with SHA-1 (or MD5) only, and
+// its IKEv1 transform sets have no GCM and no SHA-2.
+func asaTakes(p proposal, ike, v1 bool) bool {
+	if !spelled(2, 5, 14, 15, 16, 19, 20, 21, 24, 31)(p, ike, v1) {
+		return false
+	}
+	return !v1 || (!p.GCM && p.Integ == "sha1")
 }
 
 // mikrotikTakes: RouterOS's IKE profile has AES-CBC only and no SHA-384;
@@ -143,8 +151,8 @@ var names = map[string]any{
 	// VyOS / EdgeOS
 	"vyosEnc": func(p proposal) string { return fmt.Sprintf("aes%d%s", p.Bits, pick(p.GCM, "gcm128", "")) },
 	// Libreswan
-	"libreIKE": func(ps []proposal) string { return libreList(ps, true) },
-	"libreESP": func(ps []proposal) string { return libreList(ps, false) },
+	"libreIKE": func(ps []proposal) string { return libreList(ps, true, false) },
+	"libreESP": func(ps []proposal, v1 bool) string { return libreList(ps, false, v1) },
 	// An FQDN ID is written @fw.example.com, or libreswan resolves it.
 	"libreID": func(id string) string {
 		if config.ParseAddr(id).IsValid() || strings.ContainsAny(id, "@=<") {
@@ -160,10 +168,19 @@ var names = map[string]any{
 
 // libreList spells proposals as libreswan's ike= and esp= want them,
 // e.g. aes_gcm256-sha2_256-dh19 (with GCM the hash is the PRF) or
-// aes256-sha2_256-modp2048. ESP proposals carry their group only when all
-// do: libreswan refuses a list that mixes them.
-func libreList(ps []proposal, ike bool) string {
-	pfs := allPFS(ps)
+// aes256-sha2_256-modp2048. Libreswan 4 takes one DH group for all ESP
+// proposals ("more than one IKEv2 ESP DH algorithm requires unimplemented
+// CHILD_SA INVALID_KE", says its algparse) and no ECP group in IKEv1 ESP;
+// unless the tunnel's ESP proposals share one such group, they are
+// written without it, and pfs=yes then uses the IKE SA's group, which the
+// box's ESP proposals also list.
+func libreList(ps []proposal, ike, v1 bool) string {
+	group := ps[0].Group
+	for _, p := range ps {
+		if p.Group != group || (v1 && !strings.HasPrefix(p.DH, "modp")) {
+			group = 0
+		}
+	}
 	var out []string
 	for _, p := range ps {
 		enc := fmt.Sprintf("%s%d", pick(p.GCM, "aes_gcm", "aes"), p.Bits)
@@ -174,10 +191,12 @@ func libreList(ps []proposal, ike bool) string {
 			hash = "null"
 		}
 		s := enc + "-" + hash
-		if p.Group != 0 && (ike || pfs) {
+		if ike || group != 0 {
 			s += "-" + libreDH(p)
 		}
-		out = append(out, s)
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
 	}
 	return strings.Join(out, ",")
 }
