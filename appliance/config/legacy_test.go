@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -130,5 +131,38 @@ func TestFirstKEGuess(t *testing.T) {
 				t.Errorf("preset %q leads with %q, which %s does not take: its KE guess costs a round trip", name, presets[name].IKE[0], peer.name)
 			}
 		}
+	}
+}
+
+// The preset and its acknowledgment are plain fields of a tunnel: a
+// version 2 or 3 document carries them (no new version, so a document
+// without them is what older firmware reads), and they survive a round
+// trip through Encode.
+func TestLegacyFieldsDecode(t *testing.T) {
+	for _, version := range []string{"2", "3"} {
+		doc := `{"version": ` + version + `, "tunnels": [{"name": "aws", "peer_address": "203.0.113.9",
+			"remote_networks": ["10.9.0.0/16"], "psk": "` + strongPSK1 + `", "ike_version": "ikev1",
+			"preset": "legacy", "accept_weak_crypto": true, "ike_proposals": ["aes128-sha1-modp1024"]}]}`
+		c, err := Decode([]byte(doc))
+		if err != nil {
+			t.Fatalf("version %s: %v", version, err)
+		}
+		if errs := c.Validate(); errs != nil {
+			t.Errorf("version %s: %v", version, errs)
+		}
+		if tun := c.Tunnels[0]; tun.Preset != LegacyPreset || !tun.AcceptWeakCrypto || !tun.WeakCrypto() {
+			t.Errorf("version %s: decoded %+v", version, tun.IKESettings)
+		}
+		data, err := json.Marshal(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(data), `"accept_weak_crypto":true`) {
+			t.Errorf("the acknowledgment is lost on encoding: %s", data)
+		}
+	}
+	plain, _ := json.Marshal(awsCompat("", false))
+	if strings.Contains(string(plain), "accept_weak_crypto") || strings.Contains(string(plain), "preset") {
+		t.Errorf("a tunnel without the preset writes its fields: %s", plain)
 	}
 }
