@@ -310,6 +310,12 @@ func TestPSKNeverShownAfterEntry(t *testing.T) {
 func TestRemoteConfigs(t *testing.T) {
 	h := newHarness(t)
 	h.setup()
+	_, _, page := h.get("/tunnels/site1/remote")
+	for _, v := range []string{"Juniper SRX", "MikroTik RouterOS", "VyOS / EdgeOS", "Cisco ASA", "strongSwan", "Libreswan"} {
+		if !strings.Contains(page, v) {
+			t.Errorf("the Remote config page does not offer %s", v)
+		}
+	}
 	for _, v := range remoteconfig.Vendors() {
 		_, _, body := h.get("/tunnels/site1/remote/" + v.ID)
 		for _, want := range []string{"203.0.113.10", "10.20.0.0", "10.21.0.0", "100.64.0.0", PSKPlaceholder} {
