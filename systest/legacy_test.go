@@ -31,7 +31,7 @@ func (w *webLab) browserLegacyDevice(t *testing.T, b *browser) {
 	run, shot := b.run, b.shot
 	openDetails := chromedp.Evaluate(`document.querySelector("#tunnelform details").open = true`, nil)
 	fill := []chromedp.Action{chromedp.Navigate(w.base + "/tunnels/new"), chromedp.WaitVisible("#tunnelform", chromedp.ByID), openDetails,
-		chromedp.SendKeys("#name", "aws", chromedp.ByID), chromedp.SendKeys("#peer_address", "192.0.2.4", chromedp.ByID),
+		chromedp.SetValue("#name", "aws", chromedp.ByID), chromedp.SetValue("#peer_address", "192.0.2.4", chromedp.ByID), // the form suggests a name
 		chromedp.SendKeys("#psk", awsPSK, chromedp.ByID), chromedp.SetValue("#remote_networks", "10.12.0.0/24", chromedp.ByID),
 		chromedp.SetValue("#ike_version", "ikev1", chromedp.ByID), chromedp.SetValue("#initiation", "responder", chromedp.ByID)}
 
