@@ -70,16 +70,21 @@ bench: image ziti-cli
 # The soak campaign: faults on repeat (systest TestSoak*, which run only
 # with TUNNELER_SOAK=1, so make test skips them). Figures go to
 # $(BUILD)/soak/figures.txt. SOAK_POWERCUTS sets the number of power cuts,
-# SOAK_KILLS the SIGKILLs to each of charon and the router.
+# SOAK_KILLS the SIGKILLs to each of charon and the router, SOAK_REKEYS the
+# CHILD_SA rekeys under a ping; then every fuzz target runs SOAK_FUZZTIME.
 SOAK_POWERCUTS ?= 50
 SOAK_KILLS ?= 20
+SOAK_REKEYS ?= 100
+SOAK_FUZZTIME ?= 60s
 soak: image
 	@if [ "$$(id -u)" != 0 ]; then echo "make soak needs root (qemu taps, namespaces): run sudo make soak" >&2; exit 1; fi
 	mkdir -p $(BUILD)/soak
 	rm -f $(BUILD)/soak/figures.txt
 	set -o pipefail; TUNNELER_SOAK=1 TUNNELER_SOAK_POWERCUTS=$(SOAK_POWERCUTS) TUNNELER_SOAK_KILLS=$(SOAK_KILLS) \
-		TUNNELER_BUILD=$(abspath $(BUILD)) TUNNELER_BOARD=$(BOARD) \
+		TUNNELER_SOAK_REKEYS=$(SOAK_REKEYS) TUNNELER_BUILD=$(abspath $(BUILD)) TUNNELER_BOARD=$(BOARD) \
 		$(GO) test -count=1 -run '^TestSoak' -v -timeout 6h ./systest | tee $(BUILD)/soak/soak.log
+	set -o pipefail; scripts/fuzz-all $(SOAK_FUZZTIME) | tee $(BUILD)/soak/fuzz.log
+	tail -n 1 $(BUILD)/soak/fuzz.log >> $(BUILD)/soak/figures.txt
 	@echo; echo "figures ($(BUILD)/soak/figures.txt):"; cat $(BUILD)/soak/figures.txt
 
 FUZZTIME ?= 30s

@@ -1,16 +1,10 @@
 package main
 
 import (
-	"context"
-	"crypto/rand"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/big"
-	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -81,9 +75,11 @@ type pid1 struct {
 
 	// Firmware updates (init/update.go): nil when unavailable; trial is
 	// set on a trial boot of a new firmware.
-	firmware    *update.Firmware
-	trial       *update.Trial
-	webCheckErr string // the health gate's last web UI error (gate goroutine only)
+	firmware *update.Firmware
+	trial    *update.Trial
+	// firmwareNotice is why the last update rolled back, found at boot.
+	firmwareNotice string
+	webCheckErr    string // the health gate's last web UI error (gate goroutine only)
 
 	// syslog forwards logs to a remote server, off until the config
 	// names one; logFwd adds the services' lines (init/syslog.go).
@@ -167,6 +163,7 @@ func boot() {
 	go func() {
 		b.startIPsec()
 		b.startRouter() // 10: after the XFRM policies, so nothing leaks
+		b.firmwareAlarmAtBoot()
 	}()
 	if b.cmdline.Debug("saveloop") {
 		b.debugSaveLoop()
@@ -296,237 +293,6 @@ func (b *pid1) setClock() {
 	b.log.Info("clock set from RTC", "utc", time.Now().UTC().Format(time.RFC3339))
 }
 
-// newSetupCode makes an 8-digit one-time code, easy to read off a console.
-func newSetupCode() string {
-	n, err := rand.Int(rand.Reader, big.NewInt(100_000_000))
-	if err != nil {
-		panic(err) // the kernel's generator cannot fail on Linux ≥ 3.17
-	}
-	s := fmt.Sprintf("%08d", n)
-	return s[:4] + "-" + s[4:]
-}
-
-func (b *pid1) printBanner() {
-	// The time to the first banner, kept: the status screen reprints the
-	// banner later and must not recompute it.
-	b.bannerOnce.Do(func() { b.bannerSecs = uptime() - b.started })
-	code := b.currentSetupCode()
-	info := console.BannerInfo{
-		Version:    version,
-		Slot:       b.cmdline.Value("tunneler.slot", "direct"),
-		Kernel:     sysinfo.KernelRelease(),
-		Interfaces: b.interfaces(),
-		PermOK:     b.perm.Mounted,
-		SetupMode:  code != "",
-		SetupCode:  code,
-		Problems:   b.problemLines(),
-		KernelSecs: b.started,
-		InitSecs:   b.bannerSecs,
-	}
-	if b.perm.Mounted {
-		info.Perm = "/perm mounted from " + b.perm.Partition.Device
-		if b.perm.Formatted {
-			info.Perm += " (made on this first boot)"
-		}
-		info.Boots = b.boot.Boots
-		info.LastClean = b.boot.LastClean
-	} else {
-		info.Perm = "NOT MOUNTED: settings will not be kept"
-	}
-	if used, total, err := sysinfo.Memory("/proc"); err == nil {
-		info.MemUsedKiB, info.MemTotKiB = int64(used/1024), int64(total/1024)
-	}
-	info.Router = b.router.BannerLine()
-	info.WebUIFingerprint = b.webFingerprint()
-	for _, a := range b.mgmtAddrs() {
-		info.WebUI = append(info.WebUI, "https://"+a.String()+"/")
-	}
-	b.cons.Printf("%s", console.Banner(info))
-}
-
-// serveMenus runs the console menu on every console.
-func (b *pid1) serveMenus() {
-	m := b.menu()
-	for _, c := range b.cons.Consoles {
-		go func(c console.Console) {
-			if err := m.Serve(c.File, c.File); err != nil {
-				b.log.Warn("console menu ended", "console", c.Name, "err", err)
-			}
-		}(c)
-	}
-}
-
-// startSupervision starts the reaper and the service supervisor; services
-// (charon, the router) are added by their steps.
-func (b *pid1) startSupervision() {
-	b.reaper = supervise.NewReaper(func(st supervise.ExitStatus) {
-		b.log.Debug("reaped orphan", "pid", st.Pid, "status", st.String())
-	})
-	logDir := ""
-	if b.perm.Mounted {
-		logDir = permDir + "/log"
-	}
-	sup, err := supervise.New(supervise.Options{Reaper: b.reaper, LogDir: logDir,
-		Logf:   func(format string, args ...any) { b.log.Info(fmt.Sprintf(format, args...)) },
-		Redact: b.redactor.Redact})
-	if err != nil {
-		b.problem("supervisor: %v", err)
-		return
-	}
-	b.sup = sup
-}
-
-// runCommand runs a short command to completion through the reaper.
-func (b *pid1) runCommand(cmd *exec.Cmd) ([]byte, error) {
-	return b.reaper.Run(context.Background(), cmd)
-}
-
-// runCommand before the reaper exists (early boot) waits for the child
-// itself: nothing else reaps yet.
-func runCommand(cmd *exec.Cmd) ([]byte, error) { return cmd.CombinedOutput() }
-
-// armWatchdog opens the hardware watchdog. From here on, a supervision loop
-// that stops beating resets the box.
-func (b *pid1) armWatchdog() {
-	dev, id, err := watchdog.Find()
-	if err != nil {
-		b.log.Warn("no hardware watchdog; a hung init would not be noticed", "err", err)
-		return
-	}
-	timeout := time.Duration(b.cmdline.Int("tunneler.watchdog", 30)) * time.Second
-	f, err := watchdog.Open(dev, timeout)
-	if err != nil {
-		b.log.Warn("watchdog", "err", err)
-		return
-	}
-	b.log.Info("watchdog armed", "device", dev, "driver", id, "timeout", f.Timeout)
-	b.heartbeat.Beat()
-	go f.Feed(&b.heartbeat, time.Second, f.Timeout/2, nil)
-}
-
-// watchPowerButton turns a power-key press, from whichever input device
-// reports it, into a clean power off.
-func (b *pid1) watchPowerButton() {
-	devs, err := power.FindPowerButtons("/sys")
-	if err != nil {
-		b.log.Warn("power button: not found; pressing it will not power off cleanly", "err", err)
-		return
-	}
-	for _, dev := range devs {
-		b.log.Info("power button: watching", "device", dev, "name", inputName(dev))
-		go func() { b.log.Warn("power button", "device", dev, "err", b.requests.WatchPowerButton(dev)) }()
-	}
-}
-
-// inputName is the kernel's name of an input device, for the log.
-func inputName(dev string) string {
-	name, _ := os.ReadFile("/sys/class/input/" + filepath.Base(dev) + "/device/name")
-	return strings.TrimSpace(string(name))
-}
-
-// supervise is init's main loop: it beats the heartbeat the watchdog
-// feeder checks, but only while the reaper and every service loop are
-// alive, and returns the first request to stop.
-func (b *pid1) supervise() power.Request {
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	hang := b.cmdline.Debug("hang")
-	for {
-		select {
-		case <-tick.C:
-			if hang {
-				// Test hook: a supervision loop that is stuck. The watchdog
-				// must reset the box.
-				b.log.Warn("tunneler.debug=hang: supervision loop stops here")
-				select {}
-			}
-			if err := b.healthy(); err != nil {
-				b.log.Error("supervision unhealthy; the watchdog will reset the box", "err", err)
-				continue
-			}
-			b.heartbeat.Beat()
-		case req := <-b.requests.C:
-			return req
-		}
-	}
-}
-
-func (b *pid1) healthy() error {
-	if b.reaper != nil {
-		if err := b.reaper.Alive(5 * time.Second); err != nil {
-			return err
-		}
-	}
-	if b.sup != nil {
-		return b.sup.Healthy()
-	}
-	return nil
-}
-
-// shutdown stops everything cleanly and reboots or powers off.
-func (b *pid1) shutdown(req power.Request) {
-	b.log.Info("shutting down", "action", req.Action.String(), "reason", req.Reason)
-	if b.sup != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		if err := b.sup.Close(ctx); err != nil {
-			b.log.Warn("stop services", "err", err)
-		}
-		cancel()
-	}
-	if b.net != nil {
-		b.net.Close() // releases DHCP leases
-	}
-	power.KillAll(5 * time.Second)
-	if b.perm.Mounted {
-		if err := entropy.Save(seedFile); err != nil {
-			b.log.Warn("save entropy seed", "err", err)
-		}
-		if err := perm.RecordCleanShutdown(permDir); err != nil {
-			b.log.Warn("boot record", "err", err)
-		}
-		if err := perm.Unmount(permDir); err != nil {
-			b.log.Error("unmount /perm", "err", err)
-		} else {
-			b.log.Info("/perm unmounted cleanly")
-		}
-	}
-	b.cons.Printf("%s now.\n", strings.ToUpper(req.Action.String()[:1])+req.Action.String()[1:])
-	if err := power.Final(req.Action); err != nil {
-		b.log.Error("final "+req.Action.String(), "err", err)
-	}
-	select {} // PID 1 must never exit
-}
-
-func (b *pid1) interfaces() []console.Interface {
-	if b.net != nil {
-		if st, err := b.net.Status(); err == nil && len(st.Interfaces) > 0 {
-			var out []console.Interface
-			for _, i := range st.Interfaces {
-				ci := console.Interface{Name: i.Name, Role: string(i.Role), MAC: i.MAC.String(), Up: i.Up}
-				for _, a := range i.Addresses {
-					ci.Addrs = append(ci.Addrs, a.String())
-				}
-				out = append(out, ci)
-			}
-			return out
-		}
-	}
-	ifs, _ := net.Interfaces()
-	var out []console.Interface
-	for _, i := range ifs {
-		if i.Flags&net.FlagLoopback != 0 {
-			continue
-		}
-		ci := console.Interface{Name: i.Name, MAC: i.HardwareAddr.String(), Up: i.Flags&net.FlagUp != 0}
-		addrs, _ := i.Addrs()
-		for _, a := range addrs {
-			ci.Addrs = append(ci.Addrs, a.String())
-		}
-		out = append(out, ci)
-	}
-	return out
-}
-
 // uptime is how long the kernel has run, in seconds: boot steps are
 // timed from it.
 func uptime() float64 {
@@ -537,12 +303,4 @@ func uptime() float64 {
 func readTrim(path string) string {
 	data, _ := os.ReadFile(path)
 	return strings.TrimSpace(string(data))
-}
-
-// shortTime drops slog's date: the console is read by a person at the box.
-func shortTime(groups []string, a slog.Attr) slog.Attr {
-	if a.Key == slog.TimeKey && len(groups) == 0 {
-		return slog.String("time", a.Value.Time().Format("15:04:05"))
-	}
-	return a
 }

@@ -240,6 +240,9 @@ func (b *pid1) menu() *console.Menu {
 	if in := b.installer(); in != nil {
 		ops.Installer = in
 	}
+	if b.firmware != nil { // a nil *update.Firmware must stay a nil interface
+		ops.Firmware = b.firmware
+	}
 	return &console.Menu{Title: "Tunneler " + version + " — console menu", Items: ops.Items(append(append([]console.Item{formatPerm}, ops.RouterItems(b.routerMenu())...), ops.SiteItems(b.siteMenu())...)...)}
 }
 

@@ -18,6 +18,10 @@ func (b *pid1) newSites() *sites.Manager {
 // startIPsec runs after the banner: nothing can leak meanwhile (see
 // sites.Manager.Start).
 func (b *pid1) startIPsec() {
+	if testBreak == "charon" {
+		b.log.Warn("this firmware was built broken on purpose for a rollback test (mkimage -test-break charon): charon is never started")
+		return
+	}
 	cfg := b.cfg.WithDefaults()
 	b.sites.Start(cfg)
 	if len(cfg.AllTunnels()) > 0 { // the inside address is on lo now

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tunneler/tunneler/appliance/alarm"
 	"github.com/tunneler/tunneler/appliance/power"
 	"github.com/tunneler/tunneler/appliance/slot"
 	"github.com/tunneler/tunneler/appliance/update"
@@ -24,6 +25,11 @@ import (
 // base64 (-ldflags -X main.updateKey=..., image/mkimage). In the binary,
 // not on /perm, so nothing on the box can swap it.
 var updateKey = ""
+
+// testBreak is set only in firmware the rollback tests build broken on
+// purpose (mkimage -update-only -test-break charon): "charon" never
+// starts charon, so no tunnel comes back and the trial must roll back.
+var testBreak = ""
 
 // espDir is where mountSlot mounts the ESP (read-only but for an update);
 // efiVars is where the EFI variables are, under UEFI.
@@ -78,10 +84,41 @@ func (b *pid1) setupFirmware() {
 	trial, notice := b.firmware.AtBoot()
 	if notice != "" {
 		b.problem("%s", notice)
+		b.firmwareNotice = notice // an alarm once remote syslog is set up (firmwareAlarmAtBoot)
 	}
+	b.firmware.OnEvent = b.firmwareEvent
 	b.trial = trial
 	if trial != nil {
 		b.log.Info("firmware trial boot: the health gate decides whether this firmware stays", "version", version, "slot", cur, "window", trial.Window, "must be up", strings.Join(trial.Up, ", "))
+	}
+}
+
+// firmwareEvent makes each update event an alarm-style event: on the
+// console, in the log ring and to remote syslog. A rollback raises the
+// "firmware" alarm; a commit clears it.
+func (b *pid1) firmwareEvent(e update.Event) {
+	a := b.sites.Alarms()
+	now := time.Now()
+	switch e.Outcome {
+	case "rolled back":
+		a.Raise(now, firmwareAlarm, alarm.Warning, e.String())
+	case "committed":
+		a.Clear(now, firmwareAlarm, e.String())
+		a.Note(now, firmwareAlarm, e.String())
+	default:
+		a.Note(now, firmwareAlarm, e.String())
+	}
+}
+
+// firmwareAlarm is the alarm key of firmware updates.
+const firmwareAlarm = "firmware"
+
+// firmwareAlarmAtBoot raises the alarm for a rollback found at boot,
+// once the sites have attached remote syslog to the alarms: AtBoot runs
+// before the config is applied.
+func (b *pid1) firmwareAlarmAtBoot() {
+	if b.firmwareNotice != "" {
+		b.sites.Alarms().Raise(time.Now(), firmwareAlarm, alarm.Warning, b.firmwareNotice)
 	}
 }
 

@@ -28,7 +28,7 @@ var (
 	bootLineRe = regexp.MustCompile(`Boot (\d+): ([^\n]*)`)
 )
 
-func expect(t *testing.T, vm *vmtest.VM, re *regexp.Regexp, timeout time.Duration) []string {
+func expect(t testing.TB, vm *vmtest.VM, re *regexp.Regexp, timeout time.Duration) []string {
 	t.Helper()
 	m, err := vm.Console.Expect(re, timeout)
 	if err != nil {
@@ -70,7 +70,7 @@ func menu(t *testing.T, vm *vmtest.VM, key string, confirm bool) {
 	}
 }
 
-func requireTools(t *testing.T) {
+func requireTools(t testing.TB) {
 	testenv.RequireCommand(t, "qemu-system-x86_64", "qemu-img", "e2fsck", "dumpe2fs", "debugfs")
 }
 

@@ -174,10 +174,8 @@ func (s *Server) restore(w http.ResponseWriter, r *http.Request, sess *session) 
 		s.fail(w, r, http.StatusPreconditionRequired, err.Error())
 		return
 	}
-	trial, err := trialOf(r)
-	if err != nil {
-		p.addErr("trial_minutes", err.Error())
-		s.render(w, r, "settings", p)
+	trial, ok := s.trialField(w, r, p, "settings")
+	if !ok {
 		return
 	}
 	if !s.restoreBackup(w, r, sess, p, up.plan, base, trial, "settings") {
@@ -191,14 +189,11 @@ func (s *Server) restore(w http.ResponseWriter, r *http.Request, sess *session) 
 func (s *Server) restoreBackup(w http.ResponseWriter, r *http.Request, sess *session, p *page, plan *control.RestorePlan, base int, trial time.Duration, tmpl string) bool {
 	gen, errs, err := s.box.RestoreBackup(r.Context(), plan, base, source(r), trial)
 	var stale *control.StaleError
-	switch {
-	case errors.As(err, &stale):
+	if errors.As(err, &stale) {
 		sess.restorePlan = nil
-		s.staleChange(w, r, stale)
-		return false
-	case err != nil:
-		s.logf("webui: restore backup: %v", err)
-		s.fail(w, r, http.StatusInternalServerError, "the box could not restore the backup: "+err.Error())
+	}
+	switch {
+	case s.changeFailed(w, r, err, "restore the backup"):
 		return false
 	case len(errs) > 0:
 		for _, fe := range errs {

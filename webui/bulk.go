@@ -225,16 +225,12 @@ func (in *imported) readCSV(data []byte) error {
 		in.lines[kind] = append(in.lines[kind], line)
 		if kind == "sites" {
 			f := decodeSiteForm(v)
-			for k, msg := range f.Bad {
-				problems = append(problems, fmt.Sprintf("line %d: %s: %s", line, k, msg))
-			}
+			problems = append(problems, cellProblems(line, f.Bad)...)
 			in.Sites = append(in.Sites, f.Site)
 			continue
 		}
 		f := decodeTunnelForm(v)
-		for k, msg := range f.Bad {
-			problems = append(problems, fmt.Sprintf("line %d: %s: %s", line, k, msg))
-		}
+		problems = append(problems, cellProblems(line, f.Bad)...)
 		in.keep["tunnels "+f.Tunnel.Name] = f.KeepPSK
 		in.Tunnels = append(in.Tunnels, f.Tunnel)
 	}
@@ -242,6 +238,15 @@ func (in *imported) readCSV(data []byte) error {
 		return errors.New(strings.Join(problems, "\n"))
 	}
 	return nil
+}
+
+// cellProblems are a row's cells that did not decode, with the row's line.
+func cellProblems(line int, bad map[string]string) []string {
+	var out []string
+	for k, msg := range bad {
+		out = append(out, fmt.Sprintf("line %d: %s: %s", line, k, msg))
+	}
+	return out
 }
 
 // mergeInto puts the imported items into c, each replacing the one of
@@ -252,35 +257,20 @@ func (in imported) mergeInto(c config.Config) (config.Config, func(path string) 
 	from := map[string]int{} // "tunnels[4]" -> line
 	for j, t := range in.Tunnels {
 		i := findTunnel(c, t.Name)
-		if i < 0 {
-			i = len(c.Tunnels)
-			c.Tunnels = append(c.Tunnels, t)
-		} else {
-			if in.keep["tunnels "+t.Name] {
-				t.PSK = c.Tunnels[i].PSK // the hidden placeholder: Save keeps the key
-			}
-			c.Tunnels[i] = t
+		if i >= 0 && in.keep["tunnels "+t.Name] {
+			t.PSK = c.Tunnels[i].PSK // the hidden placeholder: Save keeps the key
 		}
+		c.Tunnels, i = put(c.Tunnels, i, t)
 		from[fmt.Sprintf("tunnels[%d]", i)] = lineOf(in.lines["tunnels"], j)
 	}
 	for j, pr := range in.Profiles {
-		i := findProfile(c, pr.Name)
-		if i < 0 {
-			i = len(c.Profiles)
-			c.Profiles = append(c.Profiles, pr)
-		} else {
-			c.Profiles[i] = pr
-		}
+		var i int
+		c.Profiles, i = put(c.Profiles, findProfile(c, pr.Name), pr)
 		from[fmt.Sprintf("profiles[%d]", i)] = lineOf(in.lines["profiles"], j)
 	}
 	for j, st := range in.Sites {
-		i := findSite(c, st.Name)
-		if i < 0 {
-			i = len(c.Sites)
-			c.Sites = append(c.Sites, st)
-		} else {
-			c.Sites[i] = st
-		}
+		var i int
+		c.Sites, i = put(c.Sites, findSite(c, st.Name), st)
 		from[fmt.Sprintf("sites[%d]", i)] = lineOf(in.lines["sites"], j)
 	}
 	return c, func(path string) string {

@@ -3,10 +3,14 @@ package webui
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/tunneler/tunneler/appliance/update"
 )
@@ -17,7 +21,7 @@ import (
 type Firmware interface {
 	Install(ctx context.Context, r io.Reader, opt update.Options) (update.Result, error)
 	Status() update.Status
-	BootInto(version string) error
+	BootInto(version string, window time.Duration) error
 }
 
 // maxBundleBytes bounds an upload: the parts together are at most
@@ -102,10 +106,29 @@ func (s *Server) bootConfirmPage(sess *session, version string) *page {
 	p.Data = confirmData{
 		Warning: "The box reboots now into " + version + " from the other slot, once, as a trial: tunnels and the router go down for the reboot. " +
 			"It keeps " + version + " only if supervision, the web UI and every tunnel and the router that are up now come up again within the trial window; otherwise it comes back to this firmware by itself.",
-		Button: "Reboot into " + version,
-		Post:   "/firmware/boot?version=" + url.QueryEscape(version),
+		Button:        "Reboot into " + version,
+		Post:          "/firmware/boot?version=" + url.QueryEscape(version),
+		WindowMinutes: int(update.DefaultWindow / time.Minute),
 	}
 	return p
+}
+
+// trialWindow reads the form's or the API's window: minutes ("15"), or a
+// duration ("90s", "15m"); empty is the box's default.
+func trialWindow(v string) (time.Duration, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		n, nerr := strconv.Atoi(v)
+		if nerr != nil {
+			return 0, fmt.Errorf("%q is neither minutes nor a duration such as 15m", v)
+		}
+		d = time.Duration(n) * time.Minute
+	}
+	return d, update.CheckWindow(d)
 }
 
 func (s *Server) firmwareBoot(w http.ResponseWriter, r *http.Request, sess *session) {
@@ -115,13 +138,18 @@ func (s *Server) firmwareBoot(w http.ResponseWriter, r *http.Request, sess *sess
 		return
 	}
 	version := r.FormValue("version")
-	if r.PostFormValue("confirm") != "yes" {
+	window, werr := trialWindow(r.FormValue("window"))
+	if r.PostFormValue("confirm") != "yes" || werr != nil {
 		p := s.bootConfirmPage(sess, version)
-		p.addErr("confirm", "tick the box to confirm")
+		if werr != nil {
+			p.addErr("window", werr.Error())
+		} else {
+			p.addErr("confirm", "tick the box to confirm")
+		}
 		s.render(w, r, "confirm", p)
 		return
 	}
-	if err := fw.BootInto(version); err != nil {
+	if err := fw.BootInto(version, window); err != nil {
 		s.fail(w, r, http.StatusConflict, "reboot into "+version+": "+err.Error())
 		return
 	}

@@ -104,11 +104,45 @@ func TestFirmwareUploadAndBoot(t *testing.T) {
 	if st, _, body := h.post("/firmware/boot?version=v2", url.Values{"csrf": {tok}}); st != 422 || fieldErr(body, "confirm") == "" || l.trial != "" {
 		t.Errorf("boot without confirmation: %d, trial %q", st, l.trial)
 	}
-	if st, _, body := h.post("/firmware/boot?version=v2", url.Values{"csrf": {tok}, "confirm": {"yes"}}); st != 200 || !strings.Contains(body, "Rebooting into v2") {
+	if st, _, body := h.post("/firmware/boot?version=v2", url.Values{"csrf": {tok}, "confirm": {"yes"}, "window": {"90"}}); st != 422 || !strings.Contains(fieldErr(body, "window"), "choose between 1m0s and 1h0m0s") || l.trial != "" {
+		t.Errorf("boot with a 90-minute window: %d %q, trial %q", st, fieldErr(body, "window"), l.trial)
+	}
+	if st, _, body := h.post("/firmware/boot?version=v2", url.Values{"csrf": {tok}, "confirm": {"yes"}, "window": {"4"}}); st != 200 || !strings.Contains(body, "Rebooting into v2") {
 		t.Errorf("boot: %d\n%s", st, body)
 	}
 	if l.trial != "b" || len(*reboots) != 1 {
 		t.Errorf("trial %q, reboots %q", l.trial, *reboots)
+	}
+	if tr := h.srv.opt.Firmware.Status(); tr.Last == nil || !strings.Contains(tr.Last.Detail, "within 4m0s") {
+		t.Errorf("the trial does not carry the 4-minute window asked for: %+v", tr.Last)
+	}
+}
+
+func TestTrialWindow(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want time.Duration
+		err  string
+	}{
+		{"", 0, ""},
+		{"15", 15 * time.Minute, ""},
+		{" 3m ", 3 * time.Minute, ""},
+		{"90s", 90 * time.Second, ""},
+		{"0.5", 0, "neither minutes nor a duration"},
+		{"soon", 0, "neither minutes nor a duration"},
+		{"120", 0, "choose between"},
+		{"20s", 0, "choose between"},
+	} {
+		got, err := trialWindow(tc.in)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("trialWindow(%q) = %v, %v; want an error with %q", tc.in, got, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("trialWindow(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
+		}
 	}
 }
 

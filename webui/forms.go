@@ -4,13 +4,13 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/tunneler/tunneler/appliance/adminpw"
 	"github.com/tunneler/tunneler/appliance/config"
+	"github.com/tunneler/tunneler/appliance/control"
 )
 
 // Form decoders turn url.Values into config pieces. They never fail: what
@@ -166,24 +166,14 @@ func (p passwordForm) problems() map[string]string {
 	return errs
 }
 
-// setupCodeRE matches what the console prints, loosely: people type codes
-// with spaces or dashes between groups, and in either case.
-var setupCodeRE = regexp.MustCompile(`[^A-Za-z0-9]`)
-
 // decodeSetupCode reads the typed setup code, normalised.
 func decodeSetupCode(v url.Values) string { return NormalizeSetupCode(v.Get("code")) }
 
-// NormalizeSetupCode drops everything but letters and digits and upper-
-// cases the rest, at most 64 characters: "1234-5678", "1234 5678" and
-// "12345678" are one code. Box.CheckSetupCode gets the typed code in
+// NormalizeSetupCode is the owner's: people type codes with spaces or
+// dashes between groups, and in either case, so "1234-5678", "1234 5678"
+// and "12345678" are one code. Box.CheckSetupCode gets the typed code in
 // this form, so compare it with NormalizeSetupCode(the printed code).
-func NormalizeSetupCode(s string) string {
-	c := strings.ToUpper(setupCodeRE.ReplaceAllString(s, ""))
-	if len(c) > 64 {
-		c = c[:64]
-	}
-	return c
-}
+func NormalizeSetupCode(s string) string { return control.NormalizeSetupCode(s) }
 
 // logWindows are the Logs page's time windows.
 var logWindows = []struct {

@@ -57,31 +57,40 @@ func (s *Server) saveChange(w http.ResponseWriter, r *http.Request, p *page, c c
 		s.fail(w, r, http.StatusPreconditionRequired, err.Error())
 		return false
 	}
-	trial, err := trialOf(r)
-	if err != nil {
-		p.addErr("trial_minutes", err.Error())
-		s.render(w, r, tmpl, p)
+	trial, ok := s.trialField(w, r, p, tmpl)
+	if !ok {
 		return false
 	}
 	errs, err := s.box.Save(r.Context(), control.Change{Config: c, Base: base, Source: source(r), Trial: trial})
-	var stale *control.StaleError
 	switch {
-	case errors.As(err, &stale):
-		s.staleChange(w, r, stale)
-		return false
-	case errors.Is(err, config.ErrPermFull):
-		s.logf("webui: save config: %v", err)
-		s.fail(w, r, http.StatusInsufficientStorage, config.ErrPermFull.Error()) // the details are in the log
-		return false
-	case err != nil:
-		s.logf("webui: save config: %v", err)
-		s.fail(w, r, http.StatusInternalServerError, "the box could not save the configuration: "+err.Error())
+	case s.changeFailed(w, r, err, "save the configuration"):
 		return false
 	case len(errs) > 0:
 		p.Gen = base // the operator fixes the form they started from
 		mapErrs(errs)
 		s.render(w, r, tmpl, p)
 		return false
+	}
+	return true
+}
+
+// changeFailed answers a change the box did not make: one based on an
+// older generation with "changed elsewhere", a full /perm with 507, any
+// other error with 500 and what was attempted ("save the configuration").
+// It reports whether err was such a failure.
+func (s *Server) changeFailed(w http.ResponseWriter, r *http.Request, err error, what string) bool {
+	var stale *control.StaleError
+	switch {
+	case err == nil:
+		return false
+	case errors.As(err, &stale):
+		s.staleChange(w, r, stale)
+	case errors.Is(err, config.ErrPermFull):
+		s.logf("webui: %s: %v", what, err)
+		s.fail(w, r, http.StatusInsufficientStorage, config.ErrPermFull.Error()) // the details are in the log
+	default:
+		s.logf("webui: %s: %v", what, err)
+		s.fail(w, r, http.StatusInternalServerError, "the box could not "+what+": "+err.Error())
 	}
 	return true
 }

@@ -1,12 +1,9 @@
 package webui
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
 	"time"
-
-	"github.com/tunneler/tunneler/appliance/control"
 )
 
 // The config history (issue 14) on the Settings page and in the API: each
@@ -132,21 +129,12 @@ func (s *Server) historyRestore(w http.ResponseWriter, r *http.Request, sess *se
 		s.render(w, r, "historyrestore", p)
 		return
 	}
-	trial, err := trialOf(r)
-	if err != nil {
-		p.addErr("trial_minutes", err.Error())
-		s.render(w, r, "historyrestore", p)
+	trial, ok := s.trialField(w, r, p, "historyrestore")
+	if !ok {
 		return
 	}
 	gen, err := s.box.Restore(r.Context(), e.Generation, base, source(r), trial)
-	var stale *control.StaleError
-	switch {
-	case errors.As(err, &stale):
-		s.staleChange(w, r, stale)
-		return
-	case err != nil:
-		s.logf("webui: restore generation %d: %v", e.Generation, err)
-		s.fail(w, r, http.StatusInternalServerError, "the box could not restore generation "+itoa(e.Generation)+": "+err.Error())
+	if s.changeFailed(w, r, err, "restore generation "+itoa(e.Generation)) {
 		return
 	}
 	s.logf("webui: generation %d restored as %d from %s (trial %s)", e.Generation, gen, sourceKey(r), trial)

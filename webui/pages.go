@@ -110,101 +110,45 @@ func (s *Server) tunnels(w http.ResponseWriter, r *http.Request, sess *session) 
 	}
 	find := newSearch(q.Q)
 	d.Tunnels, d.List = paginate(c.Tunnels, q, "/tunnels", func(t config.Tunnel) bool {
-		return (q.Colour == "" || d.Status[t.Name].Colour == q.Colour) && find.matches(t.Name, t.PeerAddress, prefixStrings(t.RemoteNetworks))
+		return (q.Colour == "" || d.Status[t.Name].Colour == q.Colour) && find.matches(t.Name, t.PeerAddress, config.PrefixStrings(t.RemoteNetworks))
 	})
 	p.Data = d
 	s.render(w, r, "tunnels", p)
 }
 
-func prefixStrings(ps []config.Prefix) []string {
-	out := make([]string, len(ps))
-	for i, n := range ps {
-		out[i] = n.String()
-	}
-	return out
-}
-
-type tunnelEditData struct {
-	New          bool     `json:"new"`
-	Name         string   `json:"name,omitempty"`
-	Presets      []string `json:"presets"`
-	HasPSK       bool     `json:"has_psk"`
-	GeneratedPSK string   `json:"generated_psk,omitempty"`
-}
-
-func findTunnel(c config.Config, name string) int {
-	return slices.IndexFunc(c.Tunnels, func(t config.Tunnel) bool { return t.Name == name })
-}
-
-func (s *Server) tunnelEdit(w http.ResponseWriter, r *http.Request, sess *session) {
-	c, _, _ := s.box.Config()
-	name := r.PathValue("name")
+func (s *Server) tunnelEdit(w http.ResponseWriter, r *http.Request, sess *session, it editItem) {
+	c, name, i := it.c, it.name, it.i
 	p := s.base(sess, "New tunnel", "tunnels")
-	d := tunnelEditData{New: name == "", Presets: config.PresetNames()}
 	if name != "" {
-		i := findTunnel(c, name)
-		if i < 0 {
-			s.fail(w, r, http.StatusNotFound, fmt.Sprintf("there is no tunnel %q", name))
-			return
-		}
 		p.Title = "Edit tunnel " + name
 		p.Form = tunnelToForm(c.Tunnels[i])
-		d.Name, d.HasPSK = name, !c.Tunnels[i].PSK.IsZero()
 	} else {
 		p.Form = tunnelToForm(config.Tunnel{Name: fmt.Sprintf("site%d", len(c.Tunnels)+1)})
 	}
-	p.Data = d
+	p.Data = newKeyEditData(name, at(c.Tunnels, i).PSK)
 	s.render(w, r, "tunneledit", p)
 }
 
 // tunnelSave creates or modifies a tunnel. An empty PSK on an edit keeps
 // the stored key (it is sent to Save as the "(hidden)" placeholder).
-func (s *Server) tunnelSave(w http.ResponseWriter, r *http.Request, sess *session) {
-	c, _, _ := s.box.Config()
-	name := r.PathValue("name")
-	i := len(c.Tunnels)
-	d := tunnelEditData{New: name == "", Name: name, Presets: config.PresetNames()}
-	if name != "" {
-		if i = findTunnel(c, name); i < 0 {
-			s.fail(w, r, http.StatusNotFound, fmt.Sprintf("there is no tunnel %q", name))
-			return
-		}
-		d.HasPSK = !c.Tunnels[i].PSK.IsZero()
-	}
+func (s *Server) tunnelSave(w http.ResponseWriter, r *http.Request, sess *session, it editItem) {
+	c, name, i := it.c, it.name, it.i
+	d := newKeyEditData(name, at(c.Tunnels, i).PSK)
 	p := s.base(sess, "Tunnel", "tunnels")
 	p.Form = r.PostForm
-	if r.PostFormValue("action") == "generate" {
-		d.GeneratedPSK = config.GeneratePSK().Reveal()
-		p.Data = d
-		s.render(w, r, "tunneledit", p)
+	if s.generatedPSKPage(w, r, p, d, "tunneledit") {
 		return
 	}
 	if r.PostFormValue("confirm") != "yes" && !d.New {
 		p.addErr("confirm", "tick the box to confirm: saving restarts this tunnel and interrupts its traffic")
 	}
 	f := decodeTunnelForm(r.PostForm)
-	for k, msg := range f.Bad {
-		p.addErr(k, msg)
-	}
+	p.addErrs(f.Bad)
 	if f.KeepPSK && !d.New {
-		// Renaming a tunnel must keep its key too: KeepSecrets matches by
-		// name, so look the key up under the old name here.
-		f.Tunnel.PSK = c.Tunnels[i].PSK
-		if f.Tunnel.Name != name {
-			f.Tunnel.PSK = config.Secret{}
-			p.addErr("psk", "type the key again when renaming a tunnel (the stored key belongs to the old name)")
-		}
+		f.Tunnel.PSK = keptPSK(p, "tunnel", c.Tunnels[i].PSK, name, f.Tunnel.Name)
 	}
-	if d.New {
-		c.Tunnels = append(c.Tunnels, f.Tunnel)
-	} else {
-		c.Tunnels[i] = f.Tunnel
-	}
+	c.Tunnels, i = put(c.Tunnels, i, f.Tunnel)
 	p.Data = d
-	if p.hasErrors() {
-		s.render(w, r, "tunneledit", p)
-		return
-	}
 	pre := map[string]string{fmt.Sprintf("tunnels[%d]", i): ""}
 	if !s.save(w, r, p, c, pre, tunnelFields, "tunneledit") {
 		return
@@ -212,9 +156,14 @@ func (s *Server) tunnelSave(w http.ResponseWriter, r *http.Request, sess *sessio
 	done(w, r, "/apply", nil)
 }
 
-// save hands c to the Box; on field errors it renders page tmpl with them
-// and reports false. Nothing is saved then.
+// save hands c to the Box unless p already has problems (the form's
+// own); on those, or on the field errors Save finds, it renders page
+// tmpl with them and reports false. Nothing is saved then.
 func (s *Server) save(w http.ResponseWriter, r *http.Request, p *page, c config.Config, prefixes map[string]string, fields map[string]bool, tmpl string) bool {
+	if p.hasErrors() {
+		s.render(w, r, tmpl, p)
+		return false
+	}
 	return s.saveChange(w, r, p, c, tmpl, func(errs config.FieldErrors) { mapErrors(p, errs, prefixes, fields) })
 }
 
@@ -225,6 +174,9 @@ type confirmData struct {
 	Warning string `json:"warning"`
 	Post    string `json:"post"`
 	Button  string `json:"button"`
+	// WindowMinutes, when set, asks for a firmware trial's health-gate
+	// window (minutes), prefilled with it.
+	WindowMinutes int `json:"window_minutes,omitempty"`
 }
 
 var tunnelActions = map[string]confirmData{
@@ -399,30 +351,39 @@ func (s *Server) settingsPassword(w http.ResponseWriter, r *http.Request, sess *
 		return
 	}
 	f := decodePasswordForm(r.PostForm)
-	for k, msg := range f.problems() {
-		p.addErr(k, msg)
-	}
+	p.addErrs(f.problems())
 	if !adminVerify(f.Current, s.box.AdminHash()) {
 		s.limit.fail(sourceKey(r), s.now())
 		p.addErr("current", "is not the current password")
 	}
-	if p.hasErrors() {
-		s.render(w, r, "settings", p)
+	h, ok := s.hashNewPassword(w, r, p, "settings", f.New)
+	if !ok {
 		return
 	}
-	h, err := s.hash(f.New)
-	if err != nil {
-		p.addErr("password", err.Error())
-		s.render(w, r, "settings", p)
-		return
-	}
-	c.Admin.PasswordHash = config.NewSecret(h)
+	c.Admin.PasswordHash = h
 	if !s.save(w, r, p, c, nil, nil, "settings") {
 		return
 	}
 	s.sessions.dropOthers(sess.token)
 	s.logf("webui: admin password changed from %s; other sessions ended", sourceKey(r))
 	done(w, r, "/settings?saved=1", nil)
+}
+
+// hashNewPassword hashes the admin password an operator chose once the
+// form has no problems; otherwise, or if hashing fails, it renders page
+// tmpl with the problems and reports false.
+func (s *Server) hashNewPassword(w http.ResponseWriter, r *http.Request, p *page, tmpl, password string) (config.Secret, bool) {
+	if p.hasErrors() {
+		s.render(w, r, tmpl, p)
+		return config.Secret{}, false
+	}
+	h, err := s.hash(password)
+	if err != nil {
+		p.addErr("password", err.Error())
+		s.render(w, r, tmpl, p)
+		return config.Secret{}, false
+	}
+	return config.NewSecret(h), true
 }
 
 // backup downloads the config document with every secret as "(hidden)",

@@ -138,6 +138,13 @@ func (p *page) addErr(fieldName, msg string) {
 	p.fieldErr = append(p.fieldErr, apiError{fieldName, msg})
 }
 
+// addErrs adds the problems of a form's fields, by field name.
+func (p *page) addErrs(byField map[string]string) {
+	for k, msg := range byField {
+		p.addErr(k, msg)
+	}
+}
+
 func (p *page) addGeneral(path, msg string) {
 	if path != "" {
 		msg = path + ": " + msg

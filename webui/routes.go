@@ -18,6 +18,14 @@ func (s *Server) routes() {
 		s.patterns = append(s.patterns, pattern)
 		m.Handle(pattern, h)
 	}
+	// editPages registers a list's pages BASE/new and BASE/{name}/edit
+	// (editList): GET shows the form, POST saves it.
+	editPages := func(l editList, show, save editHandler) {
+		for _, path := range []string{l.base + "/new", l.base + "/{" + l.path + "}/edit"} {
+			route("GET "+path, s.authed(s.editing(l, show)))
+			route("POST "+path, s.authed(s.editing(l, save)))
+		}
+	}
 	route("GET /static/", s.static.ServeHTTP)
 	route("GET /metrics", s.prometheus)
 	route("GET /{$}", s.authed(s.overview))
@@ -40,10 +48,9 @@ func (s *Server) routes() {
 	route("GET /charts", s.authed(s.charts))
 
 	route("GET /tunnels", s.authed(s.tunnels))
-	route("GET /tunnels/new", s.authed(s.tunnelEdit))
-	route("POST /tunnels/new", s.authed(s.tunnelSave))
-	route("GET /tunnels/{name}/edit", s.authed(s.tunnelEdit))
-	route("POST /tunnels/{name}/edit", s.authed(s.tunnelSave))
+	editPages(tunnelList, s.tunnelEdit, s.tunnelSave)
+	editPages(profileList, s.profileEdit, s.profileSave)
+	editPages(siteList, s.siteEdit, s.siteSave)
 	route("GET /tunnels/{name}/probe", s.authed(s.probePage))
 	route("POST /tunnels/{name}/probe", s.authed(s.probeStart))
 	route("POST /tunnels/{name}/probe/apply", s.authed(s.probeApply))
@@ -74,14 +81,6 @@ func (s *Server) routes() {
 	route("GET /import", s.authed(s.importPage))
 	route("POST /import", s.authed(s.importFile))
 	route("GET /export", s.authed(s.export))
-	route("GET /sites/new", s.authed(s.siteEdit))
-	route("POST /sites/new", s.authed(s.siteSave))
-	route("GET /sites/{site}/edit", s.authed(s.siteEdit))
-	route("POST /sites/{site}/edit", s.authed(s.siteSave))
-	route("GET /profiles/new", s.authed(s.profileEdit))
-	route("POST /profiles/new", s.authed(s.profileSave))
-	route("GET /profiles/{name}/edit", s.authed(s.profileEdit))
-	route("POST /profiles/{name}/edit", s.authed(s.profileSave))
 	route("GET /sites/{site}/remotes/{n}/restart", s.authed(s.restartRemoteConfirm))
 	route("POST /sites/{site}/remotes/{n}/restart", s.authed(s.restartRemote))
 
@@ -191,6 +190,25 @@ func sameOrigin(r *http.Request) bool {
 	return strings.TrimPrefix(o, "https://") == r.Host
 }
 
+// credentialRefused guards a POST that carries a credential (a password,
+// the setup code): a cross-site one is answered 403 ("cross-site what
+// refused"), one from a source that guessed wrong too often 429. It
+// reports whether it answered.
+func (s *Server) credentialRefused(w http.ResponseWriter, r *http.Request, what string) bool {
+	if !sameOrigin(r) {
+		s.fail(w, r, http.StatusForbidden, "cross-site "+what+" refused")
+		return true
+	}
+	return s.limited(w, r)
+}
+
+// wrongCredential counts a wrong credential against r's source and logs
+// it ("failed login from 192.0.2.7").
+func (s *Server) wrongCredential(r *http.Request, what string) {
+	s.limit.fail(sourceKey(r), s.now())
+	s.logf("webui: %s from %s", what, sourceKey(r))
+}
+
 // limited answers 429 if the source must wait; it reports whether it did.
 func (s *Server) limited(w http.ResponseWriter, r *http.Request) bool {
 	d := s.limit.wait(sourceKey(r), s.now())
@@ -219,17 +237,12 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.toSetup(w, r)
 		return
 	}
-	if !sameOrigin(r) {
-		s.fail(w, r, http.StatusForbidden, "cross-site login refused")
-		return
-	}
-	if s.limited(w, r) {
+	if s.credentialRefused(w, r, "login") {
 		return
 	}
 	f := decodeLoginForm(r.PostForm)
 	if !adminVerify(f.Password, s.box.AdminHash()) {
-		s.limit.fail(sourceKey(r), s.now())
-		s.logf("webui: failed login from %s", sourceKey(r))
+		s.wrongCredential(r, "failed login")
 		p := &page{Title: "Log in"}
 		p.addErr("password", "is wrong")
 		s.render(w, r, "login", p)

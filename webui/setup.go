@@ -1,7 +1,6 @@
 package webui
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -63,17 +62,12 @@ func (s *Server) setupCode(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
-	if !sameOrigin(r) {
-		s.fail(w, r, http.StatusForbidden, "cross-site request refused")
-		return
-	}
-	if s.limited(w, r) {
+	if s.credentialRefused(w, r, "request") {
 		return
 	}
 	code := decodeSetupCode(r.PostForm)
 	if code == "" || !s.box.CheckSetupCode(code) {
-		s.limit.fail(sourceKey(r), s.now())
-		s.logf("webui: wrong setup code from %s", sourceKey(r))
+		s.wrongCredential(r, "wrong setup code")
 		p := &page{Title: "Set up this box", Setup: true}
 		if code == "" {
 			p.addErr("code", "is missing: type the code shown on the box's console")
@@ -173,20 +167,12 @@ func (s *Server) setupStepPost(w http.ResponseWriter, r *http.Request, sess *ses
 	switch step {
 	case "password":
 		f := decodePasswordForm(r.PostForm)
-		for k, msg := range f.problems() {
-			p.addErr(k, msg)
-		}
-		if p.hasErrors() {
-			s.render(w, r, "setup", p)
+		p.addErrs(f.problems())
+		h, ok := s.hashNewPassword(w, r, p, "setup", f.New)
+		if !ok {
 			return
 		}
-		h, err := s.hash(f.New)
-		if err != nil {
-			p.addErr("password", err.Error())
-			s.render(w, r, "setup", p)
-			return
-		}
-		sess.draft.Admin.PasswordHash = config.NewSecret(h)
+		sess.draft.Admin.PasswordHash = h
 	case "interfaces":
 		ifs := decodeInterfacesForm(r.PostForm, sess.draft.Interfaces)
 		trial := sess.draft
@@ -211,9 +197,7 @@ func (s *Server) setupStepPost(w http.ResponseWriter, r *http.Request, sess *ses
 		if f.KeepPSK && len(sess.draft.Tunnels) > 0 {
 			f.Tunnel.PSK = sess.draft.Tunnels[0].PSK
 		}
-		for k, msg := range f.Bad {
-			p.addErr(k, msg)
-		}
+		p.addErrs(f.Bad)
 		trial := sess.draft
 		trial.Tunnels = []config.Tunnel{f.Tunnel}
 		mapErrors(p, only(trial.Validate(), "tunnels[0]"), map[string]string{"tunnels[0]": ""}, tunnelFields)
@@ -255,14 +239,7 @@ func (s *Server) finishSetup(w http.ResponseWriter, r *http.Request, sess *sessi
 	} else {
 		errs, err = s.box.Save(r.Context(), ch)
 	}
-	var stale *control.StaleError
-	if errors.As(err, &stale) {
-		s.staleChange(w, r, stale)
-		return
-	}
-	if err != nil {
-		s.logf("webui: save first config: %v", err)
-		s.fail(w, r, http.StatusInternalServerError, "the box could not save the configuration: "+err.Error())
+	if s.changeFailed(w, r, err, "save the configuration") {
 		return
 	}
 	if len(errs) > 0 {

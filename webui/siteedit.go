@@ -92,7 +92,7 @@ func (s *Server) sitesList(w http.ResponseWriter, r *http.Request, sess *session
 		if q.Colour != "" && siteColour(status[site.Name]) != q.Colour {
 			return false
 		}
-		nets := prefixStrings(site.RemoteNetworks)
+		nets := config.PrefixStrings(site.RemoteNetworks)
 		if find.matches(site.Name, "", nets) {
 			return true
 		}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 
 	"github.com/tunneler/tunneler/appliance/config"
@@ -125,10 +124,6 @@ type siteEditData struct {
 	Rows     []int    `json:"-"`        // 1 .. MaxRemotes
 }
 
-func findSite(c config.Config, name string) int {
-	return slices.IndexFunc(c.Sites, func(s config.Site) bool { return s.Name == name })
-}
-
 func newSiteEditData(c config.Config, name string) siteEditData {
 	d := siteEditData{New: name == "", Name: name, Profiles: []string{}}
 	for _, p := range c.Profiles {
@@ -140,18 +135,12 @@ func newSiteEditData(c config.Config, name string) siteEditData {
 	return d
 }
 
-func (s *Server) siteEdit(w http.ResponseWriter, r *http.Request, sess *session) {
-	c, _, _ := s.box.Config()
-	name := r.PathValue("site")
+func (s *Server) siteEdit(w http.ResponseWriter, r *http.Request, sess *session, it editItem) {
+	c, name, i := it.c, it.name, it.i
 	p := s.base(sess, "New site", "tunnels")
 	p.Data = newSiteEditData(c, name)
 	p.Form = url.Values{}
 	if name != "" {
-		i := findSite(c, name)
-		if i < 0 {
-			s.fail(w, r, http.StatusNotFound, fmt.Sprintf("there is no site %q", name))
-			return
-		}
 		p.Title = "Edit site " + name
 		p.Form = siteToForm(c.Sites[i])
 	}
@@ -160,32 +149,14 @@ func (s *Server) siteEdit(w http.ResponseWriter, r *http.Request, sess *session)
 
 // siteSave creates or modifies one site; the other sites keep running
 // on their active remotes (sites.Manager applies site by site).
-func (s *Server) siteSave(w http.ResponseWriter, r *http.Request, sess *session) {
-	c, _, _ := s.box.Config()
-	name := r.PathValue("site")
-	i := len(c.Sites)
-	if name != "" {
-		if i = findSite(c, name); i < 0 {
-			s.fail(w, r, http.StatusNotFound, fmt.Sprintf("there is no site %q", name))
-			return
-		}
-	}
+func (s *Server) siteSave(w http.ResponseWriter, r *http.Request, sess *session, it editItem) {
+	c, name, i := it.c, it.name, it.i
 	p := s.base(sess, "Site", "tunnels")
 	p.Form = r.PostForm
 	p.Data = newSiteEditData(c, name)
 	f := decodeSiteForm(r.PostForm)
-	for k, msg := range f.Bad {
-		p.addErr(k, msg)
-	}
-	if name == "" {
-		c.Sites = append(c.Sites, f.Site)
-	} else {
-		c.Sites[i] = f.Site
-	}
-	if p.hasErrors() {
-		s.render(w, r, "siteedit", p)
-		return
-	}
+	p.addErrs(f.Bad)
+	c.Sites, i = put(c.Sites, i, f.Site)
 	base := fmt.Sprintf("sites[%d]", i)
 	pre := map[string]string{base: "", base + ".monitor": "monitor_"}
 	for j, n := range f.RowOf {

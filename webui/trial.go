@@ -53,6 +53,19 @@ func trialOf(r *http.Request) (time.Duration, error) {
 	return time.Duration(n) * time.Minute, nil
 }
 
+// trialField reads how long r's change runs on trial (trialOf); a bad
+// value is an error next to the page's trial field: page tmpl is rendered
+// with it and ok is false.
+func (s *Server) trialField(w http.ResponseWriter, r *http.Request, p *page, tmpl string) (time.Duration, bool) {
+	trial, err := trialOf(r)
+	if err != nil {
+		p.addErr("trial_minutes", err.Error())
+		s.render(w, r, tmpl, p)
+		return 0, false
+	}
+	return trial, true
+}
+
 // trialAction confirms or reverts the running trial (POST /trial/confirm,
 // /trial/revert): from any logged-in session or API client.
 func (s *Server) trialAction(w http.ResponseWriter, r *http.Request, sess *session) {

@@ -149,31 +149,35 @@ func (c Config) Clone() Config { return c.clone() }
 
 func (c Config) clone() Config {
 	c.System.NTPServers = slices.Clone(c.System.NTPServers)
-	c.Interfaces = slices.Clone(c.Interfaces)
-	for i := range c.Interfaces {
-		c.Interfaces[i].DNS = slices.Clone(c.Interfaces[i].DNS)
-	}
+	c.Interfaces = cloneEach(c.Interfaces, func(ifc *Interface) {
+		ifc.DNS = slices.Clone(ifc.DNS)
+	})
 	c.Admin.AllowedNetworks = slices.Clone(c.Admin.AllowedNetworks)
-	c.Tunnels = slices.Clone(c.Tunnels)
-	for i := range c.Tunnels {
-		t := &c.Tunnels[i]
+	c.Tunnels = cloneEach(c.Tunnels, func(t *Tunnel) {
 		t.LocalNetworks = slices.Clone(t.LocalNetworks)
 		t.RemoteNetworks = slices.Clone(t.RemoteNetworks)
 		t.Routes = slices.Clone(t.Routes)
 		t.IKESettings = cloneIKE(t.IKESettings)
-	}
-	c.Profiles = slices.Clone(c.Profiles)
-	for i := range c.Profiles {
-		c.Profiles[i].IKESettings = cloneIKE(c.Profiles[i].IKESettings)
-	}
-	c.Sites = slices.Clone(c.Sites)
-	for i := range c.Sites {
-		s := &c.Sites[i]
+	})
+	c.Profiles = cloneEach(c.Profiles, func(pr *Profile) {
+		pr.IKESettings = cloneIKE(pr.IKESettings)
+	})
+	c.Sites = cloneEach(c.Sites, func(s *Site) {
 		s.LocalNetworks = slices.Clone(s.LocalNetworks)
 		s.RemoteNetworks = slices.Clone(s.RemoteNetworks)
 		s.Remotes = slices.Clone(s.Remotes)
-	}
+	})
 	return c
+}
+
+// cloneEach copies list, then has deepen give each entry its own copies
+// of what it would still share with the original (its lists, pointers).
+func cloneEach[T any](list []T, deepen func(*T)) []T {
+	list = slices.Clone(list)
+	for i := range list {
+		deepen(&list[i])
+	}
+	return list
 }
 
 func seconds(n int) time.Duration { return time.Duration(n) * time.Second }

@@ -51,6 +51,15 @@ func (p *Prefix) UnmarshalText(b []byte) error {
 // Equal compares including the unparsed text (for go-cmp).
 func (p Prefix) Equal(o Prefix) bool { return p == o }
 
+// PrefixStrings is each of ps as String writes it.
+func PrefixStrings(ps []Prefix) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.String()
+	}
+	return out
+}
+
 // Addr is a netip.Addr that remembers text that did not parse; see Prefix.
 type Addr struct {
 	netip.Addr

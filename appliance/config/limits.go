@@ -1,7 +1,5 @@
 package config
 
-import "fmt"
-
 // Limits on list lengths. A head-end runs hundreds of sites (issue 18);
 // charon handles thousands of connections and the firewall keeps its
 // per-peer cost flat (sets), so the tunnel and site limits are set by
@@ -19,43 +17,48 @@ const (
 // enforceLimits reports lists that are too long and cuts them, so the
 // remaining checks run on a bounded document.
 func enforceLimits(p *problems, c *Config) {
-	cut := func(field string, n, max int) int {
-		if n > max {
-			p.add(field, "has %d entries; at most %d are allowed", n, max)
-			return max
-		}
-		return n
+	c.System.NTPServers = limit(p, "system.ntp_servers", c.System.NTPServers, maxServers)
+	c.Interfaces = limitEach(p, "interfaces", c.Interfaces, maxInterfaces, func(base string, ifc *Interface) {
+		ifc.DNS = limit(p, fld(base, "dns"), ifc.DNS, maxServers)
+	})
+	c.Admin.AllowedNetworks = limit(p, "admin.allowed_networks", c.Admin.AllowedNetworks, maxNetworks)
+	c.Tunnels = limitEach(p, "tunnels", c.Tunnels, maxTunnels, func(base string, t *Tunnel) {
+		t.LocalNetworks = limit(p, fld(base, "local_networks"), t.LocalNetworks, maxNetworks)
+		t.RemoteNetworks = limit(p, fld(base, "remote_networks"), t.RemoteNetworks, maxNetworks)
+		t.Routes = limit(p, fld(base, "routes"), t.Routes, maxNetworks)
+		limitIKE(p, base, &t.IKESettings)
+	})
+	c.Profiles = limitEach(p, "profiles", c.Profiles, maxProfiles, func(base string, pr *Profile) {
+		limitIKE(p, base, &pr.IKESettings)
+	})
+	c.Sites = limitEach(p, "sites", c.Sites, maxSites, func(base string, s *Site) {
+		s.LocalNetworks = limit(p, fld(base, "local_networks"), s.LocalNetworks, maxNetworks)
+		s.RemoteNetworks = limit(p, fld(base, "remote_networks"), s.RemoteNetworks, maxNetworks)
+		s.Remotes = limit(p, fld(base, "remotes"), s.Remotes, MaxRemotes)
+	})
+}
+
+func limitIKE(p *problems, base string, s *IKESettings) {
+	s.IKEProposals = limit(p, fld(base, "ike_proposals"), s.IKEProposals, maxProposals)
+	s.ESPProposals = limit(p, fld(base, "esp_proposals"), s.ESPProposals, maxProposals)
+}
+
+// limit cuts list, the value of field, to max entries, and reports it if
+// it was longer.
+func limit[T any](p *problems, field string, list []T, max int) []T {
+	if len(list) > max {
+		p.add(field, "has %d entries; at most %d are allowed", len(list), max)
+		return list[:max]
 	}
-	cutIKE := func(base string, s *IKESettings) {
-		s.IKEProposals = s.IKEProposals[:cut(fld(base, "ike_proposals"), len(s.IKEProposals), maxProposals)]
-		s.ESPProposals = s.ESPProposals[:cut(fld(base, "esp_proposals"), len(s.ESPProposals), maxProposals)]
+	return list
+}
+
+// limitEach cuts list like limit, then applies each to every entry left
+// with the entry's path ("tunnels[3]").
+func limitEach[T any](p *problems, field string, list []T, max int, each func(base string, item *T)) []T {
+	list = limit(p, field, list, max)
+	for i := range list {
+		each(idx(field, i), &list[i])
 	}
-	c.System.NTPServers = c.System.NTPServers[:cut("system.ntp_servers", len(c.System.NTPServers), maxServers)]
-	c.Interfaces = c.Interfaces[:cut("interfaces", len(c.Interfaces), maxInterfaces)]
-	for i := range c.Interfaces {
-		ifc := &c.Interfaces[i]
-		ifc.DNS = ifc.DNS[:cut(fmt.Sprintf("interfaces[%d].dns", i), len(ifc.DNS), maxServers)]
-	}
-	c.Admin.AllowedNetworks = c.Admin.AllowedNetworks[:cut("admin.allowed_networks", len(c.Admin.AllowedNetworks), maxNetworks)]
-	c.Tunnels = c.Tunnels[:cut("tunnels", len(c.Tunnels), maxTunnels)]
-	for i := range c.Tunnels {
-		t := &c.Tunnels[i]
-		base := idx("tunnels", i)
-		t.LocalNetworks = t.LocalNetworks[:cut(fld(base, "local_networks"), len(t.LocalNetworks), maxNetworks)]
-		t.RemoteNetworks = t.RemoteNetworks[:cut(fld(base, "remote_networks"), len(t.RemoteNetworks), maxNetworks)]
-		t.Routes = t.Routes[:cut(fld(base, "routes"), len(t.Routes), maxNetworks)]
-		cutIKE(base, &t.IKESettings)
-	}
-	c.Profiles = c.Profiles[:cut("profiles", len(c.Profiles), maxProfiles)]
-	for i := range c.Profiles {
-		cutIKE(idx("profiles", i), &c.Profiles[i].IKESettings)
-	}
-	c.Sites = c.Sites[:cut("sites", len(c.Sites), maxSites)]
-	for i := range c.Sites {
-		s := &c.Sites[i]
-		base := idx("sites", i)
-		s.LocalNetworks = s.LocalNetworks[:cut(fld(base, "local_networks"), len(s.LocalNetworks), maxNetworks)]
-		s.RemoteNetworks = s.RemoteNetworks[:cut(fld(base, "remote_networks"), len(s.RemoteNetworks), maxNetworks)]
-		s.Remotes = s.Remotes[:cut(fld(base, "remotes"), len(s.Remotes), MaxRemotes)]
-	}
+	return list
 }

@@ -115,35 +115,51 @@ type secretsFile struct {
 func splitSecrets(c Config) (Config, secretsFile) {
 	c = c.clone()
 	var s secretsFile
-	hide := func(x *Secret) string {
-		v := x.Reveal()
-		if !x.IsZero() {
-			*x = Secret{hidden: true}
-		}
-		return v
-	}
 	s.AdminPasswordHash = hide(&c.Admin.PasswordHash)
-	for i := range c.Tunnels {
-		t := &c.Tunnels[i]
-		if t.PSK.IsZero() {
-			continue
-		}
-		if s.TunnelPSKs == nil {
-			s.TunnelPSKs = map[string]string{}
-		}
-		s.TunnelPSKs[t.Name] = hide(&t.PSK)
-	}
-	for i := range c.Profiles {
-		pr := &c.Profiles[i]
-		if pr.PSK.IsZero() {
-			continue
-		}
-		if s.ProfilePSKs == nil {
-			s.ProfilePSKs = map[string]string{}
-		}
-		s.ProfilePSKs[pr.Name] = hide(&pr.PSK)
-	}
+	s.TunnelPSKs = hidePSKs(c.Tunnels, tunnelPSK)
+	s.ProfilePSKs = hidePSKs(c.Profiles, profilePSK)
 	return c, s
+}
+
+// hide replaces x by the placeholder and returns its value ("" for none).
+func hide(x *Secret) string {
+	v := x.Reveal()
+	if !x.IsZero() {
+		*x = Secret{hidden: true}
+	}
+	return v
+}
+
+// tunnelPSK and profilePSK name an item's key, for hidePSKs and revealPSKs.
+func tunnelPSK(t *Tunnel) (string, *Secret)   { return t.Name, &t.PSK }
+func profilePSK(p *Profile) (string, *Secret) { return p.Name, &p.PSK }
+
+// hidePSKs hides the keys of items and returns them by the items' names;
+// nil if none has a key.
+func hidePSKs[T any](items []T, psk func(*T) (string, *Secret)) map[string]string {
+	var out map[string]string
+	for i := range items {
+		name, x := psk(&items[i])
+		if x.IsZero() {
+			continue
+		}
+		if out == nil {
+			out = map[string]string{}
+		}
+		out[name] = hide(x)
+	}
+	return out
+}
+
+// revealPSKs puts the keys of byName back into the items whose key is
+// the placeholder.
+func revealPSKs[T any](items []T, psk func(*T) (string, *Secret), byName map[string]string) {
+	for i := range items {
+		name, x := psk(&items[i])
+		if v, ok := byName[name]; ok && x.IsHidden() {
+			*x = NewSecret(v)
+		}
+	}
 }
 
 // joinSecrets fills the placeholders of a stored document from its
@@ -152,18 +168,8 @@ func joinSecrets(c Config, s secretsFile) Config {
 	if c.Admin.PasswordHash.IsHidden() && s.AdminPasswordHash != "" {
 		c.Admin.PasswordHash = NewSecret(s.AdminPasswordHash)
 	}
-	for i := range c.Tunnels {
-		t := &c.Tunnels[i]
-		if v, ok := s.TunnelPSKs[t.Name]; ok && t.PSK.IsHidden() {
-			t.PSK = NewSecret(v)
-		}
-	}
-	for i := range c.Profiles {
-		pr := &c.Profiles[i]
-		if v, ok := s.ProfilePSKs[pr.Name]; ok && pr.PSK.IsHidden() {
-			pr.PSK = NewSecret(v)
-		}
-	}
+	revealPSKs(c.Tunnels, tunnelPSK, s.TunnelPSKs)
+	revealPSKs(c.Profiles, profilePSK, s.ProfilePSKs)
 	return c
 }
 

@@ -94,23 +94,9 @@ func (w *shapeWalker) valueFrom(tok json.Token, off int64, t reflect.Type, path 
 		if tok != json.Delim('{') {
 			return w.wrongType(tok, off, path, "an object { ... }")
 		}
-		seen := map[string]bool{}
-		for w.dec.More() {
-			k, koff, err := w.next()
-			if err != nil {
-				return err
-			}
-			key := k.(string)
-			if seen[key] {
-				return w.errAt(koff, fld(path, key), "is written twice; remove one")
-			}
-			seen[key] = true
-			if err := w.value(t.Elem(), fld(path, key)); err != nil {
-				return err
-			}
-		}
-		_, _, err := w.next()
-		return err
+		return w.members(path, func(key string, _ int64) error {
+			return w.value(t.Elem(), fld(path, key))
+		})
 	case reflect.String:
 		if _, ok := tok.(string); !ok {
 			return w.wrongType(tok, off, path, "a string")
@@ -147,13 +133,7 @@ func maxOf(t reflect.Type) string {
 // object walks the members of a JSON object against struct type t.
 func (w *shapeWalker) object(t reflect.Type, path string) error {
 	fields := jsonFields(t)
-	seen := map[string]bool{}
-	for w.dec.More() {
-		k, koff, err := w.next()
-		if err != nil {
-			return err
-		}
-		key := k.(string)
+	return w.members(path, func(key string, koff int64) error {
 		f, ok := fields[key]
 		if !ok {
 			msg := "is not a known field"
@@ -162,11 +142,26 @@ func (w *shapeWalker) object(t reflect.Type, path string) error {
 			}
 			return w.errAt(koff, fld(path, key), msg)
 		}
+		return w.value(f.Type, fld(path, key))
+	})
+}
+
+// members walks the members of a JSON object whose '{' was read, and its
+// closing '}'. A key written twice is an error; member is called with
+// each key and its offset, before the key's value is read.
+func (w *shapeWalker) members(path string, member func(key string, koff int64) error) error {
+	seen := map[string]bool{}
+	for w.dec.More() {
+		k, koff, err := w.next()
+		if err != nil {
+			return err
+		}
+		key := k.(string)
 		if seen[key] {
 			return w.errAt(koff, fld(path, key), "is written twice; remove one")
 		}
 		seen[key] = true
-		if err := w.value(f.Type, fld(path, key)); err != nil {
+		if err := member(key, koff); err != nil {
 			return err
 		}
 	}

@@ -52,31 +52,17 @@ func (v Volume) Writable() bool { return v.FSType == VFAT && !v.ReadOnly }
 // (this box's, or one on a disk the box was installed to), read by
 // package provision and never a config drive.
 func Find(sysfs, devDir string) []Volume {
-	uevents, _ := filepath.Glob(filepath.Join(sysfs, "class", "block", "*", "uevent"))
 	var vols []Volume
-	for _, ue := range uevents {
-		data, err := os.ReadFile(ue)
-		if err != nil {
+	for _, d := range perm.BlockDevices(sysfs) {
+		if d.PartName == perm.ESPName || virtualDevice(d.Name) {
 			continue
 		}
-		var name, partName string
-		for _, line := range strings.Split(string(data), "\n") {
-			if v, ok := strings.CutPrefix(line, "DEVNAME="); ok {
-				name = v
-			}
-			if v, ok := strings.CutPrefix(line, "PARTNAME="); ok {
-				partName = v
-			}
-		}
-		if name == "" || partName == perm.ESPName || virtualDevice(name) {
-			continue
-		}
-		v, ok := probeDevice(filepath.Join(devDir, name))
+		v, ok := probeDevice(filepath.Join(devDir, d.Name))
 		if !ok {
 			continue
 		}
-		v.Name, v.Device = name, filepath.Join(devDir, name)
-		ro, _ := os.ReadFile(filepath.Join(filepath.Dir(ue), "ro"))
+		v.Name, v.Device = d.Name, filepath.Join(devDir, d.Name)
+		ro, _ := os.ReadFile(filepath.Join(d.Dir, "ro"))
 		v.ReadOnly = strings.TrimSpace(string(ro)) == "1"
 		vols = append(vols, v)
 	}

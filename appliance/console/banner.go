@@ -34,6 +34,9 @@ type BannerInfo struct {
 	// Router is one line on the OpenZiti router (connected to its
 	// controller or not); "" leaves the line out.
 	Router string
+	// Firmware is one line on the other slot and the last update
+	// (update.Status.Line); "" leaves the line out.
+	Firmware string
 	// WebUIFingerprint is the SHA-256 of the web UI's certificate, made on
 	// the box at first boot: the operator checks the browser's warning
 	// against it. Empty when the web UI has no certificate.
@@ -72,6 +75,9 @@ func Banner(b BannerInfo) string {
 	fmt.Fprintf(&sb, " Storage:    %s\n", b.Perm)
 	if b.Router != "" {
 		fmt.Fprintf(&sb, " Router:     %s\n", b.Router)
+	}
+	if b.Firmware != "" {
+		fmt.Fprintf(&sb, " Firmware:   %s\n", b.Firmware)
 	}
 	switch {
 	case b.Boots == 1:

@@ -52,8 +52,8 @@ func TestMenu(t *testing.T) {
 func TestBannerSaysWhatToDo(t *testing.T) {
 	b := Banner(BannerInfo{Version: "v1", Slot: "a", SetupMode: true, SetupCode: "123-456",
 		Interfaces: []Interface{{Name: "eth0", Role: "wan", MAC: "52:54:00:12:34:56", Up: true, Addrs: []string{"192.0.2.10/24"}}},
-		Perm:       "ok", KernelSecs: 1.5, InitSecs: 0.25, WebUIFingerprint: "AB:CD"})
-	for _, want := range []string{"Tunneler v1", "eth0", "192.0.2.10/24", "Setup code: 123-456", "boot: kernel 1.50s, init 0.25s to banner", "Web UI certificate SHA-256:\n   AB:CD\n"} {
+		Perm:       "ok", KernelSecs: 1.5, InitSecs: 0.25, WebUIFingerprint: "AB:CD", Firmware: "slot b holds v2"})
+	for _, want := range []string{"Tunneler v1", "eth0", " Firmware:   slot b holds v2\n", "192.0.2.10/24", "Setup code: 123-456", "boot: kernel 1.50s, init 0.25s to banner", "Web UI certificate SHA-256:\n   AB:CD\n"} {
 		if !strings.Contains(b, want) {
 			t.Errorf("banner lacks %q:\n%s", want, b)
 		}

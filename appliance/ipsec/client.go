@@ -125,41 +125,21 @@ func (c *Client) Run(ctx context.Context) error {
 
 // connect dials charon, subscribes to events and loads all tunnels.
 func (c *Client) connect(ctx context.Context) (<-chan vici.Event, error) {
-	var conns []net.Conn
-	var dmu sync.Mutex
-	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
-		conn, err := (&net.Dialer{Timeout: 2 * time.Second}).DialContext(ctx, network, addr)
-		if err == nil {
-			dmu.Lock()
-			conns = append(conns, conn)
-			dmu.Unlock()
-		}
-		return conn, err
-	}
-	s, err := vici.NewSession(vici.WithSocketPath(c.opts.Socket), vici.WithDialContext(dial))
+	s, conns, err := openSession(c.opts.Socket)
 	if err != nil {
-		for _, conn := range conns {
-			conn.Close()
-		}
 		return nil, err
 	}
 	evs := make(chan vici.Event, 4096) // govici drops events when this is full
 	s.NotifyEvents(evs)
 	// Subscribing blocks on charon's answer; bound it.
-	for _, conn := range conns {
-		conn.SetDeadline(time.Now().Add(c.opts.CommandTimeout))
-	}
+	conns.setDeadline(time.Now().Add(c.opts.CommandTimeout))
 	if err := s.Subscribe(events...); err != nil {
-		for _, conn := range conns {
-			conn.Close()
-		}
+		conns.close()
 		return nil, fmt.Errorf("subscribe: %w", err)
 	}
-	for _, conn := range conns {
-		conn.SetDeadline(time.Time{})
-	}
+	conns.setDeadline(time.Time{})
 	c.cmdMu.Lock()
-	c.sess, c.conns = s, conns
+	c.sess, c.conns = s, conns.list()
 	c.cmdMu.Unlock()
 
 	c.mu.Lock()

@@ -34,12 +34,8 @@ func expectOf(t config.Tunnel, presets map[string]explain.Preset) explain.Expect
 	if e.RemoteID == "" {
 		e.RemoteID = t.PeerAddress
 	}
-	for _, n := range t.LocalNetworks {
-		e.LocalTS = append(e.LocalTS, n.String())
-	}
-	for _, n := range t.RemoteNetworks {
-		e.RemoteTS = append(e.RemoteTS, n.String())
-	}
+	e.LocalTS = config.PrefixStrings(t.LocalNetworks)
+	e.RemoteTS = config.PrefixStrings(t.RemoteNetworks)
 	return e
 }
 

@@ -3,9 +3,7 @@ package ipsec
 import (
 	"context"
 	"fmt"
-	"net"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/strongswan/govici/vici"
@@ -135,30 +133,13 @@ func Probe(ctx context.Context, t config.Tunnel, o ProbeOptions) ([]ProbeResult,
 	ctx, cancel := context.WithTimeout(ctx, o.Total)
 	defer cancel()
 
-	var conns []net.Conn
-	var mu sync.Mutex
-	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
-		c, err := (&net.Dialer{Timeout: 2 * time.Second}).DialContext(ctx, network, addr)
-		if err == nil {
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-		return c, err
-	}
-	s, err := vici.NewSession(vici.WithSocketPath(o.Socket), vici.WithDialContext(dial))
+	s, conns, err := openSession(o.Socket)
 	if err != nil {
 		return nil, fmt.Errorf("probe %q: connect to charon: %w", t.Name, err)
 	}
 	defer s.Close()
 	// A wedged charon must not hold the probe past its bound.
-	stop := context.AfterFunc(ctx, func() {
-		mu.Lock()
-		for _, c := range conns {
-			c.SetDeadline(time.Now())
-		}
-		mu.Unlock()
-	})
+	stop := context.AfterFunc(ctx, func() { conns.setDeadline(time.Now()) })
 	defer stop()
 
 	var out []ProbeResult

@@ -8,6 +8,8 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/tunneler/tunneler/appliance/ipconv"
 )
 
 // kernel is the part of netlink the manager uses; *netlink.Handle has it,
@@ -39,27 +41,6 @@ func retryDump[T any](f func() ([]T, error)) ([]T, error) {
 	return out, err
 }
 
-func prefixOf(n *net.IPNet) (netip.Prefix, bool) {
-	if n == nil {
-		return netip.Prefix{}, false
-	}
-	a, ok := netip.AddrFromSlice(n.IP)
-	if !ok {
-		return netip.Prefix{}, false
-	}
-	a = a.Unmap()
-	ones, _ := n.Mask.Size()
-	return netip.PrefixFrom(a, ones), true
-}
-
-func ipNet(p netip.Prefix) *net.IPNet {
-	bits := 32
-	if p.Addr().Is6() {
-		bits = 128
-	}
-	return &net.IPNet{IP: net.IP(p.Addr().AsSlice()), Mask: net.CIDRMask(p.Bits(), bits)}
-}
-
 // linkAddrs reads the addresses the kernel holds on a link.
 func linkAddrs(k kernel, l netlink.Link) ([]netip.Prefix, error) {
 	as, err := retryDump(func() ([]netlink.Addr, error) { return k.AddrList(l, netlink.FAMILY_ALL) })
@@ -68,7 +49,7 @@ func linkAddrs(k kernel, l netlink.Link) ([]netip.Prefix, error) {
 	}
 	var out []netip.Prefix
 	for _, a := range as {
-		if p, ok := prefixOf(a.IPNet); ok {
+		if p, ok := ipconv.Prefix(a.IPNet); ok {
 			out = append(out, p)
 		}
 	}
@@ -86,7 +67,7 @@ func linkRoutes(k kernel, l netlink.Link) ([]routeKey, error) {
 	}
 	var out []routeKey
 	for _, r := range rs {
-		dst, ok := prefixOf(r.Dst)
+		dst, ok := ipconv.Prefix(r.Dst)
 		if !ok { // default route
 			if r.Family == netlink.FAMILY_V6 {
 				dst = netip.PrefixFrom(netip.IPv6Unspecified(), 0)
@@ -106,7 +87,7 @@ func linkRoutes(k kernel, l netlink.Link) ([]routeKey, error) {
 func toRoute(r routeKey) *netlink.Route {
 	nr := &netlink.Route{
 		LinkIndex: r.Link,
-		Dst:       ipNet(r.Dst),
+		Dst:       ipconv.IPNet(r.Dst),
 		Gw:        net.IP(r.Gw.AsSlice()),
 		Table:     unix.RT_TABLE_MAIN,
 		Protocol:  unix.RTPROT_STATIC,

@@ -198,6 +198,36 @@ func (r *rig) dnsmasq(i int, extra ...string) (stop func()) {
 	return stop
 }
 
+// TestKernelLoopbackUp: lo down, as the box's is at boot; the manager brings it up, so the box reaches its own LAN address
+// (the trial boot's health gate fetches its own web UI there).
+func TestKernelLoopbackUp(t *testing.T) {
+	r := newRig(t, 1)
+	r.box.Run(t, "ip", "link", "set", "lo", "down") // testenv brought it up
+	m := r.start(r.options())
+	spec := Spec{Interfaces: []IfaceSpec{{Role: RoleWAN, Addresses: []netip.Prefix{netip.MustParsePrefix("192.168.51.1/24")}}}}
+	if err := m.Apply(context.Background(), spec); err != nil {
+		t.Fatal(err)
+	}
+	if out := r.box.Run(t, "ip", "-o", "link", "show", "lo"); !strings.Contains(out, ",UP") {
+		t.Fatalf("lo is not up after the manager started: %s", out)
+	}
+	err := r.box.Do(func() error {
+		ln, err := net.Listen("tcp", "192.168.51.1:0")
+		if err != nil {
+			return err
+		}
+		defer ln.Close()
+		c, err := net.DialTimeout("tcp", ln.Addr().String(), 2*time.Second)
+		if err != nil {
+			return fmt.Errorf("the box cannot reach its own address: %w", err)
+		}
+		return c.Close()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestKernelDHCPWAN(t *testing.T) {
 	r := newRig(t, 2)
 	r.dnsmasq(0)

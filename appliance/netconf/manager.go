@@ -150,6 +150,10 @@ func New(opts Options) (*Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open netlink: %w", err)
 	}
+	if err := upLoopback(h); err != nil {
+		h.Close()
+		return nil, err
+	}
 	m := &Manager{
 		opts:        opts,
 		k:           h,
@@ -174,6 +178,26 @@ func New(opts Options) (*Manager, error) {
 	go m.ntpLoop()
 	<-ready
 	return m, nil
+}
+
+// upLoopback brings lo up: the kernel puts 127.0.0.1 and ::1 on it only
+// then, and while it is down every packet the box sends to one of its own
+// addresses (its web UI checked by a trial boot's health gate, the
+// router's listeners on 127.0.0.1) is dropped without an error.
+func upLoopback(k kernel) error {
+	links, err := retryDump(k.LinkList)
+	if err != nil {
+		return fmt.Errorf("list links to find lo: %w", err)
+	}
+	for _, l := range links {
+		if l.Attrs().Flags&net.FlagLoopback == 0 || l.Attrs().Flags&net.FlagUp != 0 {
+			continue
+		}
+		if err := k.LinkSetUp(l); err != nil {
+			return fmt.Errorf("set %s up: %w", l.Attrs().Name, err)
+		}
+	}
+	return nil
 }
 
 // Apply makes the network match spec. Applying the same spec again changes

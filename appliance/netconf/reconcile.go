@@ -3,10 +3,13 @@ package netconf
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/tunneler/tunneler/appliance/ipconv"
 )
 
 // reconcile makes addresses, routes and resolv.conf match the bound
@@ -63,26 +66,12 @@ func (m *Manager) reconcile(writeDNS bool) []error {
 	for idx := range involved {
 		l := byIndex[idx]
 		if l == nil { // the link is gone, and with it what we put on it
-			for a := range m.ownedAddrs {
-				if a.Link == idx {
-					delete(m.ownedAddrs, a)
-				}
-			}
-			for r := range m.ownedRoutes {
-				if r.Link == idx {
-					delete(m.ownedRoutes, r)
-				}
-			}
-			for a := range want.Addrs {
-				if a.Link == idx {
-					delete(want.Addrs, a)
-				}
-			}
-			for r := range want.Routes {
-				if r.Link == idx {
-					delete(want.Routes, r)
-				}
-			}
+			onAddr := func(a linkAddr, _ bool) bool { return a.Link == idx }
+			onRoute := func(r routeKey, _ bool) bool { return r.Link == idx }
+			maps.DeleteFunc(m.ownedAddrs, onAddr)
+			maps.DeleteFunc(m.ownedRoutes, onRoute)
+			maps.DeleteFunc(want.Addrs, onAddr)
+			maps.DeleteFunc(want.Routes, onRoute)
 			delete(involved, idx)
 			continue
 		}
@@ -142,7 +131,7 @@ func (m *Manager) reconcile(writeDNS bool) []error {
 	}
 	for _, a := range delA {
 		n, role := name(a.Link)
-		if err := m.k.AddrDel(byIndex[a.Link], &netlink.Addr{IPNet: ipNet(a.Prefix)}); err != nil && !gone(err) {
+		if err := m.k.AddrDel(byIndex[a.Link], &netlink.Addr{IPNet: ipconv.IPNet(a.Prefix)}); err != nil && !gone(err) {
 			errs = append(errs, fmt.Errorf("remove address %v from %s: %w", a.Prefix, n, err))
 			continue
 		}
@@ -152,7 +141,7 @@ func (m *Manager) reconcile(writeDNS bool) []error {
 	}
 	for _, a := range addA {
 		n, role := name(a.Link)
-		err := m.k.AddrAdd(byIndex[a.Link], &netlink.Addr{IPNet: ipNet(a.Prefix)})
+		err := m.k.AddrAdd(byIndex[a.Link], &netlink.Addr{IPNet: ipconv.IPNet(a.Prefix)})
 		if errors.Is(err, unix.EEXIST) {
 			continue // someone else's; not ours to remove later
 		}

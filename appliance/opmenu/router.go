@@ -2,13 +2,11 @@ package opmenu
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"time"
 
-	"github.com/tunneler/tunneler/appliance/adminpw"
 	"github.com/tunneler/tunneler/appliance/console"
 )
 
@@ -108,31 +106,6 @@ func (b *Menu) enrollRouter(s *console.Session, r *Router) error {
 	}
 	b.logf("console menu: router enrolled")
 	s.Printf("Router enrolled in %.1fs and started. Use 14 to see when it is connected.\n", time.Since(start).Seconds())
-	return nil
-}
-
-// askAdmin asks the admin password and checks it (slowly when wrong).
-func (b *Menu) askAdmin(s *console.Session, what string) error {
-	if b.Settings == nil {
-		return errors.New("/perm is not mounted: no admin password is kept")
-	}
-	hash := b.Settings.AdminHash()
-	if hash == "" {
-		return errors.New("no admin password is set (setup mode); the debug entries need it")
-	}
-	pw, ok := s.AskSecret("Admin password: ")
-	if !ok {
-		return io.EOF
-	}
-	if err := adminpw.Verify(hash, pw); err != nil {
-		b.logf("console menu: %s: wrong admin password", what)
-		delay := b.WrongPasswordDelay
-		if delay == 0 {
-			delay = 2 * time.Second
-		}
-		time.Sleep(delay)
-		return errors.New("wrong password")
-	}
 	return nil
 }
 

@@ -40,26 +40,45 @@ type Partition struct {
 
 // Find looks through sysfs for the partition with the given GPT name.
 func Find(sysfs, partName string) (Partition, error) {
+	for _, d := range BlockDevices(sysfs) {
+		if d.PartName == partName {
+			return Partition{Name: d.Name, Device: "/dev/" + d.Name}, nil
+		}
+	}
+	return Partition{}, fmt.Errorf("no partition named %q", partName)
+}
+
+// BlockDevice is a block device as sysfs lists it.
+type BlockDevice struct {
+	Name     string // kernel name, e.g. vda2
+	PartName string // GPT partition name, "" for none
+	Dir      string // its sysfs directory, for attributes such as "ro"
+}
+
+// BlockDevices lists the block devices in sysfs, by name, from their
+// uevent files; one without a device name is left out.
+func BlockDevices(sysfs string) []BlockDevice {
 	uevents, _ := filepath.Glob(filepath.Join(sysfs, "class", "block", "*", "uevent"))
+	var out []BlockDevice
 	for _, ue := range uevents {
 		data, err := os.ReadFile(ue)
 		if err != nil {
 			continue
 		}
-		var devName, name string
+		d := BlockDevice{Dir: filepath.Dir(ue)}
 		for _, line := range strings.Split(string(data), "\n") {
 			if v, ok := strings.CutPrefix(line, "DEVNAME="); ok {
-				devName = v
+				d.Name = v
 			}
 			if v, ok := strings.CutPrefix(line, "PARTNAME="); ok {
-				name = v
+				d.PartName = v
 			}
 		}
-		if name == partName && devName != "" {
-			return Partition{Name: devName, Device: "/dev/" + devName}, nil
+		if d.Name != "" {
+			out = append(out, d)
 		}
 	}
-	return Partition{}, fmt.Errorf("no partition named %q", partName)
+	return out
 }
 
 // ext4 superblock: 1024 bytes in, magic 0xEF53 at offset 56.

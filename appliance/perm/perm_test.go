@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func TestProbe(t *testing.T) {
@@ -77,5 +79,27 @@ func TestBootRecord(t *testing.T) {
 	r, err = RecordBoot(dir)
 	if err != nil || r.Boots != 1 {
 		t.Fatalf("torn record: %+v, %v; want a fresh count", r, err)
+	}
+}
+
+func TestBlockDevices(t *testing.T) {
+	sysfs := t.TempDir()
+	for name, ue := range map[string]string{
+		"sr0":  "MAJOR=11\nMINOR=0\nDEVNAME=sr0\nDEVTYPE=disk\n",
+		"vda1": "MAJOR=254\nMINOR=1\nDEVNAME=vda1\nDEVTYPE=partition\nPARTN=1\nPARTNAME=ESP\n",
+		"odd":  "MAJOR=1\nMINOR=1\n", // no DEVNAME: left out
+	} {
+		d := filepath.Join(sysfs, "class", "block", name)
+		os.MkdirAll(d, 0o755)
+		os.WriteFile(filepath.Join(d, "uevent"), []byte(ue), 0o644)
+	}
+	os.MkdirAll(filepath.Join(sysfs, "class", "block", "nouevent"), 0o755) // unreadable: left out
+	block := filepath.Join(sysfs, "class", "block")
+	want := []BlockDevice{
+		{Name: "sr0", Dir: filepath.Join(block, "sr0")},
+		{Name: "vda1", PartName: "ESP", Dir: filepath.Join(block, "vda1")},
+	}
+	if diff := cmp.Diff(want, BlockDevices(sysfs)); diff != "" {
+		t.Errorf("BlockDevices (-want +got):\n%s", diff)
 	}
 }

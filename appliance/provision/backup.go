@@ -48,14 +48,7 @@ func RunBackup(dir string, store Saver, t BackupTarget) Result {
 	r := Result{File: name}
 	path := filepath.Join(dir, name)
 	reject := func(problem string) Result {
-		r.Problems = append(r.Problems, problem)
-		r.KeptAs = name + InvalidSuffix
-		if err := os.Rename(path, filepath.Join(dir, r.KeptAs)); err != nil {
-			r.KeptAs = ""
-			r.Err = fmt.Errorf("rename the backup that could not be restored: %w", err)
-		}
-		syncDir(dir)
-		return r
+		return keepInvalid(r, dir, name, "the backup that could not be restored", problem)
 	}
 
 	passName, ok := find(dir, BackupPassName)

@@ -201,16 +201,23 @@ func importFile(dir, name string, store Saver) Result {
 	f.Close()
 	r.Warnings = warns
 	if len(probs) > 0 {
-		r.Problems = probs
-		r.KeptAs = name + InvalidSuffix
-		if err := os.Rename(path, filepath.Join(dir, r.KeptAs)); err != nil {
-			r.KeptAs = ""
-			r.Err = fmt.Errorf("rename the invalid file: %w", err)
-		}
-		syncDir(dir)
-		return r
+		return keepInvalid(r, dir, name, "the invalid file", probs...)
 	}
 	return saveAndErase(r, store, c, config.SourceProvisioning, dir, path)
+}
+
+// keepInvalid adds problems to r and renames dir/name with InvalidSuffix,
+// so the next boot does not try it again and the operator sees which file
+// failed. what names the file in the error if the rename fails.
+func keepInvalid(r Result, dir, name, what string, problems ...string) Result {
+	r.Problems = append(r.Problems, problems...)
+	r.KeptAs = name + InvalidSuffix
+	if err := os.Rename(filepath.Join(dir, name), filepath.Join(dir, r.KeptAs)); err != nil {
+		r.KeptAs = ""
+		r.Err = fmt.Errorf("rename %s: %w", what, err)
+	}
+	syncDir(dir)
+	return r
 }
 
 // saveAndErase saves c as provisioned from path, then erases path from the

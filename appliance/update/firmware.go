@@ -22,8 +22,15 @@ const (
 	lastFile  = "tunneler-update.json"
 )
 
-// DefaultWindow is how long a trial boot has to pass its health gate.
-const DefaultWindow = 10 * time.Minute
+// DefaultWindow is how long a trial boot has to pass its health gate;
+// an operator may choose between MinWindow and MaxWindow: a box whose
+// tunnels take long to come back (a slow peer, DPD) needs more, and no
+// window may leave a failing firmware running for longer than an hour.
+const (
+	DefaultWindow = 10 * time.Minute
+	MinWindow     = time.Minute
+	MaxWindow     = time.Hour
+)
 
 // Firmware is the box's firmware as the web UI, the API and the console
 // see it: install a bundle, boot it as a trial, commit or roll back.
@@ -38,6 +45,10 @@ type Firmware struct {
 	Up     func() []string
 	Window time.Duration
 	Now    func() time.Time
+	// OnEvent hears every update event as it is recorded (installed,
+	// trial, committed, rolled back), for alarms and remote syslog. It
+	// must not call back into the Firmware.
+	OnEvent func(Event)
 
 	mu sync.Mutex
 }
@@ -169,9 +180,24 @@ func (f *Firmware) slotInfo(slot string) SlotInfo {
 	return SlotInfo{Slot: slot, Version: m.Version, Built: m.Built}
 }
 
+// CheckWindow says whether window may bound a trial (0: the default).
+func CheckWindow(window time.Duration) error {
+	if window != 0 && (window < MinWindow || window > MaxWindow) {
+		return fmt.Errorf("trial window %s: choose between %s and %s", window, MinWindow, MaxWindow)
+	}
+	return nil
+}
+
 // BootInto reboots into the other slot's firmware once, as a trial; it
-// must hold version (the page's confirmation names it).
-func (f *Firmware) BootInto(version string) error {
+// must hold version (the page's confirmation names it). The trial must
+// pass its health gate within window (0: the box's default).
+func (f *Firmware) BootInto(version string, window time.Duration) error {
+	if err := CheckWindow(window); err != nil {
+		return err
+	}
+	if window == 0 {
+		window = f.window()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.Loader == nil {
@@ -185,7 +211,7 @@ func (f *Firmware) BootInto(version string) error {
 	if m.Version != version {
 		return fmt.Errorf("slot %s holds %s, not %s", other, m.Version, version)
 	}
-	t := Trial{From: f.Running, FromVersion: f.Version, To: other, Version: m.Version, Started: f.now().UTC(), Window: f.window().String()}
+	t := Trial{From: f.Running, FromVersion: f.Version, To: other, Version: m.Version, Started: f.now().UTC(), Window: window.String()}
 	if f.Up != nil {
 		t.Up = f.Up()
 	}
@@ -281,11 +307,19 @@ func (f *Firmware) endTrial(t Trial, outcome, detail string) Event {
 		os.Remove(filepath.Join(f.ESP, trialFile))
 		return writeJSON(filepath.Join(f.ESP, lastFile), e)
 	})
+	f.tell(e)
 	return e
 }
 
 func (f *Firmware) record(e Event) {
 	f.writable(func() error { return writeJSON(filepath.Join(f.ESP, lastFile), e) })
+	f.tell(e)
+}
+
+func (f *Firmware) tell(e Event) {
+	if f.OnEvent != nil {
+		f.OnEvent(e)
+	}
 }
 
 func (f *Firmware) readTrial() (Trial, error) {

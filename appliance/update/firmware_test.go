@@ -42,10 +42,13 @@ func box(t *testing.T) (fromA, fromB *Firmware, l *fakeLoader, reboots *[]string
 
 func TestUpdateCommitted(t *testing.T) {
 	a, b, l, reboots := box(t)
+	var events []string
+	a.OnEvent = func(e Event) { events = append(events, "a: "+e.Outcome) }
+	b.OnEvent = func(e Event) { events = append(events, "b: "+e.Outcome) }
 	if st := a.Status(); !st.Other.Empty || st.Running.Version != "old" {
 		t.Errorf("before: %+v", st)
 	}
-	if err := a.BootInto("v2"); err == nil {
+	if err := a.BootInto("v2", 0); err == nil {
 		t.Error("BootInto an empty slot worked")
 	}
 	if _, err := a.Install(context.Background(), bytes.NewReader(bundle(t, testKey, nil)), Options{}); err != nil {
@@ -54,10 +57,10 @@ func TestUpdateCommitted(t *testing.T) {
 	if st := a.Status(); st.Other.Version != "v2" || st.Last.Outcome != "installed" {
 		t.Errorf("after install: %+v %+v", st.Other, st.Last)
 	}
-	if err := a.BootInto("v3"); err == nil || !strings.Contains(err.Error(), "holds v2, not v3") {
+	if err := a.BootInto("v3", 0); err == nil || !strings.Contains(err.Error(), "holds v2, not v3") {
 		t.Errorf("BootInto the wrong version: %v", err)
 	}
-	if err := a.BootInto("v2"); err != nil {
+	if err := a.BootInto("v2", 3*time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	if len(*reboots) != 1 {
@@ -67,6 +70,9 @@ func TestUpdateCommitted(t *testing.T) {
 	if trial == nil || notice != "" {
 		t.Fatalf("trial boot: %+v %q", trial, notice)
 	}
+	if trial.Window != "3m0s" {
+		t.Errorf("trial window %q, want the 3m0s asked for", trial.Window)
+	}
 	if diff := cmp.Diff([]string{"tunnel site1", "router"}, trial.Up); diff != "" {
 		t.Errorf("what was up before (-want +got):\n%s", diff)
 	}
@@ -75,6 +81,9 @@ func TestUpdateCommitted(t *testing.T) {
 	}
 	if err := b.Commit(trial); err != nil {
 		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"a: installed", "a: trial", "b: committed"}, events); diff != "" {
+		t.Errorf("events heard (-want +got):\n%s", diff)
 	}
 	want := []string{"entry b v2", "trial b", "end b", "commit b"}
 	if diff := cmp.Diff(want, l.calls); diff != "" {
@@ -105,7 +114,7 @@ func TestUpdateRolledBack(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			a, b, l, _ := box(t)
 			a.Install(context.Background(), bytes.NewReader(bundle(t, testKey, nil)), Options{})
-			if err := a.BootInto("v2"); err != nil {
+			if err := a.BootInto("v2", 0); err != nil {
 				t.Fatal(err)
 			}
 			tc.stop(a, b)
@@ -125,10 +134,28 @@ func TestUpdateRolledBack(t *testing.T) {
 	}
 }
 
+func TestCheckWindow(t *testing.T) {
+	for _, tc := range []struct {
+		window time.Duration
+		ok     bool
+	}{
+		{0, true}, {MinWindow, true}, {DefaultWindow, true}, {MaxWindow, true},
+		{30 * time.Second, false}, {2 * time.Hour, false}, {-time.Minute, false},
+	} {
+		err := CheckWindow(tc.window)
+		if (err == nil) != tc.ok {
+			t.Errorf("CheckWindow(%s) = %v, want ok %v", tc.window, err, tc.ok)
+		}
+		if err != nil && !strings.Contains(err.Error(), "choose between 1m0s and 1h0m0s") {
+			t.Errorf("CheckWindow(%s) = %q: does not say what is allowed", tc.window, err)
+		}
+	}
+}
+
 func TestBootIntoUnderDirectBoot(t *testing.T) {
 	a, _, _, _ := box(t)
 	a.Loader = nil
-	if err := a.BootInto("v2"); err == nil || !strings.Contains(err.Error(), "direct kernel boot") {
+	if err := a.BootInto("v2", 0); err == nil || !strings.Contains(err.Error(), "direct kernel boot") {
 		t.Errorf("err = %v", err)
 	}
 }

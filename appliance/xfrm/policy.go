@@ -8,6 +8,8 @@ import (
 	"slices"
 
 	"github.com/vishvananda/netlink"
+
+	"github.com/tunneler/tunneler/appliance/ipconv"
 )
 
 // Ownership markers (see the package comment).
@@ -215,8 +217,8 @@ func Owned(p netlink.XfrmPolicy) bool {
 // toNetlink converts p for the kernel.
 func (p Policy) toNetlink() *netlink.XfrmPolicy {
 	return &netlink.XfrmPolicy{
-		Src:      ipNet(p.Src),
-		Dst:      ipNet(p.Dst),
+		Src:      ipconv.IPNet(p.Src.Masked()),
+		Dst:      ipconv.IPNet(p.Dst.Masked()),
 		Dir:      p.Dir,
 		Priority: p.Priority,
 		Ifid:     int(p.IfID),
@@ -236,8 +238,8 @@ func (p Policy) toNetlink() *netlink.XfrmPolicy {
 func fromNetlink(k netlink.XfrmPolicy) (Policy, bool) {
 	p := Policy{Dir: k.Dir, Priority: k.Priority, IfID: uint32(k.Ifid)}
 	var ok1, ok2 bool
-	p.Src, ok1 = prefixOf(k.Src)
-	p.Dst, ok2 = prefixOf(k.Dst)
+	p.Src, ok1 = ipconv.Prefix(k.Src)
+	p.Dst, ok2 = ipconv.Prefix(k.Dst)
 	if !ok1 || !ok2 || len(k.Tmpls) != 1 {
 		return p, false
 	}
@@ -310,29 +312,6 @@ func PlanPolicies(desired []Policy, current []netlink.XfrmPolicy) Plan {
 	}
 	sortPolicies(plan.Delete)
 	return plan
-}
-
-func ipNet(p netip.Prefix) *net.IPNet {
-	p = p.Masked()
-	return &net.IPNet{IP: net.IP(p.Addr().AsSlice()), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
-}
-
-func prefixOf(n *net.IPNet) (netip.Prefix, bool) {
-	if n == nil {
-		return netip.Prefix{}, false
-	}
-	a, ok := netip.AddrFromSlice(n.IP)
-	if !ok {
-		return netip.Prefix{}, false
-	}
-	ones, _ := n.Mask.Size()
-	if a.Is4In6() && len(n.Mask) == net.IPv4len {
-		a = a.Unmap()
-	}
-	if len(n.IP) == net.IPv4len || a.Is4In6() {
-		a = a.Unmap()
-	}
-	return netip.PrefixFrom(a, ones), true
 }
 
 func addrOf(ip net.IP) (netip.Addr, bool) {

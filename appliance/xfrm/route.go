@@ -9,6 +9,8 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/tunneler/tunneler/appliance/ipconv"
 )
 
 // Route is one route we want in RouteTable.
@@ -64,7 +66,7 @@ func (m *Manager) wantRoutes(d Desired) ([]Route, error) {
 
 func (r Route) toNetlink() *netlink.Route {
 	nr := &netlink.Route{
-		Dst:       ipNet(r.Dst),
+		Dst:       ipconv.IPNet(r.Dst.Masked()),
 		LinkIndex: r.Link,
 		Table:     RouteTable,
 		Protocol:  RouteProtocol,
@@ -80,7 +82,7 @@ func (r Route) toNetlink() *netlink.Route {
 
 func routeFrom(k netlink.Route) Route {
 	r := Route{Link: k.LinkIndex}
-	r.Dst, _ = prefixOf(k.Dst)
+	r.Dst, _ = ipconv.Prefix(k.Dst)
 	r.Src, _ = addrOf(k.Src)
 	r.Gw, _ = addrOf(k.Gw)
 	return r

@@ -78,9 +78,9 @@ func (r *Router) addLoopback(p netip.Prefix) error {
 	if err != nil {
 		return fmt.Errorf("find lo: %w", err)
 	}
-	// Nothing else on the box brings lo up, and the router's edge and
-	// health listeners bind 127.0.0.1, which the kernel puts on lo only
-	// when it goes up.
+	// netconf brings lo up at boot; this covers a router started without
+	// it (tests): its edge and health listeners bind 127.0.0.1, which the
+	// kernel puts on lo only when it goes up.
 	if lo.Attrs().Flags&net.FlagUp == 0 {
 		if err := h.LinkSetUp(lo); err != nil {
 			return fmt.Errorf("set lo up: %w", err)

@@ -19,7 +19,11 @@ func (b *builder) buildInit() error {
 	prefix := fmt.Sprintf("[%d/%d] init (go build %s)", b.n, b.steps, initPackage)
 	fmt.Printf("%s ...\n", prefix)
 	tmp := filepath.Join(b.out, "tunneler.new")
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w -X main.version="+b.version+" -X main.updateKey="+publicKeyFlag(b.updateKey), "-o", tmp, initPackage)
+	ldflags := "-s -w -X main.version=" + b.version + " -X main.updateKey=" + publicKeyFlag(b.updateKey)
+	if b.testBreak != "" {
+		ldflags += " -X main.testBreak=" + b.testBreak
+	}
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", ldflags, "-o", tmp, initPackage)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build %s: %v\n%s", initPackage, err, out)

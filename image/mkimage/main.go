@@ -36,15 +36,20 @@ func main() {
 	buildDir := flag.String("build", "build", "build folder (caches live here too)")
 	version := flag.String("version", "dev", "version stamped into init and the banner")
 	updateOnly := flag.Bool("update-only", false, "build only the update bundle, in BUILD/update-BOARD (tests: a second version of the same tree)")
+	testBreak := flag.String("test-break", "", "with -update-only, for the rollback tests only: build a firmware that is broken on purpose (charon: never starts charon)")
 	flag.Parse()
 
-	if err := run(*boardName, *buildDir, *version, *updateOnly); err != nil {
+	if *testBreak != "" && (*testBreak != "charon" || !*updateOnly) {
+		fmt.Fprintf(os.Stderr, "mkimage: -test-break %q: only \"charon\", and only with -update-only (no image ships broken)\n", *testBreak)
+		os.Exit(2)
+	}
+	if err := run(*boardName, *buildDir, *version, *updateOnly, *testBreak); err != nil {
 		fmt.Fprintf(os.Stderr, "mkimage: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func run(boardName, buildDir, version string, updateOnly bool) error {
+func run(boardName, buildDir, version string, updateOnly bool, testBreak string) error {
 	start := time.Now()
 	prof, err := board.Load(boardName)
 	if err != nil {
@@ -69,6 +74,7 @@ func run(boardName, buildDir, version string, updateOnly bool) error {
 		steps:         12,
 		updateKey:     key,
 		updateKeyPath: keyPath,
+		testBreak:     testBreak,
 	}
 	for _, d := range []string{b.cache, b.out} {
 		if err := os.MkdirAll(d, 0o755); err != nil {

@@ -28,6 +28,8 @@ type builder struct {
 
 	updateKey     ed25519.PrivateKey // signs the update bundle; its public half goes into init
 	updateKeyPath string
+
+	testBreak string // init's main.testBreak: a firmware broken on purpose, for rollback tests
 }
 
 // step runs fn unless the hash of inputs matches what the last run of

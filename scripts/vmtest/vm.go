@@ -75,6 +75,10 @@ type Options struct {
 	NICs   []NIC
 	// NoWatchdog leaves the i6300esb out.
 	NoWatchdog bool
+	// EFIVars is the UEFI variable store (OVMF_VARS) to keep across
+	// qemu runs, as a machine's NVRAM outlives a power cut; made from
+	// OVMF's template when missing. Empty: a fresh store each run.
+	EFIVars string
 }
 
 // VM is a running qemu.
@@ -217,13 +221,18 @@ func (vm *VM) qemuArgs() ([]string, error) {
 		if o.Append != "" {
 			return nil, fmt.Errorf("Append works with direct boot only; UEFI boots the ESP's systemd-boot entry")
 		}
-		vars := filepath.Join(vm.dir, "OVMF_VARS.fd")
-		data, err := os.ReadFile(ovmfVars)
-		if err != nil {
-			return nil, fmt.Errorf("UEFI needs OVMF (Debian package ovmf): %w", err)
+		vars := o.EFIVars
+		if vars == "" {
+			vars = filepath.Join(vm.dir, "OVMF_VARS.fd")
 		}
-		if err := os.WriteFile(vars, data, 0o644); err != nil {
-			return nil, err
+		if _, err := os.Stat(vars); o.EFIVars == "" || err != nil {
+			data, err := os.ReadFile(ovmfVars)
+			if err != nil {
+				return nil, fmt.Errorf("UEFI needs OVMF (Debian package ovmf): %w", err)
+			}
+			if err := os.WriteFile(vars, data, 0o644); err != nil {
+				return nil, err
+			}
 		}
 		args = append(args,
 			"-drive", "if=pflash,format=raw,readonly=on,file="+ovmfCode,
