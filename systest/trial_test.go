@@ -136,7 +136,10 @@ func (w *webLab) browserTrialLapses(t *testing.T, b *browser) {
 	if !regexp.MustCompile(`\d`).MatchString(left) {
 		t.Errorf("the trial banner's countdown says %q", left)
 	}
-	b.run("confirm", chromedp.Click("#trial-confirm", chromedp.ByID), chromedp.WaitVisible(".card", chromedp.ByQuery), b.shot("trial-confirmed"))
+	// The page with the banner has cards too: wait for the one without
+	// it, or the screenshot reads a page mid-navigation.
+	b.run("confirm", chromedp.Click("#trial-confirm", chromedp.ByID), chromedp.WaitNotPresent("#trial-banner", chromedp.ByID),
+		chromedp.WaitVisible(".card", chromedp.ByQuery), b.shot("trial-confirmed"))
 	m = expect(t, w.vm, regexp.MustCompile(`TRIAL: generation (\d+) confirmed from the [^;]+; it stays`), time.Minute)
 	if m[1] != fmt.Sprint(gen0+3) {
 		t.Errorf("confirmed generation %s, want %d", m[1], gen0+3)

@@ -146,8 +146,10 @@ func connectProxy(t testing.TB, h *vmtest.Host) string {
 // certificate is the one the console banner names, and a host on the WAN
 // side gets nothing on 80/443 of either address. Then Chromium, through
 // the LAN host, runs the first-boot flow to a tunnel that comes up with
-// the remote site, visits every page (screenshots in build/artifacts), and
-// the key entered is in no page, API answer or console line.
+// the remote site, visits every page (screenshots in build/artifacts),
+// brings up an AWS-style legacy device only with the legacy preset
+// (browserLegacyDevice), and the key entered is in no page, API answer or
+// console line.
 func TestWebUIFirstBootInBrowser(t *testing.T) {
 	requireTools(t)
 	if _, err := os.Stat(chromium); err != nil {
@@ -177,6 +179,7 @@ func TestWebUIFirstBootInBrowser(t *testing.T) {
 	}
 
 	b := w.browserFirstBoot(t)
+	w.browserLegacyDevice(t, b)
 	w.checkNoKey(t)
 	w.checkWANGetsNothing(t)
 	w.browserTrialLapses(t, b)

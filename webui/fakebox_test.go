@@ -171,7 +171,7 @@ func (f *fakeBox) Status() Status {
 		Problems: f.problems, Firewall: f.firewall, FirewallError: f.fwErr, Sites: f.sites, Alarms: f.alarms, Interfaces: f.ifaces}
 	for i, t := range f.cfg.Tunnels {
 		ts := TunnelStatus{Name: t.Name, PeerAddress: t.PeerAddress, Colour: Green, LastHeartbeat: f.now.Add(-10 * time.Second),
-			BytesIn: 123456, BytesOut: 654321,
+			BytesIn: 123456, BytesOut: 654321, WeakCrypto: t.WeakCrypto(),
 			IKE: IKESA{State: "ESTABLISHED", Established: f.now.Add(-time.Hour), Version: 2, LocalAddr: "198.51.100.2", RemoteAddr: t.PeerAddress,
 				Encryption: "AES_GCM_16-256", PRF: "PRF_HMAC_SHA2_384", DHGroup: "ECP_384", RekeyAt: f.now.Add(2 * time.Hour)}}
 		for _, n := range t.RemoteNetworks {

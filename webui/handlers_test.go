@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tunneler/tunneler/appliance/remoteconfig"
 )
 
 func TestSetupCodeGate(t *testing.T) {
@@ -264,7 +266,7 @@ func pages(h *harness) []string {
 	ps := []string{"/overview", "/ipsec", "/logs", "/logs?window=all&kind=system", "/charts", "/charts?window=24h", "/tunnels", "/tunnels/new",
 		"/tunnels/site1/edit", "/tunnels/site1/reconnect", "/tunnels/site1/delete", "/tunnels/site1/remote",
 		"/settings", "/settings/reboot", "/settings/factory-reset", "/settings/restart-charon", "/settings/backup", "/apply", "/metrics", "/router"}
-	for _, v := range vendors {
+	for _, v := range remoteconfig.Vendors() {
 		ps = append(ps, "/tunnels/site1/remote/"+v.ID)
 	}
 	var out []string
@@ -308,7 +310,13 @@ func TestPSKNeverShownAfterEntry(t *testing.T) {
 func TestRemoteConfigs(t *testing.T) {
 	h := newHarness(t)
 	h.setup()
-	for _, v := range vendors {
+	_, _, page := h.get("/tunnels/site1/remote")
+	for _, v := range []string{"Juniper SRX", "MikroTik RouterOS", "VyOS / EdgeOS", "Cisco ASA", "strongSwan", "Libreswan"} {
+		if !strings.Contains(page, v) {
+			t.Errorf("the Remote config page does not offer %s", v)
+		}
+	}
+	for _, v := range remoteconfig.Vendors() {
 		_, _, body := h.get("/tunnels/site1/remote/" + v.ID)
 		for _, want := range []string{"203.0.113.10", "10.20.0.0", "10.21.0.0", "100.64.0.0", PSKPlaceholder} {
 			if v.ID == "cisco-ios" && want == "203.0.113.10" {

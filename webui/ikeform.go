@@ -14,7 +14,7 @@ import (
 // parse is kept as typed and Validate names it.
 
 // ikeFields are the form fields of config.IKESettings.
-var ikeFields = []string{"preset", "ike_version", "local_id", "remote_id", "psk",
+var ikeFields = []string{"preset", "accept_weak_crypto", "ike_version", "local_id", "remote_id", "psk",
 	"ike_proposals", "esp_proposals", "ike_lifetime", "child_lifetime", "dpd_delay", "dpd_timeout",
 	"initiation", "force_udp_encap", "mobike", "reauth"}
 
@@ -23,19 +23,20 @@ var ikeFields = []string{"preset", "ike_version", "local_id", "remote_id", "psk"
 // taken exactly as typed (spaces may be part of a key).
 func decodeIKEForm(v url.Values) (s config.IKESettings, keepPSK bool) {
 	s = config.IKESettings{
-		Preset:        field(v, "preset"),
-		IKEVersion:    config.IKEVersion(field(v, "ike_version")),
-		LocalID:       field(v, "local_id"),
-		RemoteID:      field(v, "remote_id"),
-		IKEProposals:  lines(v.Get("ike_proposals")),
-		ESPProposals:  lines(v.Get("esp_proposals")),
-		IKELifetime:   duration(field(v, "ike_lifetime")),
-		ChildLifetime: duration(field(v, "child_lifetime")),
-		DPDDelay:      duration(field(v, "dpd_delay")),
-		DPDTimeout:    duration(field(v, "dpd_timeout")),
-		Initiation:    config.Initiation(field(v, "initiation")),
-		ForceUDPEncap: v.Get("force_udp_encap") == "on",
-		Reauth:        v.Get("reauth") == "on",
+		Preset:           field(v, "preset"),
+		AcceptWeakCrypto: v.Get("accept_weak_crypto") == "on",
+		IKEVersion:       config.IKEVersion(field(v, "ike_version")),
+		LocalID:          field(v, "local_id"),
+		RemoteID:         field(v, "remote_id"),
+		IKEProposals:     lines(v.Get("ike_proposals")),
+		ESPProposals:     lines(v.Get("esp_proposals")),
+		IKELifetime:      duration(field(v, "ike_lifetime")),
+		ChildLifetime:    duration(field(v, "child_lifetime")),
+		DPDDelay:         duration(field(v, "dpd_delay")),
+		DPDTimeout:       duration(field(v, "dpd_timeout")),
+		Initiation:       config.Initiation(field(v, "initiation")),
+		ForceUDPEncap:    v.Get("force_udp_encap") == "on",
+		Reauth:           v.Get("reauth") == "on",
 	}
 	switch field(v, "mobike") {
 	case "on":
@@ -55,6 +56,9 @@ func decodeIKEForm(v url.Values) (s config.IKESettings, keepPSK bool) {
 // ikeToForm fills the IPsec fields; the PSK field stays empty.
 func ikeToForm(v url.Values, s config.IKESettings) {
 	v.Set("preset", s.Preset)
+	if s.AcceptWeakCrypto {
+		v.Set("accept_weak_crypto", "on")
+	}
 	v.Set("ike_version", string(s.IKEVersion))
 	v.Set("local_id", s.LocalID)
 	v.Set("remote_id", s.RemoteID)

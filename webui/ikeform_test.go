@@ -1,6 +1,7 @@
 package webui
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -138,4 +139,64 @@ func generalErrors(body string) string {
 		return ""
 	}
 	return body[i:min(len(body), i+600)]
+}
+
+// An old device's SHA-1/group 2 proposals are refused with the way
+// through named; the legacy preset takes them only with the box ticked,
+// and the tunnel is then marked "weak crypto" on the Overview and the
+// IPsec page and in their JSON.
+func TestLegacyDeviceForm(t *testing.T) {
+	h := newHarness(t)
+	tok := h.setup()
+	aws := func(extra url.Values) url.Values {
+		v := url.Values{"csrf": {tok}, "name": {"aws"}, "peer_address": {"203.0.113.30"}, "psk": {otherPSK},
+			"remote_networks": {"10.40.0.0/24"}, "ike_version": {"ikev1"},
+			"ike_proposals": {"aes128-sha1-modp1024"}, "esp_proposals": {"aes128-sha1-modp1024"}}
+		for k, vs := range extra {
+			v[k] = vs
+		}
+		return v
+	}
+	for _, tc := range []struct {
+		name  string
+		extra url.Values
+		field string // where the error shows
+		says  string
+	}{
+		{"no preset", nil, "ike_proposals", `accepted only with the &#34;legacy&#34; preset and the weak-crypto acknowledgment`},
+		{"preset, box not ticked", url.Values{"preset": {"legacy"}}, "accept_weak_crypto", `must be true to use the &#34;legacy&#34; preset`},
+		{"box ticked, no preset", url.Values{"accept_weak_crypto": {"on"}}, "accept_weak_crypto", "only the &#34;legacy&#34; preset allows it"},
+	} {
+		st, _, body := h.post("/tunnels/new", aws(tc.extra))
+		i := strings.Index(body, `id="f-`+tc.field+`"`)
+		if st != http.StatusUnprocessableEntity || i < 0 || !strings.Contains(body[i:min(len(body), i+1500)], tc.says) {
+			t.Errorf("%s: %d; want 422 with %q next to %s\n%.3000s", tc.name, st, tc.says, tc.field, body)
+		}
+	}
+	if st, path, body := h.post("/tunnels/new", aws(url.Values{"preset": {"legacy"}, "accept_weak_crypto": {"on"}})); st != 200 || path != "/apply" {
+		t.Fatalf("save with the preset and the box ticked: %d at %s\n%.2000s", st, path, body)
+	}
+	c, _, _ := h.box.Config()
+	if got := c.Tunnels[len(c.Tunnels)-1]; got.Preset != config.LegacyPreset || !got.AcceptWeakCrypto {
+		t.Errorf("saved preset %q, acknowledgment %v", got.Preset, got.AcceptWeakCrypto)
+	}
+	for _, page := range []string{"/overview", "/ipsec"} {
+		_, _, body := h.get(page)
+		if !strings.Contains(body, `<span class="weak" id="weak-aws"`) || strings.Count(body, `class="weak"`) != 1 {
+			t.Errorf("%s does not mark aws, and only aws, weak crypto:\n%.3000s", page, body)
+		}
+	}
+	_, _, body := h.get("/api/ipsec")
+	var st Status
+	if err := json.Unmarshal([]byte(body), &st); err != nil {
+		t.Fatalf("/api/ipsec: %v", err)
+	}
+	for _, ts := range st.Tunnels {
+		if ts.WeakCrypto != (ts.Name == "aws") {
+			t.Errorf("/api/ipsec: %s weak_crypto = %v", ts.Name, ts.WeakCrypto)
+		}
+	}
+	if _, _, body := h.get("/tunnels/aws/edit"); !strings.Contains(body, `name="accept_weak_crypto" id="accept_weak_crypto" checked`) {
+		t.Errorf("the edit form does not show the acknowledgment ticked")
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/tunneler/tunneler/appliance/config"
+	"github.com/tunneler/tunneler/appliance/remoteconfig"
 )
 
 func parseInt(s string) (int, error) { return strconv.Atoi(s) }
@@ -96,14 +97,14 @@ type tunnelsData struct {
 	List    listPage                `json:"list"`
 	Sites   int                     `json:"site_count"` // listed on the Sites page
 	Status  map[string]TunnelStatus `json:"-"`
-	Vendors []vendor                `json:"vendors"`
+	Vendors []remoteconfig.Vendor                `json:"vendors"`
 }
 
 func (s *Server) tunnels(w http.ResponseWriter, r *http.Request, sess *session) {
 	p := s.base(sess, "Tunnels", "tunnels")
 	c, _, _ := s.box.Config()
 	q := decodeListQuery(r.URL.Query())
-	d := tunnelsData{Sites: len(c.Sites), Status: map[string]TunnelStatus{}, Vendors: vendors}
+	d := tunnelsData{Sites: len(c.Sites), Status: map[string]TunnelStatus{}, Vendors: remoteconfig.Vendors()}
 	for _, t := range s.box.Status().Tunnels {
 		d.Status[t.Name] = t
 	}
@@ -193,7 +194,7 @@ func (s *Server) tunnelConfirm(w http.ResponseWriter, r *http.Request, sess *ses
 			return
 		}
 		p := s.base(sess, "Remote device configuration", "tunnels")
-		p.Data = map[string]any{"Tunnel": name, "Vendors": vendors}
+		p.Data = map[string]any{"Tunnel": name, "Vendors": remoteconfig.Vendors()}
 		s.render(w, r, "remote", p)
 		return
 	}

@@ -25,7 +25,7 @@
 //	GET  /logs?kind=&window=&since=&until=, /charts?window=&tunnel=
 //	GET|POST /tunnels/new, /tunnels/{name}/edit
 //	GET|POST /tunnels/{name}/{reconnect,delete}   (POST needs confirm=yes)
-//	GET  /tunnels/{name}/remote, /tunnels/{name}/remote/{strongswan,libreswan,cisco-ios,fortigate,paloalto,pfsense}
+//	GET  /tunnels/{name}/remote, /tunnels/{name}/remote/{vendor} (appliance/remoteconfig.Vendors)
 //	GET|POST /import   a CSV or JSON file of tunnels, profiles and sites (file or data), validated whole
 //	GET  /export[?format=csv[&kind=sites]]   the same file (keys as "(hidden)")
 //	GET|POST /sites/new, /sites/{site}/edit   (a site: networks, up to four remotes, monitor, hold-down)

@@ -172,8 +172,12 @@ type Tunnel struct {
 type IKESettings struct {
 	// Preset names the kind of remote device (see PresetNames); it picks
 	// proposals and lifetimes known to work with it when those are left out.
-	Preset     string     `json:"preset,omitempty"`
-	IKEVersion IKEVersion `json:"ike_version,omitempty"`
+	Preset string `json:"preset,omitempty"`
+	// AcceptWeakCrypto is the operator's acknowledgment that the "legacy"
+	// preset (LegacyPreset) lets HMAC-SHA-1 and DH groups 2 and 5 be
+	// negotiated; that preset is refused without it.
+	AcceptWeakCrypto bool       `json:"accept_weak_crypto,omitempty"`
+	IKEVersion       IKEVersion `json:"ike_version,omitempty"`
 	// LocalID and RemoteID are IKE identities (IP, FQDN, user@FQDN or a
 	// DN). Empty LocalID means the box's WAN address; RemoteID defaults
 	// to the peer address.

@@ -84,6 +84,8 @@ var envFields = []struct{ field, name string }{
 	{"tunnels[0].child_lifetime", "IPSEC_LIFETIME"},
 	{"tunnels[0].ike_lifetime", "IPSEC_IKELIFETIME"},
 	{"tunnels[0].force_udp_encap", "IPSEC_FORCEUDP"},
+	{"tunnels[0].accept_weak_crypto", "IPSEC_LEGACY"},
+	{"tunnels[0].preset", "IPSEC_LEGACY"},
 	{"tunnels[0].reauth", "IPSEC_IKEREAUTH"},
 	{"tunnels[0].if_id", "IPSEC_VTI_KEY"},
 	{"tunnels[0].mode", "IPSEC_VTI_KEY"},
@@ -325,6 +327,18 @@ func envToConfig(vars []envVar) (Config, EnvProblems) {
 				bad(v, "must be yes or no")
 			}
 			t.ForceUDPEncap = b
+		case "IPSEC_LEGACY":
+			// Not a vnf-ipsec variable: the box's own, so a file that
+			// carries an old device's SHA-1/group 2 proposals can say,
+			// in the file, that weak crypto is accepted on purpose.
+			b, ok := parseYesNo(v.value)
+			if !ok {
+				bad(v, "must be yes or no")
+				continue
+			}
+			if b {
+				t.Preset, t.AcceptWeakCrypto = LegacyPreset, true
+			}
 		case "IPSEC_IKEREAUTH":
 			b, ok := parseYesNo(v.value)
 			if !ok {

@@ -178,3 +178,38 @@ func TestParseEnvQuoting(t *testing.T) {
 		t.Errorf("values (-want +got):\n%s", diff)
 	}
 }
+
+func TestImportEnvLegacy(t *testing.T) {
+	base := `IPSEC_REMOTEIP=203.0.113.9
+IPSEC_REMOTENET=10.9.0.0/16
+IPSEC_PSK='` + strongPSK1 + `'
+IPSEC_KEYEXCHANGE=ikev1
+IPSEC_IKECIPHER=aes128-sha1-modp1024!
+IPSEC_ESPCIPHER=aes128-sha1-modp1024!
+`
+	for _, tc := range []struct {
+		name, extra string
+		want        string // a problem, "" for none
+	}{
+		{"with IPSEC_LEGACY=yes", "IPSEC_LEGACY=yes\n", ""},
+		{"without it the refusal names the way through", "", `line 5: IPSEC_IKECIPHER: "aes128-sha1-modp1024" uses sha1: SHA-1 is no longer safe for integrity or key derivation; an old device that needs it is accepted only with the "legacy" preset and the weak-crypto acknowledgment (accept_weak_crypto; IPSEC_LEGACY=yes in an env file)`},
+		{"IPSEC_LEGACY=no is the same as none", "IPSEC_LEGACY=no\n", "IPSEC_LEGACY=yes"},
+		{"a bad value", "IPSEC_LEGACY=maybe\n", "line 7: IPSEC_LEGACY: must be yes or no"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, probs := ImportEnv(strings.NewReader(base + tc.extra))
+			if tc.want == "" {
+				if len(probs) != 0 {
+					t.Fatalf("problems: %v", probs)
+				}
+				if tun := c.Tunnels[0]; tun.Preset != LegacyPreset || !tun.AcceptWeakCrypto || !tun.WeakCrypto() {
+					t.Errorf("tunnel = preset %q, ack %v, weak %v; want the legacy preset, acknowledged, marked weak", tun.Preset, tun.AcceptWeakCrypto, tun.WeakCrypto())
+				}
+				return
+			}
+			if probs.Err() == nil || !strings.Contains(probs.Error(), tc.want) {
+				t.Errorf("problems = %v, want one saying %q", probs, tc.want)
+			}
+		})
+	}
+}

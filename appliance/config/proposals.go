@@ -15,19 +15,67 @@ type Preset struct {
 	IKELifetime, ChildLifetime time.Duration
 }
 
-// Strong defaults: AES-GCM with ECP-384 or X25519 first; one CBC/SHA-256/
-// MODP-2048 fallback for older devices that have no GCM or ECP in IKE.
-// ESP proposals carry a DH group so rekeyed CHILD_SAs get fresh keys (PFS).
+// Strong defaults: AES-GCM first; one CBC/SHA-256/MODP-2048 fallback for
+// older devices that have no GCM or ECP in IKE. ESP proposals carry a DH
+// group so rekeyed CHILD_SAs get fresh keys (PFS).
+//
+// The first group of the first IKE proposal is the box's key exchange
+// guess: charon sends its KE payload for that group, and a peer that
+// picks another group answers INVALID_KE_PAYLOAD, costing a round trip.
+// ECP-256 (group 19) with PRF SHA-256 leads because every peer we meet
+// takes it: it is RFC 8247's SHOULD group and PRF_HMAC_SHA2_256 its MUST
+// PRF; strongSwan, libreswan's defaults (whose PRFs are SHA2-512 and
+// SHA2-256, not SHA2-384, so a lead of prfsha384-ecp384 made libreswan
+// pick the x25519 proposal and ask again), Cisco, FortiGate, Palo Alto,
+// Juniper, MikroTik, AWS and Azure all accept it, while x25519 is missing
+// on AWS, Azure and older PAN-OS and Junos. The stronger ECP-384 and
+// x25519 proposals follow for peers that prefer them.
 var (
 	defaultIKE = []string{
+		"aes256gcm16-prfsha256-ecp256",
 		"aes256gcm16-prfsha384-ecp384",
 		"aes256gcm16-prfsha256-x25519",
 		"aes256-sha256-modp2048",
 	}
 	defaultESP = []string{
+		"aes256gcm16-ecp256",
 		"aes256gcm16-ecp384",
 		"aes256gcm16-x25519",
 		"aes256-sha256-modp2048",
+	}
+)
+
+// LegacyPreset names the preset for old remote devices (AWS's
+// "compatibility" samples, firewalls of the 2010s): it adds HMAC-SHA-1
+// and DH groups 2 and 5 after the strong proposals. A tunnel or profile
+// takes it only together with AcceptWeakCrypto, and is then shown as
+// "weak crypto" everywhere its state is. DES, 3DES and MD5 stay refused.
+const LegacyPreset = "legacy"
+
+// legacyIKE and legacyESP keep the strong proposals first, so a device
+// that can do better still does; every ESP proposal keeps a DH group (PFS).
+var (
+	legacyIKE = []string{
+		"aes256gcm16-prfsha256-ecp256",
+		"aes256-sha256-modp2048",
+		"aes128-sha256-modp2048",
+		"aes256-sha1-modp2048",
+		"aes128-sha1-modp2048",
+		"aes256-sha1-modp1536",
+		"aes128-sha1-modp1536",
+		"aes256-sha1-modp1024",
+		"aes128-sha1-modp1024",
+	}
+	legacyESP = []string{
+		"aes256gcm16-ecp256",
+		"aes256-sha256-modp2048",
+		"aes128-sha256-modp2048",
+		"aes256-sha1-modp2048",
+		"aes128-sha1-modp2048",
+		"aes256-sha1-modp1536",
+		"aes128-sha1-modp1536",
+		"aes256-sha1-modp1024",
+		"aes128-sha1-modp1024",
 	}
 )
 
@@ -61,6 +109,7 @@ var presets = map[string]Preset{
 		ESP:         []string{"aes256gcm16-modp2048", "aes256-sha256-modp2048", "aes256gcm16-ecp384"},
 		IKELifetime: DefaultIKELifetime, ChildLifetime: DefaultChildLifetime,
 	},
+	LegacyPreset: {IKE: legacyIKE, ESP: legacyESP, IKELifetime: DefaultIKELifetime, ChildLifetime: DefaultChildLifetime},
 }
 
 // algorithm kinds inside a strongSwan proposal string.
@@ -148,10 +197,54 @@ var refused = map[string]string{
 	"twofish256":   "Twofish is not on the allowlist; use aes256gcm16",
 }
 
+// legacyOnly are the refused algorithms the legacy preset lets through,
+// with their kind: what old devices need and what is still far from
+// broken in a negotiation (HMAC-SHA-1 is not SHA-1's collisions; groups 2
+// and 5 cost a nation-state, not a passer-by). DES, 3DES and MD5 are not
+// here and never will be.
+var legacyOnly = map[string]algKind{
+	"sha1": algInteg, "sha": algInteg, "prfsha1": algPRF,
+	"modp1024": algDH, "modp1536": algDH,
+}
+
+// legacyHint is what a refusal of a legacy-only algorithm adds: the way
+// through, in each of the places a tunnel is written.
+const legacyHint = `; an old device that needs it is accepted only with the "legacy" preset and the weak-crypto acknowledgment (accept_weak_crypto; IPSEC_LEGACY=yes in an env file)`
+
+// WeakProposal reports whether a proposal names an algorithm only the
+// legacy preset allows (HMAC-SHA-1, DH groups 2 and 5).
+func WeakProposal(p string) bool { return usesLegacy(p) }
+
+func usesLegacy(p string) bool {
+	for _, part := range strings.Split(strings.ToLower(p), "-") {
+		if _, ok := legacyOnly[part]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// WeakCrypto reports whether these settings let the weaker algorithms of
+// the legacy preset be negotiated, counting the preset's proposals where
+// the lists are left out. The Overview, the IPsec page and the console
+// mark such a tunnel "weak crypto".
+func (s IKESettings) WeakCrypto() bool {
+	p := presets[s.Preset]
+	ike, esp := s.IKEProposals, s.ESPProposals
+	if len(ike) == 0 {
+		ike = p.IKE
+	}
+	if len(esp) == 0 {
+		esp = p.ESP
+	}
+	return slices.ContainsFunc(ike, usesLegacy) || slices.ContainsFunc(esp, usesLegacy)
+}
+
 // checkProposal returns what is wrong with one strongSwan proposal string,
 // or "" when it is fine. ike says whether it is an IKE proposal (which needs
-// a DH group and, without AEAD, integrity) or an ESP one.
-func checkProposal(p string, ike bool) string {
+// a DH group and, without AEAD, integrity) or an ESP one; legacy lets the
+// legacyOnly algorithms through.
+func checkProposal(p string, ike, legacy bool) string {
 	// ipsec.conf marked strict proposals with a trailing "!"; swanctl
 	// proposals are always strict.
 	if strings.HasSuffix(p, "!") {
@@ -168,10 +261,15 @@ func checkProposal(p string, ike bool) string {
 		if part == "" {
 			return "has an empty part (two dashes in a row, or a dash at an end)"
 		}
-		if why, ok := refused[part]; ok {
+		kind, ok := allowed[part]
+		if k, weak := legacyOnly[part]; weak && legacy {
+			kind, ok = k, true
+		} else if why, bad := refused[part]; bad {
+			if weak {
+				why += legacyHint
+			}
 			return fmt.Sprintf("uses %s: %s", part, why)
 		}
-		kind, ok := allowed[part]
 		if !ok {
 			if part == "prf" {
 				return "has a lone \"prf\"; strongSwan writes it joined to the hash, e.g. prfsha384"

@@ -18,6 +18,13 @@ func validateIKE(p *problems, base, what string, s IKESettings) (pskOK bool) {
 	if _, ok := presets[s.Preset]; !ok {
 		p.add(fld(base, "preset"), "%q is not a known preset; use one of %s", s.Preset, presetNames())
 	}
+	legacy := s.Preset == LegacyPreset
+	switch {
+	case legacy && !s.AcceptWeakCrypto:
+		p.add(fld(base, "accept_weak_crypto"), "must be true to use the %q preset: it allows HMAC-SHA-1 and DH groups 2 and 5 for old devices, weaker than this box's defaults, and the %s is then marked \"weak crypto\"; set it to acknowledge that", LegacyPreset, what)
+	case !legacy && s.AcceptWeakCrypto:
+		p.add(fld(base, "accept_weak_crypto"), "acknowledges weak crypto, but only the %q preset allows it; set preset to %q or leave this out", LegacyPreset, LegacyPreset)
+	}
 	v := s.IKEVersion
 	switch v {
 	case "":
@@ -29,8 +36,10 @@ func validateIKE(p *problems, base, what string, s IKESettings) (pskOK bool) {
 	validateID(p, fld(base, "local_id"), s.LocalID)
 	validateID(p, fld(base, "remote_id"), s.RemoteID)
 	pskOK = validatePSK(p, fld(base, "psk"), s.PSK)
-	validateProposals(p, fld(base, "ike_proposals"), s.IKEProposals, true, v)
-	validateProposals(p, fld(base, "esp_proposals"), s.ESPProposals, false, v)
+	// A legacy preset without its acknowledgment is reported once, above,
+	// not again for each proposal it brings.
+	validateProposals(p, fld(base, "ike_proposals"), s.IKEProposals, true, legacy, v)
+	validateProposals(p, fld(base, "esp_proposals"), s.ESPProposals, false, legacy, v)
 	optDuration := func(name string, d Duration, min, max time.Duration) bool {
 		return !d.IsZero() && checkDuration(p, fld(base, name), d, min, max)
 	}
@@ -112,10 +121,10 @@ func validatePSK(p *problems, field string, psk Secret) bool {
 	return true
 }
 
-func validateProposals(p *problems, field string, props []string, ike bool, v IKEVersion) {
+func validateProposals(p *problems, field string, props []string, ike, legacy bool, v IKEVersion) {
 	for j, s := range props {
 		f := idx(field, j)
-		if msg := checkProposal(s, ike); msg != "" {
+		if msg := checkProposal(s, ike, legacy); msg != "" {
 			p.add(f, "%q %s", s, msg)
 			continue
 		}

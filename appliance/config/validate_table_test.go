@@ -662,7 +662,7 @@ var badDocuments = []struct {
 		name:   "unknown preset",
 		mutate: func(c *Config) { c.Tunnels[0].Preset = "juniper" },
 		want: FieldErrors{
-			{"tunnels[0].preset", "\"juniper\" is not a known preset; use one of cisco-ios, fortigate, paloalto, pfsense, strongswan"},
+			{"tunnels[0].preset", "\"juniper\" is not a known preset; use one of cisco-ios, fortigate, legacy, paloalto, pfsense, strongswan"},
 		},
 	},
 	{
@@ -676,14 +676,14 @@ var badDocuments = []struct {
 		name:   "ike proposal with sha1",
 		mutate: func(c *Config) { c.Tunnels[0].IKEProposals = []string{"aes256-sha1-modp2048"} },
 		want: FieldErrors{
-			{"tunnels[0].ike_proposals[0]", "\"aes256-sha1-modp2048\" uses sha1: SHA-1 is no longer safe for integrity or key derivation"},
+			{"tunnels[0].ike_proposals[0]", "\"aes256-sha1-modp2048\" uses sha1: SHA-1 is no longer safe for integrity or key derivation" + legacyHint},
 		},
 	},
 	{
 		name:   "ike proposal with modp1024",
 		mutate: func(c *Config) { c.Tunnels[0].IKEProposals = []string{"aes256-sha256-modp1024"} },
 		want: FieldErrors{
-			{"tunnels[0].ike_proposals[0]", "\"aes256-sha256-modp1024\" uses modp1024: 1024-bit DH can be broken (Logjam)"},
+			{"tunnels[0].ike_proposals[0]", "\"aes256-sha256-modp1024\" uses modp1024: 1024-bit DH can be broken (Logjam)" + legacyHint},
 		},
 	},
 	{
@@ -691,6 +691,47 @@ var badDocuments = []struct {
 		mutate: func(c *Config) { c.Tunnels[0].IKEProposals = []string{"aes128-md5-modp2048"} },
 		want: FieldErrors{
 			{"tunnels[0].ike_proposals[0]", "\"aes128-md5-modp2048\" uses md5: MD5 is broken"},
+		},
+	},
+	{
+		name: "legacy preset without the acknowledgment",
+		mutate: func(c *Config) {
+			c.Tunnels[0].Preset = LegacyPreset
+			c.Tunnels[0].IKEProposals = []string{"aes128-sha1-modp1024"}
+		},
+		want: FieldErrors{
+			{"tunnels[0].accept_weak_crypto", "must be true to use the \"legacy\" preset: it allows HMAC-SHA-1 and DH groups 2 and 5 for old devices, weaker than this box's defaults, and the tunnel is then marked \"weak crypto\"; set it to acknowledge that"},
+		},
+	},
+	{
+		name:   "acknowledgment without the legacy preset",
+		mutate: func(c *Config) { c.Tunnels[0].AcceptWeakCrypto = true },
+		want: FieldErrors{
+			{"tunnels[0].accept_weak_crypto", "acknowledges weak crypto, but only the \"legacy\" preset allows it; set preset to \"legacy\" or leave this out"},
+		},
+	},
+	{
+		name: "legacy preset never allows 3des or md5",
+		mutate: func(c *Config) {
+			c.Tunnels[0].Preset, c.Tunnels[0].AcceptWeakCrypto = LegacyPreset, true
+			c.Tunnels[0].IKEProposals = []string{"3des-sha1-modp1024", "aes128-md5-modp1024"}
+			c.Tunnels[0].ESPProposals = []string{"des-sha1-modp1024"}
+		},
+		want: FieldErrors{
+			{"tunnels[0].ike_proposals[0]", "\"3des-sha1-modp1024\" uses 3des: 3DES has a 64-bit block (Sweet32)"},
+			{"tunnels[0].ike_proposals[1]", "\"aes128-md5-modp1024\" uses md5: MD5 is broken"},
+			{"tunnels[0].esp_proposals[0]", "\"des-sha1-modp1024\" uses des: DES is broken"},
+		},
+	},
+	{
+		name: "legacy preset keeps the other limits",
+		mutate: func(c *Config) {
+			c.Tunnels[0].Preset, c.Tunnels[0].AcceptWeakCrypto = LegacyPreset, true
+			c.Tunnels[0].IKEProposals = []string{"aes128-sha1-modp768", "aes128-sha1"}
+		},
+		want: FieldErrors{
+			{"tunnels[0].ike_proposals[0]", "\"aes128-sha1-modp768\" uses modp768: 768-bit DH can be broken"},
+			{"tunnels[0].ike_proposals[1]", "\"aes128-sha1\" names no Diffie-Hellman group (e.g. ecp384)"},
 		},
 	},
 	{

@@ -94,8 +94,8 @@ func TestWithDefaults(t *testing.T) {
 			Mode:           ModePolicy,
 			IKESettings: IKESettings{
 				IKEVersion: IKEv2, RemoteID: "203.0.113.5",
-				IKEProposals: []string{"aes256gcm16-prfsha384-ecp384", "aes256gcm16-prfsha256-x25519", "aes256-sha256-modp2048"},
-				ESPProposals: []string{"aes256gcm16-ecp384", "aes256gcm16-x25519", "aes256-sha256-modp2048"},
+				IKEProposals: []string{"aes256gcm16-prfsha256-ecp256", "aes256gcm16-prfsha384-ecp384", "aes256gcm16-prfsha256-x25519", "aes256-sha256-modp2048"},
+				ESPProposals: []string{"aes256gcm16-ecp256", "aes256gcm16-ecp384", "aes256gcm16-x25519", "aes256-sha256-modp2048"},
 				IKELifetime:  Dur(3 * time.Hour), ChildLifetime: Dur(50 * time.Minute),
 				DPDDelay: Dur(30 * time.Second), DPDTimeout: Dur(150 * time.Second),
 				Initiation: Initiator, MOBIKE: &on,
@@ -141,7 +141,7 @@ func TestPresetsPassTheAllowlist(t *testing.T) {
 				Name: "p", PeerAddress: "203.0.113.1",
 				RemoteNetworks: []Prefix{MustPrefix("10.0.0.0/8")},
 				IKESettings: IKESettings{
-					IKEVersion: v, Preset: name,
+					IKEVersion: v, Preset: name, AcceptWeakCrypto: name == LegacyPreset,
 					PSK: NewSecret(strongPSK1),
 				},
 			}}}

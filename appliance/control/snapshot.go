@@ -121,6 +121,9 @@ type TunnelStatus struct {
 	// charon's log shows it: the proposals offered and accepted (and the
 	// preset that would match), networks, IDs, a wrong key.
 	Mismatch *explain.Explanation `json:"mismatch,omitempty"`
+	// WeakCrypto: the tunnel takes the legacy preset's weaker algorithms
+	// (config.IKESettings.WeakCrypto); every surface marks it "weak crypto".
+	WeakCrypto bool `json:"weak_crypto,omitempty"`
 	// NAT and VendorIDs are what the latest negotiation said of NAT and
 	// of the remote device's vendor IDs.
 	NAT       []string `json:"nat,omitempty"`

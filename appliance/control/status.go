@@ -87,7 +87,7 @@ func (o *Owner) Status() Status {
 // "in N seconds" become moments from now.
 func tunnelStatus(t config.Tunnel, s ipsec.TunnelStatus, lt liveness.Tunnel, now time.Time) TunnelStatus {
 	ts := TunnelStatus{Name: t.Name, PeerAddress: t.PeerAddress, Reason: s.Reason,
-		Mismatch: s.Explained, NAT: s.NATSeen, VendorIDs: s.VendorIDs}
+		Mismatch: s.Explained, NAT: s.NATSeen, VendorIDs: s.VendorIDs, WeakCrypto: t.WeakCrypto()}
 	for _, n := range t.RemoteNetworks {
 		ts.RemoteNetworks = append(ts.RemoteNetworks, n.String())
 	}

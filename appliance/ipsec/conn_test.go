@@ -35,7 +35,7 @@ func TestConnDefaults(t *testing.T) {
   version = 2
   local_addrs = ["%any"]
   remote_addrs = ["198.51.100.9"]
-  proposals = ["aes256gcm16-prfsha384-ecp384" "aes256gcm16-prfsha256-x25519" "aes256-sha256-modp2048"]
+  proposals = ["aes256gcm16-prfsha256-ecp256" "aes256gcm16-prfsha384-ecp384" "aes256gcm16-prfsha256-x25519" "aes256-sha256-modp2048"]
   encap = no
   mobike = yes
   aggressive = no
@@ -56,7 +56,7 @@ func TestConnDefaults(t *testing.T) {
     site-a {
       local_ts = ["100.64.0.0/10"]
       remote_ts = ["10.1.0.0/16"]
-      esp_proposals = ["aes256gcm16-ecp384-modpnone" "aes256gcm16-x25519-modpnone" "aes256-sha256-modp2048-modpnone"]
+      esp_proposals = ["aes256gcm16-ecp256-modpnone" "aes256gcm16-ecp384-modpnone" "aes256gcm16-x25519-modpnone" "aes256-sha256-modp2048-modpnone"]
       mode = tunnel
       policies = no
       reqid = 70000

@@ -44,7 +44,7 @@ func explainPresets() map[string]explain.Preset {
 	out := map[string]explain.Preset{}
 	for _, n := range config.PresetNames() {
 		p, _ := config.LookupPreset(n)
-		out[n] = explain.Preset{IKE: p.IKE, ESP: p.ESP}
+		out[n] = explain.Preset{IKE: p.IKE, ESP: p.ESP, Weak: n == config.LegacyPreset}
 	}
 	return out
 }

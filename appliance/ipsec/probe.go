@@ -12,9 +12,10 @@ import (
 )
 
 // ProbeSet is one IKE proposal a remote device may accept: a preset's, or
-// a vendor's default. Legacy sets use algorithms this box does not allow
-// in a tunnel (SHA-1, MODP-1024...); finding them tells the operator what
-// the device must be changed to, not what the box will apply.
+// a vendor's default. Legacy sets use algorithms this box allows in a
+// tunnel only with the legacy preset and its acknowledgment (SHA-1,
+// MODP-1024...) or never (3DES); finding them tells the operator what the
+// device must be changed to, or that the legacy preset is the way through.
 type ProbeSet struct {
 	Proposal string   `json:"proposal"` // strongSwan notation, e.g. aes128-sha1-modp1024
 	Labels   []string `json:"labels"`   // who uses it, e.g. "preset fortigate", "AWS (legacy default)"
@@ -32,8 +33,9 @@ func ProbeSets() []ProbeSet {
 		if !ok {
 			i = len(out)
 			idx[prop] = i
-			out = append(out, ProbeSet{Proposal: prop, Legacy: legacy})
+			out = append(out, ProbeSet{Proposal: prop})
 		}
+		out[i].Legacy = out[i].Legacy || legacy || config.WeakProposal(prop)
 		out[i].Labels = append(out[i].Labels, label)
 		if preset != "" {
 			out[i].Presets = append(out[i].Presets, preset)

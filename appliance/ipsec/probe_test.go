@@ -230,7 +230,7 @@ func TestKernelExplainResponder(t *testing.T) {
 	}
 	e := st.Explained
 	t.Logf("reason: %s", st.Reason)
-	if e.Kind != "esp-proposals" || e.Side != "ours" || len(e.Offered) == 0 || !strings.Contains(e.Offered[0], "HMAC_SHA1_96") || len(e.Accepted) != 3 {
+	if e.Kind != "esp-proposals" || e.Side != "ours" || len(e.Offered) == 0 || !strings.Contains(e.Offered[0], "HMAC_SHA1_96") || len(e.Accepted) != 4 || e.Preset != config.LegacyPreset {
 		t.Errorf("explained %+v", e)
 	}
 	if !strings.Contains(st.Reason, "this box accepts none of the remote device's") {

@@ -174,6 +174,9 @@ func TestMenuChangesGoThroughTheStore(t *testing.T) {
 func TestTunnelLines(t *testing.T) {
 	st := control.Status{Tunnels: []control.TunnelStatus{
 		{Name: "branch", Colour: control.Green},
+		{Name: "aws", Colour: control.Green, WeakCrypto: true},
+		{Name: "old", Colour: control.Gray, Reason: "IKE (phase 1) proposals do not match",
+			Mismatch: &explain.Explanation{Kind: explain.IKEProposals, Side: explain.Ours, Preset: "legacy", PresetWeak: true}},
 		{Name: "hq-r2", Site: "hq", Colour: control.Orange, Reason: "the remote device stopped answering"},
 		{Name: "lab", Colour: control.Gray, Reason: "charon has not loaded this tunnel yet"},
 		{Name: "v1", Colour: control.Gray, Reason: "ESP (phase 2) proposals do not match: this box accepts none of the remote device's",
@@ -185,6 +188,9 @@ func TestTunnelLines(t *testing.T) {
 	}}
 	want := []string{
 		"Tunnel branch is green",
+		"Tunnel aws is green (weak crypto: legacy preset)",
+		"Tunnel old is gray: IKE (phase 1) proposals do not match",
+		"  matching preset:       legacy, with the weak-crypto acknowledgment",
 		"Tunnel hq-r2 (site hq) is orange: the remote device stopped answering",
 		"Tunnel lab is gray: charon has not loaded this tunnel yet",
 		"Tunnel v1 is gray: ESP (phase 2) proposals do not match: this box accepts none of the remote device's",

@@ -52,6 +52,9 @@ func TunnelLines(st control.Status) []string {
 		if t.Site != "" {
 			l = fmt.Sprintf("Tunnel %s (site %s) is %s", t.Name, t.Site, t.Colour)
 		}
+		if t.WeakCrypto {
+			l += " (weak crypto: legacy preset)"
+		}
 		if t.Reason != "" {
 			l += ": " + t.Reason
 		}
@@ -73,6 +76,8 @@ func MismatchLines(t control.TunnelStatus) []string {
 			out = append(out, "  this tunnel accepts:   "+strings.Join(m.Accepted, ", "))
 		}
 		switch {
+		case m.PresetWeak:
+			out = append(out, fmt.Sprintf("  matching preset:       %s, with the weak-crypto acknowledgment", m.Preset))
 		case m.Preset != "":
 			out = append(out, fmt.Sprintf("  matching preset:       %s", m.Preset))
 		case m.NoPreset:

@@ -110,6 +110,11 @@ func siteAddr(cidr string, n int) string {
 
 func (s *RemoteSite) socket() string { return filepath.Join(s.dir, "charon.vici") }
 
+// Socket and Conf are the device's VICI socket and strongswan.conf, for a
+// test that runs swanctl itself (and may expect it to fail).
+func (s *RemoteSite) Socket() string { return s.socket() }
+func (s *RemoteSite) Conf() string   { return filepath.Join(s.dir, "strongswan.conf") }
+
 // Log returns what the device's charon logged.
 func (s *RemoteSite) Log() string {
 	b, _ := os.ReadFile(filepath.Join(s.dir, "charon.log"))

@@ -45,7 +45,13 @@ type Expect struct {
 }
 
 // Preset is one preset's proposal lists, e.g. "aes256-sha256-modp2048".
-type Preset struct{ IKE, ESP []string }
+// Weak marks a preset that needs the operator's weak-crypto
+// acknowledgment (config.LegacyPreset); it is named only when no other
+// preset matches.
+type Preset struct {
+	IKE, ESP []string
+	Weak     bool
+}
 
 // Explanation is what one IKE_SA's log says. Kind is "" when nothing
 // failed; NAT and VendorIDs are filled either way.
@@ -61,6 +67,9 @@ type Explanation struct {
 	// NoPreset is set when none would.
 	Preset   string `json:"preset,omitempty"`
 	NoPreset bool   `json:"no_preset,omitempty"`
+	// PresetWeak: the matching preset is the legacy one, which takes the
+	// weak-crypto acknowledgment too.
+	PresetWeak bool `json:"preset_weak,omitempty"`
 	// ProposedTS are the networks the device proposed ("local === remote"
 	// as this box sees them); ConfiguredTS are this tunnel's.
 	ProposedTS   string `json:"proposed_ts,omitempty"`
@@ -121,6 +130,7 @@ func Explain(lines []string, want Expect) Explanation {
 			set(kind, Ours)
 			e.Offered, e.Accepted = offered, accepted
 			e.Preset, e.NoPreset = matchPreset(offered, want.Presets, kind == IKEProposals)
+			e.PresetWeak = want.Presets[e.Preset].Weak
 		case theyRefuse.MatchString(m):
 			kind := IKEProposals
 			if ikeUp || strings.Contains(m, "CHILD_SA") {
@@ -208,6 +218,8 @@ func summary(e Explanation) string {
 	}
 	preset := ""
 	switch {
+	case e.PresetWeak:
+		preset = fmt.Sprintf("; the device offers only weak crypto, which this box takes only with the %q preset and the weak-crypto acknowledgment", e.Preset)
 	case e.Preset != "":
 		preset = fmt.Sprintf("; the preset %q would match", e.Preset)
 	case e.NoPreset:

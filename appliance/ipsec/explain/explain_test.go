@@ -18,7 +18,7 @@ func presets() map[string]Preset {
 	out := map[string]Preset{}
 	for _, n := range config.PresetNames() {
 		p, _ := config.LookupPreset(n)
-		out[n] = Preset{IKE: p.IKE, ESP: p.ESP}
+		out[n] = Preset{IKE: p.IKE, ESP: p.ESP, Weak: n == config.LegacyPreset}
 	}
 	return out
 }
@@ -40,13 +40,13 @@ func TestExplainRealLogs(t *testing.T) {
 		{"ike-resp.log", Explanation{Kind: IKEProposals, Side: Ours,
 			Offered:  []string{"IKE:AES_CBC_128/HMAC_SHA1_96/PRF_HMAC_SHA1/MODP_1024"},
 			Accepted: []string{"IKE:AES_GCM_16_256/PRF_HMAC_SHA2_384/ECP_384", "IKE:AES_GCM_16_256/PRF_HMAC_SHA2_256/CURVE_25519", "IKE:AES_CBC_256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048"},
-			NoPreset: true, NAT: []string{"remote host is behind NAT"}},
-			[]string{"this box accepts none of the remote device's", "offered IKE:AES_CBC_128/HMAC_SHA1_96", "no preset"}},
+			Preset:   "legacy", PresetWeak: true, NAT: []string{"remote host is behind NAT"}},
+			[]string{"this box accepts none of the remote device's", "offered IKE:AES_CBC_128/HMAC_SHA1_96", `only with the "legacy" preset and the weak-crypto acknowledgment`}},
 		{"ike-init.log", Explanation{Kind: IKEProposals, Side: Theirs}, []string{"IKE (phase 1)", "the remote device accepts none of this tunnel's"}},
 		{"esp-resp.log", Explanation{Kind: ESPProposals, Side: Ours,
 			Offered:  []string{"ESP:AES_CBC_128/HMAC_SHA1_96/NO_EXT_SEQ"},
 			Accepted: []string{"ESP:AES_GCM_16_256/ECP_384/NO_EXT_SEQ", "ESP:AES_GCM_16_256/CURVE_25519/NO_EXT_SEQ", "ESP:AES_CBC_256/HMAC_SHA2_256_128/MODP_2048/NO_EXT_SEQ"},
-			NoPreset: true, NAT: []string{"remote host is behind NAT"}},
+			Preset:   "legacy", PresetWeak: true, NAT: []string{"remote host is behind NAT"}},
 			[]string{"ESP (phase 2)", "this box accepts none"}},
 		{"esp-init.log", Explanation{Kind: ESPProposals, Side: Theirs, NAT: []string{"remote host is behind NAT"}}, []string{"ESP (phase 2)", "the remote device accepts none"}},
 		// The libreswan case of issue 16: an IKEv1 device offers SHA-1 ESP
@@ -54,13 +54,13 @@ func TestExplainRealLogs(t *testing.T) {
 		{"v1-esp-resp.log", Explanation{Kind: ESPProposals, Side: Ours,
 			Offered:  []string{"ESP:AES_CBC_128/HMAC_SHA1_96/MODP_2048/NO_EXT_SEQ"},
 			Accepted: []string{"ESP:AES_GCM_16_256/ECP_384/NO_EXT_SEQ", "ESP:AES_GCM_16_256/CURVE_25519/NO_EXT_SEQ", "ESP:AES_CBC_256/HMAC_SHA2_256_128/MODP_2048/NO_EXT_SEQ"},
-			NoPreset: true, NAT: []string{"remote host is behind NAT"},
+			Preset:   "legacy", PresetWeak: true, NAT: []string{"remote host is behind NAT"},
 			VendorIDs: []string{"XAuth", "DPD", "FRAGMENTATION", "NAT-T (RFC 3947)", "draft-ietf-ipsec-nat-t-ike-02"}},
-			[]string{"ESP (phase 2) proposals do not match: this box accepts none of the remote device's", "HMAC_SHA1_96"}},
+			[]string{"ESP (phase 2) proposals do not match: this box accepts none of the remote device's", "HMAC_SHA1_96", `"legacy" preset`}},
 		{"v1-ike-resp.log", Explanation{Kind: IKEProposals, Side: Ours,
-			Offered:   []string{"IKE:AES_CBC_128/HMAC_SHA1_96/PRF_HMAC_SHA1/MODP_1024"},
-			Accepted:  []string{"IKE:AES_GCM_16_256/PRF_HMAC_SHA2_384/ECP_384", "IKE:AES_GCM_16_256/PRF_HMAC_SHA2_256/CURVE_25519", "IKE:AES_CBC_256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048"},
-			NoPreset:  true,
+			Offered:  []string{"IKE:AES_CBC_128/HMAC_SHA1_96/PRF_HMAC_SHA1/MODP_1024"},
+			Accepted: []string{"IKE:AES_GCM_16_256/PRF_HMAC_SHA2_384/ECP_384", "IKE:AES_GCM_16_256/PRF_HMAC_SHA2_256/CURVE_25519", "IKE:AES_CBC_256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048"},
+			Preset:   "legacy", PresetWeak: true,
 			VendorIDs: []string{"XAuth", "DPD", "FRAGMENTATION", "NAT-T (RFC 3947)", "draft-ietf-ipsec-nat-t-ike-02"}},
 			[]string{"IKE (phase 1)", "this box accepts none"}},
 		{"v1-ike-init.log", Explanation{Kind: IKEProposals, Side: Theirs}, []string{"the remote device accepts none"}},
@@ -119,6 +119,30 @@ func TestExplainNamesPreset(t *testing.T) {
 	got := Explain(lines, want)
 	if got.Preset != "cisco-ios" || !strings.Contains(got.Summary, `the preset "cisco-ios" would match`) {
 		t.Errorf("preset %q, summary %q; want cisco-ios named", got.Preset, got.Summary)
+	}
+}
+
+// The legacy preset also holds strong proposals; a device that offers one
+// of those is pointed at a strong preset, never at the weak one, even
+// when the weak one sorts first.
+func TestExplainWeakPresetLast(t *testing.T) {
+	want := want
+	want.Presets = map[string]Preset{
+		"legacy":     {IKE: []string{"aes256-sha256-modp2048", "aes128-sha1-modp1024"}, Weak: true},
+		"zz-strong":  {IKE: []string{"aes256-sha256-modp2048"}},
+		"aa-nothing": {IKE: []string{"aes256gcm16-prfsha384-ecp384"}},
+	}
+	for _, tc := range []struct {
+		offer, preset string
+		weak          bool
+	}{
+		{"IKE:AES_CBC_256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048", "zz-strong", false},
+		{"IKE:AES_CBC_128/HMAC_SHA1_96/PRF_HMAC_SHA1/MODP_1024", "legacy", true},
+	} {
+		got := Explain([]string{"07[CFG] <1> received proposals: " + tc.offer, "07[IKE] <1> received proposals unacceptable"}, want)
+		if got.Preset != tc.preset || got.PresetWeak != tc.weak {
+			t.Errorf("offer %s: preset %q (weak %v), want %q (weak %v)", tc.offer, got.Preset, got.PresetWeak, tc.preset, tc.weak)
+		}
 	}
 }
 

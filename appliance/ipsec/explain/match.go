@@ -93,8 +93,9 @@ func Match(a, b string, ike bool) bool {
 	return true
 }
 
-// matchPreset names the first preset (by name) with a proposal that matches
-// one offered; none reports that there were offers and no preset fits.
+// matchPreset names the first preset (by name, weak ones last) with a
+// proposal that matches one offered; none reports that there were offers
+// and no preset fits.
 func matchPreset(offered []string, presets map[string]Preset, ike bool) (name string, none bool) {
 	if len(offered) == 0 || len(presets) == 0 {
 		return "", false
@@ -105,7 +106,15 @@ func matchPreset(offered []string, presets map[string]Preset, ike bool) (name st
 			ns = append(ns, n)
 		}
 	}
-	slices.Sort(ns)
+	slices.SortFunc(ns, func(a, b string) int {
+		if presets[a].Weak != presets[b].Weak {
+			if presets[a].Weak {
+				return 1
+			}
+			return -1
+		}
+		return strings.Compare(a, b)
+	})
 	for _, n := range ns {
 		list := presets[n].ESP
 		if ike {
