@@ -50,6 +50,10 @@ type Status struct {
 	// Trial is the change on trial, nil when none runs.
 	Trial        *TrialStatus  `json:"trial,omitempty"`
 	AlarmHistory []AlarmChange `json:"alarm_history,omitempty"`
+	// CharonConns are the connections charon itself reports loaded
+	// (VICI get-conns, read every few seconds), sorted: once a change is
+	// applied, exactly the tunnels of the config and the sites' remotes.
+	CharonConns []string `json:"charon_conns"`
 }
 
 // Actions of a firewall rule.
