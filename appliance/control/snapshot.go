@@ -53,6 +53,10 @@ type Status struct {
 	// Interfaces are the NICs with a role and their addresses, IPv4 and
 	// IPv6 (link-local left out), as netconf reports them.
 	Interfaces []InterfaceStatus `json:"interfaces,omitempty"`
+	// CharonConns are the connections charon itself reports loaded
+	// (VICI get-conns, read every few seconds), sorted: once a change is
+	// applied, exactly the tunnels of the config and the sites' remotes.
+	CharonConns []string `json:"charon_conns"`
 }
 
 // InterfaceStatus is one NIC with a role: its addresses and how it takes

@@ -26,6 +26,9 @@ func (o *Owner) Status() Status {
 	if o.d.Tunnels != nil {
 		if cl := o.d.Tunnels(); cl != nil {
 			live, running = cl.Status(), true
+			if cc, ok := cl.(charonConns); ok {
+				st.CharonConns = cc.CharonConns()
+			}
 		}
 	}
 	byName := make(map[string]ipsec.TunnelStatus, len(live))
@@ -157,4 +160,10 @@ func (o *Owner) system() SystemStatus {
 	s.MemUsed, s.MemTotal, _ = sysinfo.Memory(o.d.Proc)
 	s.CPUPercent = o.cpu.Percent()
 	return s
+}
+
+// charonConns is a Tunnels that also says which connections charon itself
+// has loaded (ipsec.Client does).
+type charonConns interface {
+	CharonConns() []string
 }

@@ -65,6 +65,10 @@ type Client struct {
 	saLogs  map[string]*saLog
 	peers   map[string]string
 	presets map[string]explain.Preset
+
+	// charonConns is what charon itself reported loaded at the last
+	// Refresh (loaded.go).
+	charonConns []string
 }
 
 // NewClient returns a client that is not yet connected.
@@ -197,6 +201,7 @@ func (c *Client) follow(ctx context.Context, evs <-chan vici.Event) {
 func (c *Client) charonGone() {
 	c.mu.Lock()
 	now := time.Now()
+	c.charonConns = nil
 	for _, ts := range c.tunnels {
 		if ts.ikeUp && ts.childUp {
 			ts.st.LastDown = now

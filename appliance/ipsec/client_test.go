@@ -2,6 +2,7 @@ package ipsec
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ type fakeCharon struct {
 	calls []string
 	sas   []*vici.Message
 	fail  map[string]error
+	conns []string // get-conns' answer
 }
 
 func (f *fakeCharon) CommandRequest(cmd string, m *vici.Message) (*vici.Message, error) {
@@ -33,6 +35,11 @@ func (f *fakeCharon) CommandRequest(cmd string, m *vici.Message) (*vici.Message,
 	f.calls = append(f.calls, cmd+" "+arg)
 	if err := f.fail[cmd]; err != nil {
 		return msg("success", "no"), err
+	}
+	if cmd == "get-conns" {
+		m := vici.NewMessage()
+		m.Set("conns", f.conns)
+		return m, nil
 	}
 	return msg("success", "yes"), nil
 }
@@ -228,6 +235,32 @@ func TestRefreshFromListSAs(t *testing.T) {
 	c.Refresh()
 	if a, _ = c.Tunnel("a"); a.Colour != Orange {
 		t.Errorf("a after its SA vanished: %s", a.Colour)
+	}
+}
+
+// TestCharonConnsFromGetConns: Refresh records what charon itself says it
+// has loaded, which may differ from what the client asked for; it is
+// forgotten when charon goes away.
+func TestCharonConnsFromGetConns(t *testing.T) {
+	c, f := fakeClient(t)
+	c.Apply([]config.Tunnel{named("a")})
+	if got := c.CharonConns(); got != nil {
+		t.Errorf("before any refresh: %q", got)
+	}
+	f.conns = []string{"z-left-over", "a"}
+	if err := c.Refresh(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.CharonConns(), []string{"a", "z-left-over"}; !slices.Equal(got, want) {
+		t.Errorf("after a refresh: %q, want %q", got, want)
+	}
+	f.fail = map[string]error{"get-conns": errors.New("charon busy")}
+	if err := c.Refresh(); err == nil || !strings.Contains(err.Error(), "get-conns") {
+		t.Errorf("a failed get-conns: %v, want an error naming it", err)
+	}
+	c.charonGone()
+	if got := c.CharonConns(); got != nil {
+		t.Errorf("after charon went away: %q", got)
 	}
 }
 

@@ -299,10 +299,14 @@ func (c *Client) handleEvent(ev vici.Event) bool {
 }
 
 // Refresh reads list-sas and updates every tunnel's SAs, counters and
-// rekey times. Run calls it every RefreshInterval and after updown events.
+// rekey times, and reads which connections charon has loaded. Run calls it every RefreshInterval and after updown events.
 func (c *Client) Refresh() error {
 	c.cmdMu.Lock()
 	msgs, err := c.streamed("list-sas", "list-sa", vici.NewMessage())
+	var loaded []string
+	if err == nil {
+		loaded, err = c.readCharonConns()
+	}
 	c.cmdMu.Unlock()
 	if err != nil {
 		return err
@@ -320,6 +324,7 @@ func (c *Client) Refresh() error {
 		}
 	}
 	c.mu.Lock()
+	c.charonConns = loaded
 	for name, ts := range c.tunnels {
 		sa, ok := seen[name]
 		wasUp := ts.ikeUp && ts.childUp

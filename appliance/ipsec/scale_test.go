@@ -12,7 +12,8 @@ import (
 )
 
 // At a head-end's size, status costs charon one list-sas per refresh for
-// every SA, and reading the status none at all.
+// every SA and one get-conns (what it has loaded), and reading the status
+// none at all.
 func TestStatusAsksCharonOncePerRefresh(t *testing.T) {
 	c, f := quietClient()
 	tunnels := configtest.Scale(1000, 250, 4).AllTunnels()
@@ -28,7 +29,7 @@ func TestStatusAsksCharonOncePerRefresh(t *testing.T) {
 			t.Fatalf("Status() has %d tunnels, want %d", len(st), len(tunnels))
 		}
 	}
-	if want := []string{"list-sas"}; !cmp.Equal(want, f.calls) {
+	if want := []string{"list-sas", "get-conns "}; !cmp.Equal(want, f.calls) {
 		t.Errorf("one refresh and ten status reads of %d tunnels sent %d commands to charon (%v...), want %v",
 			len(tunnels), len(f.calls), f.calls[:min(5, len(f.calls))], want)
 	}
