@@ -139,6 +139,11 @@ func (s *RemoteSite) Log() string {
 func (s *RemoteSite) strongswanConf() string {
 	return fmt.Sprintf(`charon {
 	load = random nonce openssl kdf pem pkcs1 x509 kernel-libipsec kernel-netlink socket-default vici
+	# A head-end opens many IKE_SAs from one address at once (Opts.More):
+	# charon's defaults drop a peer's half-open SAs past 5 and ask for
+	# cookies past 10, as a site's administrator would raise here.
+	block_threshold = 1000
+	cookie_threshold = 1000
 	plugins {
 		vici {
 			socket = unix://%s
