@@ -2,8 +2,8 @@ package webui
 
 import (
 	"net/http"
-	"regexp"
 	"net/http/httptest"
+	"regexp"
 	"testing"
 	"time"
 )
