@@ -189,6 +189,10 @@ type SystemStatus struct {
 	CPUPercent float64       `json:"cpu_percent"` // all cores, 0..100
 	MemUsed    uint64        `json:"mem_used"`
 	MemTotal   uint64        `json:"mem_total"`
+	// CharonRSS is the IKE daemon's resident memory in bytes (0 while
+	// it is not running): with a thousand tunnels it is the box's
+	// largest process.
+	CharonRSS uint64 `json:"charon_rss,omitempty"`
 }
 
 // Log kinds.

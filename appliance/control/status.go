@@ -159,6 +159,7 @@ func (o *Owner) system() SystemStatus {
 	s.Uptime, _ = sysinfo.Uptime(o.d.Proc)
 	s.MemUsed, s.MemTotal, _ = sysinfo.Memory(o.d.Proc)
 	s.CPUPercent = o.cpu.Percent()
+	s.CharonRSS = o.charonRSS()
 	return s
 }
 
@@ -166,4 +167,18 @@ func (o *Owner) system() SystemStatus {
 // has loaded (ipsec.Client does).
 type charonConns interface {
 	CharonConns() []string
+}
+
+// charonRSS is the running charon's resident memory, 0 when there is none.
+func (o *Owner) charonRSS() uint64 {
+	if o.d.Units == nil {
+		return 0
+	}
+	for _, u := range o.d.Units() {
+		if u.Name() == "charon" {
+			rss, _ := sysinfo.ProcessRSS(o.d.Proc, u.Status().Pid)
+			return rss
+		}
+	}
+	return 0
 }

@@ -48,6 +48,20 @@ type RemoteSiteOptions struct {
 	// and kernel-libipsec sends SpoofNet's packets through that SA.
 	SpoofNet   string
 	SpoofReqID int
+	// More are further connections of the same device to the box, one
+	// per network behind it, each with its own IKE identity and key (as
+	// a head-end's site device carries many tunnels). The box must name
+	// the main connection's identity too (its remote_id: the device's
+	// WAN address), so the device can tell the box's conns apart.
+	More []SiteConn
+}
+
+// SiteConn is one more connection of a remote site's device.
+type SiteConn struct {
+	Name string // the connection's and its child's name on the device
+	ID   string // the device's IKE identity for it, e.g. an FQDN
+	Net  string // the network it carries (the device takes its .1)
+	PSK  string
 }
 
 var siteSeq atomic.Int32
@@ -83,6 +97,12 @@ func NewRemoteSite(t testing.TB, lab *Lab, wanBridge string, o RemoteSiteOptions
 		// fails to install the traps.
 		spoofGW, _, _ := strings.Cut(siteAddr(o.SpoofNet, 1), "/")
 		s.Peer.Run(t, "ip", "addr", "add", spoofGW+"/32", "dev", devSide)
+	}
+	// kernel-libipsec routes each SA's traffic from an address in its
+	// local_ts: the device owns the .1 of every network it carries.
+	for _, c := range o.More {
+		RegisterSecret(c.PSK)
+		s.Peer.Run(t, "ip", "addr", "add", siteAddr(c.Net, 1), "dev", devSide)
 	}
 	s.Peer.Run(t, "ip", "link", "set", devSide, "up")
 	s.Peer.Run(t, "sysctl", "-qw", "net.ipv4.ip_forward=1")
@@ -124,6 +144,11 @@ func (s *RemoteSite) Log() string {
 func (s *RemoteSite) strongswanConf() string {
 	return fmt.Sprintf(`charon {
 	load = random nonce openssl kdf pem pkcs1 x509 kernel-libipsec kernel-netlink socket-default vici
+	# A head-end opens many IKE_SAs from one address at once (Opts.More):
+	# charon's defaults drop a peer's half-open SAs past 5 and ask for
+	# cookies past 10, as a site's administrator would raise here.
+	block_threshold = 1000
+	cookie_threshold = 1000
 	plugins {
 		vici {
 			socket = unix://%s
@@ -158,6 +183,7 @@ func (s *RemoteSite) swanctlConf() string {
 		localTS += "," + o.SpoofNet
 		reqid = fmt.Sprint(cmp.Or(o.SpoofReqID, 1000))
 	}
+	conns, secrets := s.moreConns()
 	return fmt.Sprintf(`connections {
 	tunneler {
 		version = %d
@@ -181,16 +207,57 @@ func (s *RemoteSite) swanctlConf() string {
 		}
 		dpd_delay = 5s
 	}
-}
+%s}
 secrets {
 	ike-tunneler {
 		id-box = %s
 		id-me = %s
 		secret = "%s"
 	}
-}
+%s}
 `, o.IKEVersion, local, o.BoxAddr, opt("proposals", o.Proposals), local, o.BoxAddr,
-		localTS, o.BoxNets, opt("\tesp_proposals", o.ESP), opt("\treqid", reqid), start, o.BoxAddr, local, o.PSK)
+		localTS, o.BoxNets, opt("\tesp_proposals", o.ESP), opt("\treqid", reqid), start, conns, o.BoxAddr, local, o.PSK, secrets)
+}
+
+// moreConns are the swanctl.conf connections and secrets of Opts.More.
+// They only answer (start_action none): the box initiates, and a trap of
+// each would route the same box networks a hundred times over.
+func (s *RemoteSite) moreConns() (conns, secrets string) {
+	o := s.Opts
+	local := strings.Split(o.WANAddr, "/")[0]
+	var c, k strings.Builder
+	for _, m := range o.More {
+		fmt.Fprintf(&c, `	%s {
+		version = %d
+		local_addrs = %s
+		remote_addrs = %s
+		local {
+			auth = psk
+			id = %s
+		}
+		remote {
+			auth = psk
+			id = %s
+		}
+		children {
+			%s {
+				local_ts = %s
+				remote_ts = %s
+				start_action = none
+				dpd_action = restart
+			}
+		}
+		dpd_delay = 5s
+	}
+`, m.Name, o.IKEVersion, local, o.BoxAddr, m.ID, o.BoxAddr, m.Name, m.Net, o.BoxNets)
+		fmt.Fprintf(&k, `	ike-%s {
+		id-box = %s
+		id-me = %s
+		secret = "%s"
+	}
+`, m.Name, o.BoxAddr, m.ID, m.PSK)
+	}
+	return c.String(), k.String()
 }
 
 func (s *RemoteSite) start(t testing.TB) {

@@ -1,6 +1,7 @@
 package vmtest
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -32,5 +33,30 @@ func TestRemoteSitesPeerWithEachOther(t *testing.T) {
 	}
 	if sas := b.Swanctl(t, "--list-sas"); !strings.Contains(sas, "INSTALLED") {
 		t.Errorf("site b lists no installed CHILD SA:\n%s", sas)
+	}
+}
+
+// A device with more connections loads each with its own identity,
+// network and key, and owns an address in each network.
+func TestRemoteSiteLoadsMoreConns(t *testing.T) {
+	lab := NewLab(t)
+	var more []SiteConn
+	for i := 1; i <= 3; i++ {
+		more = append(more, SiteConn{Name: fmt.Sprintf("m%d", i), ID: fmt.Sprintf("m%d.site.example", i),
+			Net: fmt.Sprintf("10.100.%d.0/24", i), PSK: fmt.Sprintf("test-only-more-secret-%d-7c1e9a", i)})
+	}
+	s := NewRemoteSite(t, lab, "wan", RemoteSiteOptions{Name: "sm", WANAddr: "192.0.2.2/24", BoxAddr: "192.0.2.10",
+		SiteNet: "10.9.0.0/24", PSK: "test-only-shared-secret-4f9b2c7d1e", More: more})
+	conns := s.Swanctl(t, "--list-conns")
+	addrs := s.Peer.Run(t, "ip", "-4", "addr")
+	for _, m := range more {
+		for _, want := range []string{m.Name + ": IKEv2", "id: " + m.ID, "local:  " + m.Net} {
+			if !strings.Contains(conns, want) {
+				t.Errorf("connection %s: the device's charon lists no %q:\n%s", m.Name, want, conns)
+			}
+		}
+		if gw := strings.TrimSuffix(siteAddr(m.Net, 1), "/24"); !strings.Contains(addrs, gw+"/24") {
+			t.Errorf("the device has no address %s in %s:\n%s", gw, m.Net, addrs)
+		}
 	}
 }

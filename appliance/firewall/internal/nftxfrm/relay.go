@@ -56,12 +56,38 @@ func Conn(netns int) (conn *nftables.Conn, close func() error, err error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("open nftables netlink socket: %w", err)
 	}
+	growBuffers(nl)
 	conn, err = nftables.New(nftables.WithTestDial(relay(nl)))
 	if err != nil {
 		nl.Close()
 		return nil, nil, err
 	}
 	return conn, nl.Close, nil
+}
+
+// batchBuffer is the socket buffer a whole-table batch needs at a
+// head-end's size. The batch goes out in one sendmsg, which fails with
+// EMSGSIZE past the send buffer, and its acks come back at once, which
+// overflow the receive buffer (ENOBUFS): with the kernel's defaults
+// (~208 KiB) a booted box failed both ways, at 1,000 and at 100 peers
+// (issue 18's BenchmarkHeadEnd). It is a bound, not an allocation.
+const batchBuffer = 32 << 20
+
+// growBuffers raises nl's buffers to batchBuffer. SO_*BUFFORCE passes
+// rmem_max and wmem_max, and needs CAP_NET_ADMIN, which init has; without
+// it the plain options take what the limits allow.
+func growBuffers(nl *netlink.Conn) {
+	raw, err := nl.SyscallConn()
+	if err != nil {
+		return
+	}
+	raw.Control(func(fd uintptr) {
+		for _, o := range [][2]int{{unix.SO_SNDBUFFORCE, unix.SO_SNDBUF}, {unix.SO_RCVBUFFORCE, unix.SO_RCVBUF}} {
+			if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, o[0], batchBuffer) != nil {
+				unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, o[1], batchBuffer)
+			}
+		}
+	})
 }
 
 // relay passes the library's traffic to nl. The library's test hook calls
