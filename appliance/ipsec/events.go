@@ -313,8 +313,10 @@ func (c *Client) Refresh() error {
 	}
 	now := time.Now()
 	seen := map[string]ikeSA{}
+	all := map[string][]ikeSA{}
 	for _, m := range msgs {
 		for name, sa := range ikeSAs(m) {
+			all[name] = append(all[name], sa)
 			// During make-before-break or a peer's duplicate, prefer the
 			// established SA with a child, then the newest.
 			if old, ok := seen[name]; ok && better(old, sa) {
@@ -353,6 +355,7 @@ func (c *Client) Refresh() error {
 	}
 	c.mu.Unlock()
 	c.notify()
+	c.closeDuplicates(all)
 	return nil
 }
 

@@ -26,6 +26,10 @@ const (
 	PSK              = "psk"
 	Auth             = "auth" // the device refused our AUTH: key or IDs, IKEv2 does not say which
 	NoConfig         = "no-config"
+	// AggressiveMode: an IKEv1 device in aggressive mode, which the box
+	// refuses with a PSK (charon's default): the device's first message
+	// carries a hash of the key that anyone who sees it can crack offline.
+	AggressiveMode = "aggressive-mode"
 )
 
 // Sides: who refused.
@@ -98,6 +102,7 @@ var (
 	establRe    = regexp.MustCompile(`^IKE_SA \S+ established between`)
 	natRe       = regexp.MustCompile(`^(local|remote) host is behind NAT`)
 	fakeNATRe   = regexp.MustCompile(`^faking NAT situation`)
+	aggrRe      = regexp.MustCompile(`^Aggressive Mode PSK disabled for security reasons`)
 	vidRe       = regexp.MustCompile(`^received (.+) vendor ID(?:: (.*))?$`)
 )
 
@@ -157,6 +162,8 @@ func Explain(lines []string, want Expect) Explanation {
 			set(PSK, Ours)
 		case authFailRe.MatchString(m):
 			set(Auth, Theirs)
+		case aggrRe.MatchString(m):
+			set(AggressiveMode, Ours)
 		case establRe.MatchString(m):
 			ikeUp = true
 		case natRe.MatchString(m):
@@ -252,6 +259,8 @@ func summary(e Explanation) string {
 		return fmt.Sprintf("authentication failed: the remote device rejected this box's pre-shared key or IDs (IKEv2 does not say which); this tunnel expects the device's ID %q", e.ExpectedID)
 	case NoConfig:
 		return fmt.Sprintf("the remote device at %s matches no tunnel on this address here", e.SentID)
+	case AggressiveMode:
+		return "the remote device uses IKEv1 aggressive mode, which this box refuses: with a pre-shared key, aggressive mode sends a hash of the key that anyone who sees it can crack offline. Set the device to main mode, or better to IKEv2"
 	}
 	return ""
 }

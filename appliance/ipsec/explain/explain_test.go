@@ -186,3 +186,29 @@ func FuzzExplain(f *testing.F) {
 		Match(a, b, false)
 	})
 }
+
+// An IKEv1 device in aggressive mode with a PSK is refused by charon
+// after the proposals matched; the box says it was the mode, in plain
+// words, and not a key or proposal problem. (The system test
+// TestRemoteDeviceVM/AggressiveModeRefused shows it against libreswan.)
+func TestExplainAggressiveMode(t *testing.T) {
+	lines := []string{
+		"14[NET] <3> received packet: from 192.0.2.11[500] to 192.0.2.10[500] (384 bytes)",
+		"14[ENC] <3> parsed AGGRESSIVE request 0 [ SA KE No ID V V V V ]",
+		"14[IKE] <3> received DPD vendor ID",
+		"14[CFG] <3> selected proposal: IKE:AES_CBC_256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048",
+		"14[CFG] <3> looking for pre-shared key peer configs matching 192.0.2.10...192.0.2.11[192.0.2.11]",
+		"14[CFG] <aggr|3> selected peer config \"aggr\"",
+		"14[IKE] <aggr|3> Aggressive Mode PSK disabled for security reasons",
+		"14[ENC] <aggr|3> generating INFORMATIONAL_V1 request 2862 [ N(AUTH_FAILED) ]",
+	}
+	got := Explain(lines, want)
+	if got.Kind != AggressiveMode || got.Side != Ours {
+		t.Errorf("kind %q side %q; want %q %q", got.Kind, got.Side, AggressiveMode, Ours)
+	}
+	for _, f := range []string{"aggressive mode", "refuses", "main mode"} {
+		if !strings.Contains(got.Summary, f) {
+			t.Errorf("summary %q lacks %q", got.Summary, f)
+		}
+	}
+}
