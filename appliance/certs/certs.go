@@ -262,9 +262,12 @@ func ParseCSR(data []byte) (*x509.CertificateRequest, error) {
 	return x509.ParseCertificateRequest(b.Bytes)
 }
 
-// checkTime says when c is outside its validity at now.
+// checkTime says when c is outside its validity at now; a zero now
+// checks nothing (a stored config stays valid as its certificates age:
+// expiry is the status page's and the alarm's business).
 func checkTime(what string, c *x509.Certificate, now time.Time) error {
 	switch {
+	case now.IsZero():
 	case now.After(c.NotAfter):
 		return fmt.Errorf("%s (%s) expired on %s", what, DN(c.RawSubject), day(c.NotAfter))
 	case now.Before(c.NotBefore):
@@ -277,7 +280,7 @@ func day(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
 
 // CheckCA checks a certificate imported as a CA: it must be a CA (basic
 // constraints, and may sign certificates when key usage is given) and be
-// valid now.
+// valid now (unless now is zero).
 func CheckCA(what string, c *x509.Certificate, now time.Time) error {
 	if !c.BasicConstraintsValid || !c.IsCA {
 		return fmt.Errorf("%s (%s) is not a CA certificate (its basic constraints do not say CA:TRUE); import the CA that issued the remote device's certificate, or import this one as the remote device's certificate", what, DN(c.RawSubject))

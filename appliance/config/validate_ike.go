@@ -28,7 +28,9 @@ func validateIKE(p *problems, base, what string, s IKESettings) (pskOK bool) {
 	}
 	validateID(p, fld(base, "local_id"), s.LocalID)
 	validateID(p, fld(base, "remote_id"), s.RemoteID)
-	pskOK = validatePSK(p, fld(base, "psk"), s.PSK)
+	if s.Auth != AuthCert { // certificates: validateCertAuth
+		pskOK = validatePSK(p, fld(base, "psk"), s.PSK)
+	}
 	validateProposals(p, fld(base, "ike_proposals"), s.IKEProposals, true, v)
 	validateProposals(p, fld(base, "esp_proposals"), s.ESPProposals, false, v)
 	optDuration := func(name string, d Duration, min, max time.Duration) bool {
