@@ -50,6 +50,9 @@ type Status struct {
 	// Trial is the change on trial, nil when none runs.
 	Trial        *TrialStatus  `json:"trial,omitempty"`
 	AlarmHistory []AlarmChange `json:"alarm_history,omitempty"`
+	// Certificates are the box's and the imported ones, with their expiry
+	// (certs.go).
+	Certificates CertsStatus `json:"certificates"`
 }
 
 // Actions of a firewall rule.

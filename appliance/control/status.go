@@ -63,6 +63,10 @@ func (o *Owner) Status() Status {
 		}
 		st.Tunnels = append(st.Tunnels, ts)
 	}
+	st.Certificates = certsStatus(c, now) // certs.go
+	if o.d.Alarms != nil {
+		certAlarms(o.d.Alarms(), st.Certificates, now)
+	}
 	o.sitesAndAlarms(&st, c, byName) // sites.go
 	st.System = o.system()
 	st.Trial = o.Trial()
