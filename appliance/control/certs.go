@@ -193,15 +193,49 @@ type MakeCert struct {
 
 // MakeBoxCert makes a new key for the box and either a signing request
 // (kept until the CA's certificate is uploaded) or a self-signed
-// certificate, and saves them. The old key and certificate are replaced:
-// tunnels using certificates then need the new certificate on the
-// remote devices (or a certificate from their CA).
+// certificate, and saves them (WithNewBoxCert).
 func (o *Owner) MakeBoxCert(ctx context.Context, m MakeCert, base int, src Source) (config.FieldErrors, error) {
+	c, _, _ := o.stored()
+	c, errs := WithNewBoxCert(c, m, o.d.Now())
+	if errs != nil {
+		return errs, nil
+	}
+	o.d.Logf("certificates: made a new %s key and %s", keyTypeOr(m.KeyType), map[bool]string{true: "a self-signed certificate", false: "a signing request"}[m.SelfSigned])
+	return o.Save(ctx, Change{Config: c, Base: base, Source: src})
+}
+
+// ImportCert checks and saves an imported certificate (WithImportedCert).
+func (o *Owner) ImportCert(ctx context.Context, kind, name string, pemText []byte, base int, src Source) (config.FieldErrors, error) {
+	c, _, _ := o.stored()
+	c, errs, err := WithImportedCert(c, kind, name, pemText, o.d.Now())
+	if errs != nil || err != nil {
+		return errs, err
+	}
+	errs, err = o.Save(ctx, Change{Config: c, Base: base, Source: src})
+	return CertFormErrors(errs), err
+}
+
+// RemoveCert removes an imported certificate, or the box's key and
+// certificate (WithoutCert).
+func (o *Owner) RemoveCert(ctx context.Context, kind, name string, base int, src Source) (config.FieldErrors, error) {
+	c, _, _ := o.stored()
+	c, err := WithoutCert(c, kind, name)
+	if err != nil {
+		return nil, err
+	}
+	return o.Save(ctx, Change{Config: c, Base: base, Source: src})
+}
+
+// WithNewBoxCert returns c with a new key for the box and either a
+// signing request or a self-signed certificate; the old key and
+// certificate are replaced, so remote devices that pinned the old
+// certificate need the new one. Errors name the form's fields (key_type,
+// common_name).
+func WithNewBoxCert(c config.Config, m MakeCert, now time.Time) (config.Config, config.FieldErrors) {
 	key, err := certs.GenerateKey(rand.Reader, m.KeyType)
 	if err != nil {
-		return config.FieldErrors{{Field: "key_type", Message: err.Error()}}, nil
+		return c, config.FieldErrors{{Field: "key_type", Message: err.Error()}}
 	}
-	c, _, _ := o.stored()
 	cs := c.Certificates
 	cs.Key = config.NewSecret(string(key))
 	cs.Cert, cs.Request = "", ""
@@ -210,21 +244,20 @@ func (o *Owner) MakeBoxCert(ctx context.Context, m MakeCert, base int, src Sourc
 		if v <= 0 {
 			v = DefaultSelfSignedValidity
 		}
-		cert, err := certs.SelfSigned(rand.Reader, key, m.Request, o.d.Now(), v)
+		cert, err := certs.SelfSigned(rand.Reader, key, m.Request, now, v)
 		if err != nil {
-			return config.FieldErrors{{Field: "common_name", Message: err.Error()}}, nil
+			return c, config.FieldErrors{{Field: "common_name", Message: err.Error()}}
 		}
 		cs.Cert = string(cert)
 	} else {
 		csr, err := certs.NewCSR(rand.Reader, key, m.Request)
 		if err != nil {
-			return config.FieldErrors{{Field: "common_name", Message: err.Error()}}, nil
+			return c, config.FieldErrors{{Field: "common_name", Message: err.Error()}}
 		}
 		cs.Request = string(csr)
 	}
 	c.Certificates = cs
-	o.d.Logf("certificates: made a new %s key and %s", keyTypeOr(m.KeyType), map[bool]string{true: "a self-signed certificate", false: "a signing request"}[m.SelfSigned])
-	return o.Save(ctx, Change{Config: c, Base: base, Source: src})
+	return c, nil
 }
 
 func keyTypeOr(t certs.KeyType) certs.KeyType {
@@ -234,81 +267,73 @@ func keyTypeOr(t certs.KeyType) certs.KeyType {
 	return t
 }
 
-// ImportCert checks and saves an imported certificate: the box's own (it
-// must carry the box's key: issued from the box's request), a CA's, or a
-// remote device's, named name. A certificate that is expired, not yet
-// valid, not a CA where a CA is wanted, or not for the box's key is
-// refused with what is wrong and where (field "pem").
-func (o *Owner) ImportCert(ctx context.Context, kind, name string, pemText []byte, base int, src Source) (config.FieldErrors, error) {
-	c, _, _ := o.stored()
-	now := o.d.Now()
-	fail := func(field string, err error) (config.FieldErrors, error) {
-		return config.FieldErrors{{Field: field, Message: err.Error()}}, nil
+// WithImportedCert returns c with an imported certificate: the box's own
+// (it must carry the box's key: issued from the box's request), a CA's,
+// or a remote device's, named name (a certificate of that name is
+// replaced: a renewal keeps the name the tunnels use). A certificate that
+// is expired, not yet valid, not a CA where a CA is wanted, or not for
+// the box's key is refused with what is wrong, on the form's field "pem".
+// An unknown kind is an error.
+func WithImportedCert(c config.Config, kind, name string, pemText []byte, now time.Time) (config.Config, config.FieldErrors, error) {
+	fail := func(err error) (config.Config, config.FieldErrors, error) {
+		return c, config.FieldErrors{{Field: "pem", Message: err.Error()}}, nil
 	}
-	cs := c.Certificates
-	cs.CAs, cs.Peers = slices.Clone(cs.CAs), slices.Clone(cs.Peers)
-	var what string
-	switch kind {
-	case CertBox:
-		what = "the uploaded certificate"
-	case CertCA:
-		what = "the CA certificate"
-	case CertPeer:
-		what = "the remote device's certificate"
-	default:
-		return nil, fmt.Errorf("%q is not a kind of certificate (box, ca or peer)", kind)
+	what, ok := map[string]string{CertBox: "the uploaded certificate", CertCA: "the CA certificate", CertPeer: "the remote device's certificate"}[kind]
+	if !ok {
+		return c, nil, fmt.Errorf("%q is not a kind of certificate (box, ca or peer)", kind)
 	}
 	cert, err := certs.ParseCert(what, pemText)
 	if err != nil {
-		return fail("pem", err)
+		return fail(err)
 	}
 	clean := string(pemOnly(cert))
+	cs := c.Certificates
+	cs.CAs, cs.Peers = slices.Clone(cs.CAs), slices.Clone(cs.Peers)
 	switch kind {
 	case CertBox:
 		if cs.Key.IsZero() {
-			return fail("pem", fmt.Errorf("the box has no key yet; make a signing request first, then upload what the CA returns"))
+			return fail(fmt.Errorf("the box has no key yet; make a signing request first, then upload what the CA returns"))
 		}
 		if err := certs.CheckOwn(what, cert, []byte(cs.Key.Reveal()), now); err != nil {
-			return fail("pem", err)
+			return fail(err)
 		}
 		cs.Cert, cs.Request = clean, ""
 	case CertCA, CertPeer:
-		if kind == CertCA {
-			err = certs.CheckCA(what, cert, now)
-		} else {
-			err = certs.CheckPeer(what, cert, now)
-		}
-		if err != nil {
-			return fail("pem", err)
-		}
-		list := &cs.CAs
+		list, check := &cs.CAs, certs.CheckCA
 		if kind == CertPeer {
-			list = &cs.Peers
+			list, check = &cs.Peers, certs.CheckPeer
+		}
+		if err := check(what, cert, now); err != nil {
+			return fail(err)
 		}
 		if i := slices.IndexFunc(*list, func(n config.NamedCert) bool { return n.Name == name }); i >= 0 {
-			(*list)[i].PEM = clean // a renewal keeps the name the tunnels use
+			(*list)[i].PEM = clean
 		} else {
 			*list = append(*list, config.NamedCert{Name: name, PEM: clean})
 		}
 	}
 	c.Certificates = cs
-	errs, err := o.Save(ctx, Change{Config: c, Base: base, Source: src})
+	return c, nil, nil
+}
+
+// CertFormErrors moves the certificates section's field errors onto the
+// import form's two fields, name and pem.
+func CertFormErrors(errs config.FieldErrors) config.FieldErrors {
 	for i := range errs {
-		// The form has two fields: name and pem.
-		switch {
-		case strings.HasSuffix(errs[i].Field, ".name"):
+		switch f := errs[i].Field; {
+		case strings.HasPrefix(f, "certificates.") && strings.HasSuffix(f, ".name"):
 			errs[i].Field = "name"
-		case strings.HasSuffix(errs[i].Field, ".pem"), errs[i].Field == "certificates.cert":
+		case strings.HasPrefix(f, "certificates.") && strings.HasSuffix(f, ".pem"), f == "certificates.cert":
 			errs[i].Field = "pem"
 		}
 	}
-	return errs, err
+	return errs
 }
 
-// RemoveCert removes an imported certificate, or the box's key and
-// certificate (kind CertBox). Validate refuses it while a tunnel uses it.
-func (o *Owner) RemoveCert(ctx context.Context, kind, name string, base int, src Source) (config.FieldErrors, error) {
-	c, _, _ := o.stored()
+// WithoutCert returns c without an imported certificate, or without the
+// box's key and certificate (kind CertBox). Validate refuses the result
+// while a tunnel uses what went.
+func WithoutCert(c config.Config, kind, name string) (config.Config, error) {
 	cs := c.Certificates
 	drop := func(list []config.NamedCert) ([]config.NamedCert, error) {
 		i := slices.IndexFunc(list, func(n config.NamedCert) bool { return n.Name == name })
@@ -329,10 +354,10 @@ func (o *Owner) RemoveCert(ctx context.Context, kind, name string, base int, src
 		err = fmt.Errorf("%q is not a kind of certificate (box, ca or peer)", kind)
 	}
 	if err != nil {
-		return nil, err
+		return c, err
 	}
 	c.Certificates = cs
-	return o.Save(ctx, Change{Config: c, Base: base, Source: src})
+	return c, nil
 }
 
 // pemOnly is the certificate alone, without text around it.
