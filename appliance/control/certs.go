@@ -70,8 +70,8 @@ func certState(info certs.Info, now time.Time) (state, problem string, days int)
 	return "valid", "", days
 }
 
-// certsStatus describes c's certificates at now.
-func certsStatus(c config.Config, now time.Time) CertsStatus {
+// CertificatesStatus describes c's certificates at now.
+func CertificatesStatus(c config.Config, now time.Time) CertsStatus {
 	cs := c.Certificates
 	out := CertsStatus{HasKey: !cs.Key.IsZero(), Request: cs.Request}
 	users := func(match func(config.IKESettings) bool) []string {
@@ -178,7 +178,7 @@ func (o *Owner) CheckCertificates() {
 	}
 	c, _, _ := o.stored()
 	now := o.d.Now()
-	certAlarms(o.d.Alarms(), certsStatus(c, now), now)
+	certAlarms(o.d.Alarms(), CertificatesStatus(c, now), now)
 }
 
 // MakeCert is what the Certificates page asks the box to make.

@@ -63,7 +63,7 @@ func (o *Owner) Status() Status {
 		}
 		st.Tunnels = append(st.Tunnels, ts)
 	}
-	st.Certificates = certsStatus(c, now) // certs.go
+	st.Certificates = CertificatesStatus(c, now) // certs.go
 	if o.d.Alarms != nil {
 		certAlarms(o.d.Alarms(), st.Certificates, now)
 	}
