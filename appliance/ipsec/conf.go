@@ -24,18 +24,12 @@ const (
 //
 //   - openssl (libstrongswan-standard-plugins): AES-CBC/GCM, SHA-2, HMAC,
 //     MODP, ECP and X25519, and the random number generators.
-//
 //   - kdf: the IKE PRF+/KDF; with openssl alone, 5.9.8 fails key derivation.
-//
 //   - nonce: IKE nonces.
-//
 //   - kernel-netlink: installs SAs (and would install policies; we say
 //     policies = no) and watches addresses.
-//
 //   - socket-default: UDP 500/4500.
-//
 //   - vici: the control socket this package talks to.
-//
 //   - x509, pem, pkcs1, pkcs8: certificate authentication. x509 parses
 //     certificates, pem unwraps them (and passes DER on), pkcs1 reads
 //     the public keys inside them, pkcs8 private keys in PKCS#8. Loaded
