@@ -48,6 +48,15 @@ type RemoteSiteOptions struct {
 	// and kernel-libipsec sends SpoofNet's packets through that SA.
 	SpoofNet   string
 	SpoofReqID int
+	// Certs, when set, makes the device authenticate with certificates
+	// instead of the PSK (see UseCerts).
+	Certs *SiteCerts
+}
+
+// SiteCerts are a device's certificate and key (PEM; the key PKCS#8 or
+// SEC 1) and the CA it trusts for the box's certificate.
+type SiteCerts struct {
+	Cert, Key, CA []byte
 }
 
 var siteSeq atomic.Int32
@@ -118,7 +127,7 @@ func (s *RemoteSite) Log() string {
 
 func (s *RemoteSite) strongswanConf() string {
 	return fmt.Sprintf(`charon {
-	load = random nonce openssl kdf pem pkcs1 x509 kernel-libipsec kernel-netlink socket-default vici
+	load = random nonce openssl kdf pem pkcs1 pkcs8 x509 kernel-libipsec kernel-netlink socket-default vici
 	plugins {
 		vici {
 			socket = unix://%s
@@ -153,19 +162,32 @@ func (s *RemoteSite) swanctlConf() string {
 		localTS += "," + o.SpoofNet
 		reqid = fmt.Sprint(cmp.Or(o.SpoofReqID, 1000))
 	}
-	return fmt.Sprintf(`connections {
-	tunneler {
-		version = %d
-		local_addrs = %s
-		remote_addrs = %s
-%s		local {
+	auth := fmt.Sprintf(`		local {
 			auth = psk
 			id = %s
 		}
 		remote {
 			auth = psk
 			id = %s
+		}`, local, o.BoxAddr)
+	if o.Certs != nil {
+		// As an administrator writes it: the device's certificate, and
+		// any certificate of its CA for the box.
+		auth = `		local {
+			auth = pubkey
+			certs = site.pem
 		}
+		remote {
+			auth = pubkey
+			cacerts = ca.pem
+		}`
+	}
+	return fmt.Sprintf(`connections {
+	tunneler {
+		version = %d
+		local_addrs = %s
+		remote_addrs = %s
+%s%s
 		children {
 			tunneler {
 				local_ts = %s
@@ -184,7 +206,7 @@ secrets {
 		secret = "%s"
 	}
 }
-`, o.IKEVersion, local, o.BoxAddr, opt("proposals", o.Proposals), local, o.BoxAddr,
+`, o.IKEVersion, local, o.BoxAddr, opt("proposals", o.Proposals), auth,
 		localTS, o.BoxNets, opt("\tesp_proposals", o.ESP), opt("\treqid", reqid), start, o.BoxAddr, local, o.PSK)
 }
 
@@ -234,6 +256,24 @@ func (s *RemoteSite) stop() {
 func (s *RemoteSite) Load(t testing.TB) {
 	t.Helper()
 	s.Swanctl(t, "--load-all", "--noprompt", "--clear", "--file", filepath.Join(s.dir, "swanctl.conf"))
+}
+
+// UseCerts switches the device to certificate authentication with c
+// (or to another certificate) and loads it: swanctl reads x509/site.pem,
+// private/site.key and x509ca/ca.pem from beside swanctl.conf.
+func (s *RemoteSite) UseCerts(t testing.TB, c SiteCerts) {
+	t.Helper()
+	s.Opts.Certs = &c
+	for _, d := range []string{"x509", "private", "x509ca"} {
+		if err := os.MkdirAll(filepath.Join(s.dir, d), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(t, filepath.Join(s.dir, "x509", "site.pem"), string(c.Cert))
+	write(t, filepath.Join(s.dir, "private", "site.key"), string(c.Key))
+	write(t, filepath.Join(s.dir, "x509ca", "ca.pem"), string(c.CA))
+	write(t, filepath.Join(s.dir, "swanctl.conf"), s.swanctlConf())
+	s.Load(t)
 }
 
 // Swanctl runs swanctl against the device's charon and returns its output.
