@@ -180,3 +180,21 @@ func TestCertificateKeyIsASecret(t *testing.T) {
 		t.Error("SecretValues leaves out the key, so logs would not redact it")
 	}
 }
+
+// The history says a new key was made, never what it is.
+func TestCertificateDiffHidesTheKey(t *testing.T) {
+	f := newCertFixture(t)
+	old := validConfig()
+	changes := Diff(old, f.config())
+	keyBody := strings.Split(f.key, "\n")[1]
+	var fields []string
+	for _, ch := range changes {
+		if strings.Contains(ch.Old+ch.New, keyBody[:20]) {
+			t.Errorf("change %s shows the key", ch.Field)
+		}
+		fields = append(fields, ch.Field+"="+ch.New)
+	}
+	if !strings.Contains(strings.Join(fields, " "), "certificates.key=set") {
+		t.Errorf("changes %v lack certificates.key=set", fields)
+	}
+}
