@@ -71,13 +71,20 @@ func TestCertAuthTunnel(t *testing.T) {
 	w.site.UseCerts(t, vmtest.SiteCerts{Cert: site.PEM, Key: site.KeyPEM, CA: ca.PEM})
 	w.change(t, csrf, "/api/tunnels/site1/edit", url.Values{"name": {"site1"}, "peer_address": {"192.0.2.2"},
 		"remote_networks": {"10.9.0.0/24"}, "auth": {"cert"}, "ca": {"site-ca"}, "confirm": {"yes"}})
+	// The PSK SA goes when the change applies; wait for the new one,
+	// which the site lists under the box's certificate identity.
+	var sas string
+	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(time.Second) {
+		if sas = w.site.Swanctl(t, "--list-sas"); strings.Contains(sas, "CN=tunneler-box") && strings.Contains(sas, "INSTALLED") {
+			break
+		}
+	}
+	if !strings.Contains(sas, "CN=tunneler-box") || !strings.Contains(sas, "INSTALLED") {
+		t.Fatalf("no SA with the box's certificate identity at the site:\n%s\n%s", sas, w.vm.Console.Tail(30))
+	}
 	w.waitGreen(t, "site1")
 	if out, err := w.site.Inside.Command("ping", "-n", "-c", "3", "-W", "2", "100.64.0.1").CombinedOutput(); err != nil {
 		t.Errorf("no ping through the certificate tunnel: %v\n%s", err, out)
-	}
-	sas := w.site.Swanctl(t, "--list-sas")
-	if !strings.Contains(sas, "CN=tunneler-box") || !strings.Contains(sas, "INSTALLED") {
-		t.Errorf("the site's SA is not with the box's certificate identity:\n%s", sas)
 	}
 	var ipsec struct {
 		webui.Status
