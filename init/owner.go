@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/tunneler/tunneler/appliance/config"
 	"github.com/tunneler/tunneler/appliance/control"
@@ -89,6 +90,14 @@ func (b *pid1) startOwner() {
 		return b.router.StartAfterRestore(ctx, c.WithDefaults().Router)
 	}
 	b.owner = control.New(d)
+	// Certificates age with no page open: their expiry alarms (30 days
+	// ahead, and at expiry) are checked hourly too.
+	go func() {
+		for {
+			b.owner.CheckCertificates()
+			time.Sleep(time.Hour)
+		}
+	}()
 }
 
 // factoryReset erases the config store and reboots into setup mode: the

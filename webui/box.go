@@ -55,6 +55,12 @@ type Appliance interface {
 	StartProbe(tunnel string) error
 	Probe(tunnel string) (control.ProbeStatus, bool)
 	ApplyPreset(ctx context.Context, tunnel, preset string, base int, by control.Source) (config.FieldErrors, error)
+	// MakeBoxCert, ImportCert and RemoveCert edit the certificates
+	// (control/certs.go): the owner holds the box's key, which the page's
+	// config never carries.
+	MakeBoxCert(ctx context.Context, m control.MakeCert, base int, by control.Source) (config.FieldErrors, error)
+	ImportCert(ctx context.Context, kind, name string, pem []byte, base int, by control.Source) (config.FieldErrors, error)
+	RemoveCert(ctx context.Context, kind, name string, base int, by control.Source) (config.FieldErrors, error)
 
 	// History lists the saved generations, newest first (secrets appear
 	// as "changed" in their summaries, never as values). Restore brings

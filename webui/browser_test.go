@@ -136,6 +136,7 @@ func TestBrowserFirstBoot(t *testing.T) {
 		{"/settings/factory-reset", "#warning", "factory-reset-confirm"},
 		{"/settings/reboot", "#warning", "reboot-confirm"},
 		{"/router", "#router-status", "router"},
+		{"/certificates", "#certs-status", "certificates"},
 	} {
 		var html string
 		run(p.path, chromedp.Navigate(base+p.path), chromedp.WaitVisible(p.wait, chromedp.ByQuery),

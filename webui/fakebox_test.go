@@ -169,6 +169,7 @@ func (f *fakeBox) Status() Status {
 	st := Status{Time: f.now, Router: RouterStatus{State: "not enrolled"},
 		System:   SystemStatus{Hostname: "tunneler", Version: "test", Uptime: 3 * time.Hour, CPUPercent: 7, MemUsed: 300 << 20, MemTotal: 2 << 30},
 		Problems: f.problems, Firewall: f.firewall, FirewallError: f.fwErr, Sites: f.sites, Alarms: f.alarms, Interfaces: f.ifaces}
+	st.Certificates = control.CertificatesStatus(f.cfg, f.now)
 	for i, t := range f.cfg.Tunnels {
 		ts := TunnelStatus{Name: t.Name, PeerAddress: t.PeerAddress, Colour: Green, LastHeartbeat: f.now.Add(-10 * time.Second),
 			BytesIn: 123456, BytesOut: 654321, WeakCrypto: t.WeakCrypto(),

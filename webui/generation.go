@@ -62,6 +62,12 @@ func (s *Server) saveChange(w http.ResponseWriter, r *http.Request, p *page, c c
 		return false
 	}
 	errs, err := s.box.Save(r.Context(), control.Change{Config: c, Base: base, Source: source(r), Trial: trial})
+	return s.saveOutcome(w, r, p, base, tmpl, errs, err, mapErrs)
+}
+
+// saveOutcome answers what a save of r based on generation base
+// returned, as saveChange does, and reports whether it saved.
+func (s *Server) saveOutcome(w http.ResponseWriter, r *http.Request, p *page, base int, tmpl string, errs config.FieldErrors, err error, mapErrs func(config.FieldErrors)) bool {
 	switch {
 	case s.changeFailed(w, r, err, "save the configuration"):
 		return false

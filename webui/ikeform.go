@@ -16,7 +16,7 @@ import (
 // ikeFields are the form fields of config.IKESettings.
 var ikeFields = []string{"preset", "accept_weak_crypto", "ike_version", "local_id", "remote_id", "psk",
 	"ike_proposals", "esp_proposals", "ike_lifetime", "child_lifetime", "dpd_delay", "dpd_timeout",
-	"initiation", "force_udp_encap", "mobike", "reauth"}
+	"initiation", "force_udp_encap", "mobike", "reauth", "auth", "ca", "peer_cert"}
 
 // decodeIKEForm reads the IPsec settings of a tunnel or profile form. An
 // empty PSK field means "keep the stored key" (keepPSK); a typed key is
@@ -37,6 +37,9 @@ func decodeIKEForm(v url.Values) (s config.IKESettings, keepPSK bool) {
 		Initiation:       config.Initiation(field(v, "initiation")),
 		ForceUDPEncap:    v.Get("force_udp_encap") == "on",
 		Reauth:           v.Get("reauth") == "on",
+		Auth:             config.AuthMethod(field(v, "auth")),
+		CA:               field(v, "ca"),
+		PeerCert:         field(v, "peer_cert"),
 	}
 	switch field(v, "mobike") {
 	case "on":
@@ -71,6 +74,9 @@ func ikeToForm(v url.Values, s config.IKESettings) {
 		}
 	}
 	v.Set("initiation", string(s.Initiation))
+	v.Set("auth", string(s.Auth))
+	v.Set("ca", s.CA)
+	v.Set("peer_cert", s.PeerCert)
 	if s.ForceUDPEncap {
 		v.Set("force_udp_encap", "on")
 	}

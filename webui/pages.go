@@ -97,7 +97,7 @@ type tunnelsData struct {
 	List    listPage                `json:"list"`
 	Sites   int                     `json:"site_count"` // listed on the Sites page
 	Status  map[string]TunnelStatus `json:"-"`
-	Vendors []remoteconfig.Vendor                `json:"vendors"`
+	Vendors []remoteconfig.Vendor   `json:"vendors"`
 }
 
 func (s *Server) tunnels(w http.ResponseWriter, r *http.Request, sess *session) {

@@ -58,6 +58,12 @@ func (s *Server) routes() {
 	route("POST /tunnels/{name}/{action}", s.authed(s.tunnelAction))
 	route("GET /tunnels/{name}/remote/{vendor}", s.authed(s.remoteConfig))
 
+	route("GET /certificates", s.authed(s.certsPage))
+	route("POST /certificates/make", s.authed(s.certsMake))
+	route("GET /certificates/request.csr", s.authed(s.certsRequest))
+	route("POST /certificates/import", s.authed(s.certsImport))
+	route("POST /certificates/remove", s.authed(s.certsRemove))
+
 	route("GET /settings", s.authed(s.settings))
 	route("POST /settings/network", s.authed(s.settingsNetwork))
 	route("POST /settings/system", s.authed(s.settingsSystem))

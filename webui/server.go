@@ -43,6 +43,8 @@
 //	GET|POST /firmware/boot?version=V         (POST needs confirm=yes): trial reboot
 //	GET  /diagnostics; POST /diagnostics/{ping,tcp,traceroute,dns,capture}   streamed as it runs
 //	     (NDJSON under /api/, plain text otherwise); GET /diagnostics/capture.pcap: the last capture
+//	GET  /certificates; POST /certificates/{make,import,remove}; GET /certificates/request.csr
+//	     the box's key and certificate, imported CAs and device certificates (certs.go)
 //	GET  /metrics                            Prometheus text format, no login
 //
 // Secrets: a PSK is never written into a page, an API answer or a log once

@@ -19,6 +19,10 @@ type Config struct {
 	Profiles []Profile `json:"profiles,omitempty"`
 	Sites    []Site    `json:"sites,omitempty"`
 	Router   Router    `json:"router"`
+	// Certificates are the box's key and certificate and the CAs and
+	// remote devices' certificates it trusts, for tunnels whose Auth is
+	// AuthCert (certificates.go).
+	Certificates Certificates `json:"certificates,omitzero"`
 }
 
 // System holds settings of the box as a whole.
@@ -159,6 +163,10 @@ type Tunnel struct {
 	// embedded struct's fields are promoted in encoding/json.
 	IKESettings
 
+	// CertAuth is what charon needs for AuthCert: filled in by
+	// AllTunnels from Config.Certificates, never stored.
+	CertAuth *CertAuth `json:"-"`
+
 	// Site names the site this tunnel is a remote of (set by
 	// RemoteTunnel, never stored). The remotes of one site share one
 	// reqid, so the site's inbound policies accept their SAs and no
@@ -184,6 +192,15 @@ type IKESettings struct {
 	LocalID  string `json:"local_id,omitempty"`
 	RemoteID string `json:"remote_id,omitempty"`
 	PSK      Secret `json:"psk,omitzero"`
+	// Auth is how both ends prove who they are: AuthPSK (the default) or
+	// AuthCert, with the box's certificate and a CA's (certificates.go).
+	// CA names the one imported CA a remote device's certificate must
+	// come from (empty: any imported CA); PeerCert names an imported
+	// certificate the remote device must present (empty: any the CA
+	// issued for RemoteID).
+	Auth     AuthMethod `json:"auth,omitempty"`
+	CA       string     `json:"ca,omitempty"`
+	PeerCert string     `json:"peer_cert,omitempty"`
 	// IKEProposals and ESPProposals are strongSwan proposal strings, most
 	// preferred first, e.g. "aes256gcm16-prfsha384-ecp384".
 	IKEProposals []string `json:"ike_proposals,omitempty"`

@@ -94,7 +94,9 @@ func (t Tunnel) withDefaults(interceptRange Prefix) Tunnel {
 	if t.IKEVersion == "" {
 		t.IKEVersion = IKEv2
 	}
-	if t.RemoteID == "" {
+	if t.RemoteID == "" && t.Auth != AuthCert {
+		// A certificate's identity comes from the certificates
+		// (Certificates.attach), not from the address.
 		t.RemoteID = t.PeerAddress
 	}
 	if len(t.LocalNetworks) == 0 {
@@ -159,6 +161,7 @@ func (c Config) clone() Config {
 		t.Routes = slices.Clone(t.Routes)
 		t.IKESettings = cloneIKE(t.IKESettings)
 	})
+	c.Certificates = c.Certificates.clone()
 	c.Profiles = cloneEach(c.Profiles, func(pr *Profile) {
 		pr.IKESettings = cloneIKE(pr.IKESettings)
 	})

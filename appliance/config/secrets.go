@@ -27,6 +27,9 @@ func (c Config) KeepSecrets(stored Config) Config {
 	if c.Admin.PasswordHash.IsHidden() {
 		c.Admin.PasswordHash = stored.Admin.PasswordHash
 	}
+	if c.Certificates.Key.IsHidden() {
+		c.Certificates.Key = stored.Certificates.Key
+	}
 	for i := range c.Tunnels {
 		t := &c.Tunnels[i]
 		if !t.PSK.IsHidden() {
@@ -108,6 +111,8 @@ type secretsFile struct {
 	AdminPasswordHash string            `json:"admin_password_hash,omitempty"`
 	TunnelPSKs        map[string]string `json:"tunnel_psks,omitempty"`
 	ProfilePSKs       map[string]string `json:"profile_psks,omitempty"`
+	// CertKey is the box's private key (Certificates.Key), PEM.
+	CertKey string `json:"cert_key,omitempty"`
 }
 
 // splitSecrets returns c with its secrets replaced by placeholders, and
@@ -116,6 +121,7 @@ func splitSecrets(c Config) (Config, secretsFile) {
 	c = c.clone()
 	var s secretsFile
 	s.AdminPasswordHash = hide(&c.Admin.PasswordHash)
+	s.CertKey = hide(&c.Certificates.Key)
 	s.TunnelPSKs = hidePSKs(c.Tunnels, tunnelPSK)
 	s.ProfilePSKs = hidePSKs(c.Profiles, profilePSK)
 	return c, s
@@ -168,13 +174,16 @@ func joinSecrets(c Config, s secretsFile) Config {
 	if c.Admin.PasswordHash.IsHidden() && s.AdminPasswordHash != "" {
 		c.Admin.PasswordHash = NewSecret(s.AdminPasswordHash)
 	}
+	if c.Certificates.Key.IsHidden() && s.CertKey != "" {
+		c.Certificates.Key = NewSecret(s.CertKey)
+	}
 	revealPSKs(c.Tunnels, tunnelPSK, s.TunnelPSKs)
 	revealPSKs(c.Profiles, profilePSK, s.ProfilePSKs)
 	return c
 }
 
 // SecretValues lists the clear values of c's secrets (the admin password
-// hash, tunnels' and profiles' PSKs): what no log line may carry. Hidden
+// hash, tunnels' and profiles' PSKs, the box's private key): what no log line may carry. Hidden
 // placeholders and empty secrets are left out.
 func (c Config) SecretValues() []string {
 	var out []string
@@ -184,6 +193,7 @@ func (c Config) SecretValues() []string {
 		}
 	}
 	add(c.Admin.PasswordHash)
+	add(c.Certificates.Key)
 	for _, t := range c.Tunnels {
 		add(t.PSK)
 	}

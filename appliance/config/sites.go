@@ -168,6 +168,9 @@ func (c Config) AllTunnels() []Tunnel {
 			out = append(out, c.RemoteTunnel(s, i).withDefaults(c.Router.InterceptRange))
 		}
 	}
+	for i := range out {
+		out[i] = c.Certificates.attach(out[i])
+	}
 	return out
 }
 

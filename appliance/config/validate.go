@@ -25,6 +25,7 @@ func (c Config) Validate() FieldErrors {
 	validateTunnels(&p, c.Tunnels, c.Router, insideOK, box, keyAt)
 	validateProfiles(&p, c.Profiles, keyAt)
 	validateSites(&p, c, insideOK, box)
+	validateCertificates(&p, c) // validate_certs.go
 	return p.list
 }
 

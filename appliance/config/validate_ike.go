@@ -35,7 +35,9 @@ func validateIKE(p *problems, base, what string, s IKESettings) (pskOK bool) {
 	}
 	validateID(p, fld(base, "local_id"), s.LocalID)
 	validateID(p, fld(base, "remote_id"), s.RemoteID)
-	pskOK = validatePSK(p, fld(base, "psk"), s.PSK)
+	if s.Auth != AuthCert { // certificates: validateCertAuth
+		pskOK = validatePSK(p, fld(base, "psk"), s.PSK)
+	}
 	// A legacy preset without its acknowledgment is reported once, above,
 	// not again for each proposal it brings.
 	validateProposals(p, fld(base, "ike_proposals"), s.IKEProposals, true, legacy, v)

@@ -57,6 +57,9 @@ type Status struct {
 	// (VICI get-conns, read every few seconds), sorted: once a change is
 	// applied, exactly the tunnels of the config and the sites' remotes.
 	CharonConns []string `json:"charon_conns"`
+	// Certificates are the box's and the imported ones, with their expiry
+	// (certs.go).
+	Certificates CertsStatus `json:"certificates"`
 }
 
 // InterfaceStatus is one NIC with a role: its addresses and how it takes

@@ -66,6 +66,10 @@ func (o *Owner) Status() Status {
 		}
 		st.Tunnels = append(st.Tunnels, ts)
 	}
+	st.Certificates = CertificatesStatus(c, now) // certs.go
+	if o.d.Alarms != nil {
+		certAlarms(o.d.Alarms(), st.Certificates, now)
+	}
 	o.sitesAndAlarms(&st, c, byName) // sites.go
 	st.System = o.system()
 	st.Interfaces = o.interfaces()

@@ -305,7 +305,7 @@ func TestColour(t *testing.T) {
 func TestRenderConf(t *testing.T) {
 	got := string(RenderConf(ConfOptions{}))
 	for _, want := range []string{
-		"load = openssl kdf nonce kernel-netlink socket-default vici\n",
+		"load = openssl kdf nonce x509 pem pkcs1 pkcs8 kernel-netlink socket-default vici\n",
 		"install_routes = no", "make_before_break = yes",
 		"retransmit_timeout = 2\n", "retransmit_base = 1.5\n", "retransmit_tries = 3\n",
 		"socket = unix:///run/charon.vici",
@@ -315,7 +315,7 @@ func TestRenderConf(t *testing.T) {
 		}
 	}
 	lib := string(RenderConf(ConfOptions{KernelLibipsec: true, Socket: "/tmp/x.vici"}))
-	if !strings.Contains(lib, "load = openssl kdf nonce kernel-libipsec kernel-netlink socket-default vici\n") ||
+	if !strings.Contains(lib, "load = openssl kdf nonce x509 pem pkcs1 pkcs8 kernel-libipsec kernel-netlink socket-default vici\n") ||
 		!strings.Contains(lib, "unix:///tmp/x.vici") {
 		t.Errorf("kernel-libipsec conf:\n%s", lib)
 	}

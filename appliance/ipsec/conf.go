@@ -30,10 +30,15 @@ const (
 //     policies = no) and watches addresses.
 //   - socket-default: UDP 500/4500.
 //   - vici: the control socket this package talks to.
+//   - x509, pem, pkcs1, pkcs8: certificate authentication. x509 parses
+//     certificates, pem unwraps them (and passes DER on), pkcs1 reads
+//     the public keys inside them, pkcs8 private keys in PKCS#8. Loaded
+//     always, so choosing certificates needs no restart of charon.
 //
-// No x509/pem/pkcs1 (PSK only), no updown (the box routes itself), no
-// resolve/attr (no virtual IPs or DNS from the peer).
-var Plugins = []string{"openssl", "kdf", "nonce", "kernel-netlink", "socket-default", "vici"}
+// No updown (the box routes itself), no resolve/attr (no virtual IPs or
+// DNS from the peer), no revocation (no CRL or OCSP fetching: the box
+// talks only to its peers and the controller).
+var Plugins = []string{"openssl", "kdf", "nonce", "x509", "pem", "pkcs1", "pkcs8", "kernel-netlink", "socket-default", "vici"}
 
 // LibipsecPlugin is strongSwan's userspace ESP, for kernels without ESP
 // (this build host, and namespace tests). It must come before

@@ -69,7 +69,8 @@ type Conn struct {
 	Name   string
 	ReqID  uint32
 	conn   *vici.Message // the "<name> { ... }" body of load-conn
-	secret *vici.Message // load-shared
+	secret *vici.Message // load-shared; nil for a certificate tunnel
+	key    *vici.Message // load-key of the box's key; nil for a PSK tunnel
 	// fingerprint covers conn and secret; a change means reload.
 	fingerprint string
 }
@@ -82,8 +83,12 @@ func NewConn(t config.Tunnel, reqid uint32) (Conn, error) {
 	if t.Name == "" {
 		return Conn{}, fmt.Errorf("tunnel without a name")
 	}
-	if t.PSK.Reveal() == "" {
+	cert := t.Auth == config.AuthCert
+	if !cert && t.PSK.Reveal() == "" {
 		return Conn{}, fmt.Errorf("tunnel %q: no pre-shared key", t.Name)
+	}
+	if cert && (t.CertAuth == nil || len(t.CertAuth.Cert) == 0 || t.CertAuth.Key.Reveal() == "") {
+		return Conn{}, fmt.Errorf("tunnel %q: certificate authentication without the box's certificate and key", t.Name)
 	}
 	if len(t.IKEProposals) == 0 || len(t.ESPProposals) == 0 {
 		return Conn{}, fmt.Errorf("tunnel %q: no proposals (apply config defaults first)", t.Name)
@@ -93,11 +98,18 @@ func NewConn(t config.Tunnel, reqid uint32) (Conn, error) {
 	if c.conn, err = connMessage(t, reqid); err != nil {
 		return Conn{}, fmt.Errorf("tunnel %q: %w", t.Name, err)
 	}
-	if c.secret, err = secretMessage(t); err != nil {
+	if cert {
+		if c.key, err = keyMessage(t.CertAuth.Key); err != nil {
+			return Conn{}, fmt.Errorf("tunnel %q: %w", t.Name, err)
+		}
+	} else if c.secret, err = secretMessage(t); err != nil {
 		return Conn{}, fmt.Errorf("tunnel %q: %w", t.Name, err)
 	}
 	h := sha256.New()
-	for _, m := range []*vici.Message{c.conn, c.secret} {
+	for _, m := range []*vici.Message{c.conn, c.secret, c.key} {
+		if m == nil {
+			continue
+		}
 		h.Write([]byte(dump(m)))
 		h.Write([]byte{0})
 	}
@@ -112,8 +124,13 @@ func (c Conn) Message() *vici.Message {
 	return m
 }
 
-// SecretMessage returns the load-shared request.
+// SecretMessage returns the load-shared request, nil for a certificate
+// tunnel.
 func (c Conn) SecretMessage() *vici.Message { return c.secret }
+
+// KeyMessage returns the load-key request of the box's key, nil for a
+// PSK tunnel.
+func (c Conn) KeyMessage() *vici.Message { return c.key }
 
 // Fingerprint changes whenever anything charon is told about the tunnel
 // changes, the PSK included (it is a hash, safe to log).
@@ -171,17 +188,8 @@ func connMessage(t config.Tunnel, reqid uint32) (*vici.Message, error) {
 	set("over_time", secs(life-pct(life, 90)))
 	set("rand_time", secs(pct(life, 5)))
 
-	lauth := vici.NewMessage()
-	lauth.Set("auth", "psk")
-	if t.LocalID != "" {
-		lauth.Set("id", t.LocalID)
-	}
+	lauth, rauth := authMessages(t)
 	set("local", lauth)
-	rauth := vici.NewMessage()
-	rauth.Set("auth", "psk")
-	if t.RemoteID != "" {
-		rauth.Set("id", t.RemoteID)
-	}
 	set("remote", rauth)
 
 	child, err := childMessage(t, reqid)

@@ -30,7 +30,7 @@ var packetFromRe = regexp.MustCompile(`^received packet: from ([^\[\s]+)\[`)
 
 // expectOf is what explain needs of a tunnel's config.
 func expectOf(t config.Tunnel, presets map[string]explain.Preset) explain.Expect {
-	e := explain.Expect{RemoteID: t.RemoteID, Presets: presets}
+	e := explain.Expect{RemoteID: t.RemoteID, Presets: presets, Cert: t.Auth == config.AuthCert}
 	if e.RemoteID == "" {
 		e.RemoteID = t.PeerAddress
 	}

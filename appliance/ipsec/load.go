@@ -142,8 +142,8 @@ func (c *Client) reconcile() error {
 		} else {
 			c.opts.Logf("ipsec: loading tunnel %q (reqid %d)", conn.Name, conn.ReqID)
 		}
-		if err := c.cmd("load-shared", conn.SecretMessage()); err != nil {
-			errs = append(errs, fmt.Errorf("load secret of %q: %w", conn.Name, err))
+		if err := c.loadCredentials(conn, slices.Contains(plan.Changed, conn.Name)); err != nil {
+			errs = append(errs, err)
 			continue
 		}
 		if err := c.cmd("load-conn", conn.Message()); err != nil {
@@ -155,4 +155,25 @@ func (c *Client) reconcile() error {
 		c.mu.Unlock()
 	}
 	return errors.Join(errs...)
+}
+
+// loadCredentials gives charon the tunnel's PSK, or the box's key for a
+// certificate tunnel (its certificates travel in load-conn). A tunnel
+// that changed from PSK to certificates loses its old PSK.
+func (c *Client) loadCredentials(conn Conn, changed bool) error {
+	if conn.secret != nil {
+		if err := c.cmd("load-shared", conn.secret); err != nil {
+			return fmt.Errorf("load secret of %q: %w", conn.Name, err)
+		}
+		return nil
+	}
+	if changed {
+		if err := c.cmd("unload-shared", msg("id", secretID(conn.Name))); err != nil {
+			c.opts.Logf("ipsec: unload the old secret of %q: %v", conn.Name, err)
+		}
+	}
+	if err := c.cmd("load-key", conn.key); err != nil {
+		return fmt.Errorf("load the box's key for %q: %w", conn.Name, err)
+	}
+	return nil
 }

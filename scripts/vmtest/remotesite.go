@@ -54,6 +54,9 @@ type RemoteSiteOptions struct {
 	// the main connection's identity too (its remote_id: the device's
 	// WAN address), so the device can tell the box's conns apart.
 	More []SiteConn
+	// Certs, when set, makes the device authenticate with certificates
+	// instead of the PSK (see UseCerts).
+	Certs *SiteCerts
 }
 
 // SiteConn is one more connection of a remote site's device.
@@ -62,6 +65,12 @@ type SiteConn struct {
 	ID   string // the device's IKE identity for it, e.g. an FQDN
 	Net  string // the network it carries (the device takes its .1)
 	PSK  string
+}
+
+// SiteCerts are a device's certificate and key (PEM; the key PKCS#8 or
+// SEC 1) and the CA it trusts for the box's certificate.
+type SiteCerts struct {
+	Cert, Key, CA []byte
 }
 
 var siteSeq atomic.Int32
@@ -143,7 +152,7 @@ func (s *RemoteSite) Log() string {
 
 func (s *RemoteSite) strongswanConf() string {
 	return fmt.Sprintf(`charon {
-	load = random nonce openssl kdf pem pkcs1 x509 kernel-libipsec kernel-netlink socket-default vici
+	load = random nonce openssl kdf pem pkcs1 pkcs8 x509 kernel-libipsec kernel-netlink socket-default vici
 	# A head-end opens many IKE_SAs from one address at once (Opts.More):
 	# charon's defaults drop a peer's half-open SAs past 5 and ask for
 	# cookies past 10, as a site's administrator would raise here.
@@ -184,19 +193,32 @@ func (s *RemoteSite) swanctlConf() string {
 		reqid = fmt.Sprint(cmp.Or(o.SpoofReqID, 1000))
 	}
 	conns, secrets := s.moreConns()
-	return fmt.Sprintf(`connections {
-	tunneler {
-		version = %d
-		local_addrs = %s
-		remote_addrs = %s
-%s		local {
+	auth := fmt.Sprintf(`		local {
 			auth = psk
 			id = %s
 		}
 		remote {
 			auth = psk
 			id = %s
+		}`, local, o.BoxAddr)
+	if o.Certs != nil {
+		// As an administrator writes it: the device's certificate, and
+		// any certificate of its CA for the box.
+		auth = `		local {
+			auth = pubkey
+			certs = site.pem
 		}
+		remote {
+			auth = pubkey
+			cacerts = ca.pem
+		}`
+	}
+	return fmt.Sprintf(`connections {
+	tunneler {
+		version = %d
+		local_addrs = %s
+		remote_addrs = %s
+%s%s
 		children {
 			tunneler {
 				local_ts = %s
@@ -215,7 +237,7 @@ secrets {
 		secret = "%s"
 	}
 %s}
-`, o.IKEVersion, local, o.BoxAddr, opt("proposals", o.Proposals), local, o.BoxAddr,
+`, o.IKEVersion, local, o.BoxAddr, opt("proposals", o.Proposals), auth,
 		localTS, o.BoxNets, opt("\tesp_proposals", o.ESP), opt("\treqid", reqid), start, conns, o.BoxAddr, local, o.PSK, secrets)
 }
 
@@ -306,6 +328,24 @@ func (s *RemoteSite) stop() {
 func (s *RemoteSite) Load(t testing.TB) {
 	t.Helper()
 	s.Swanctl(t, "--load-all", "--noprompt", "--clear", "--file", filepath.Join(s.dir, "swanctl.conf"))
+}
+
+// UseCerts switches the device to certificate authentication with c
+// (or to another certificate) and loads it: swanctl reads x509/site.pem,
+// private/site.key and x509ca/ca.pem from beside swanctl.conf.
+func (s *RemoteSite) UseCerts(t testing.TB, c SiteCerts) {
+	t.Helper()
+	s.Opts.Certs = &c
+	for _, d := range []string{"x509", "private", "x509ca"} {
+		if err := os.MkdirAll(filepath.Join(s.dir, d), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(t, filepath.Join(s.dir, "x509", "site.pem"), string(c.Cert))
+	write(t, filepath.Join(s.dir, "private", "site.key"), string(c.Key))
+	write(t, filepath.Join(s.dir, "x509ca", "ca.pem"), string(c.CA))
+	write(t, filepath.Join(s.dir, "swanctl.conf"), s.swanctlConf())
+	s.Load(t)
 }
 
 // Swanctl runs swanctl against the device's charon and returns its output.

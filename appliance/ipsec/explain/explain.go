@@ -30,6 +30,12 @@ const (
 	// refuses with a PSK (charon's default): the device's first message
 	// carries a hash of the key that anyone who sees it can crack offline.
 	AggressiveMode = "aggressive-mode"
+	// Certificates (cert.go): the device's certificate is outside its
+	// validity, or comes from no CA this tunnel trusts, or this box
+	// lacks its own key.
+	CertInvalid   = "cert-invalid"
+	CertUntrusted = "cert-untrusted"
+	CertNoKey     = "cert-no-key"
 )
 
 // Sides: who refused.
@@ -46,6 +52,9 @@ type Expect struct {
 	// Presets maps a preset name to its IKE and ESP proposals in
 	// strongSwan's keyword notation (config.LookupPreset).
 	Presets map[string]Preset
+	// Cert says the tunnel authenticates with certificates, so a refused
+	// AUTH is about the box's certificate, not a key.
+	Cert bool
 }
 
 // Preset is one preset's proposal lists, e.g. "aes256-sha256-modp2048".
@@ -79,10 +88,15 @@ type Explanation struct {
 	ProposedTS   string `json:"proposed_ts,omitempty"`
 	ConfiguredTS string `json:"configured_ts,omitempty"`
 	// SentID is the identity the device sent; ExpectedID the configured one.
-	SentID     string   `json:"sent_id,omitempty"`
-	ExpectedID string   `json:"expected_id,omitempty"`
-	NAT        []string `json:"nat,omitempty"`
-	VendorIDs  []string `json:"vendor_ids,omitempty"`
+	SentID     string `json:"sent_id,omitempty"`
+	ExpectedID string `json:"expected_id,omitempty"`
+	// Issuer is the CA named in the device's certificate, Validity its
+	// validity period as charon logged it (certificate failures).
+	Issuer    string   `json:"issuer,omitempty"`
+	Validity  string   `json:"validity,omitempty"`
+	Expired   bool     `json:"expired,omitempty"`
+	NAT       []string `json:"nat,omitempty"`
+	VendorIDs []string `json:"vendor_ids,omitempty"`
 }
 
 var (
@@ -164,6 +178,7 @@ func Explain(lines []string, want Expect) Explanation {
 			set(Auth, Theirs)
 		case aggrRe.MatchString(m):
 			set(AggressiveMode, Ours)
+		case certLine(&e, m, set):
 		case establRe.MatchString(m):
 			ikeUp = true
 		case natRe.MatchString(m):
@@ -182,10 +197,12 @@ func Explain(lines []string, want Expect) Explanation {
 	switch e.Kind {
 	case TrafficSelectors:
 		e.ConfiguredTS = strings.Join(want.LocalTS, ",") + " === " + strings.Join(want.RemoteTS, ",")
-	case Identity, Auth, PSK, NoConfig:
+	case Identity, Auth, PSK, NoConfig, CertUntrusted:
 		e.ExpectedID = want.RemoteID
+	case "":
+		e.SentID = "" // a certificate's subject read on the way
 	}
-	e.Summary = summary(e)
+	e.Summary = summary(e, want)
 	return e
 }
 
@@ -216,7 +233,7 @@ func splitProposals(s string) []string {
 }
 
 // summary says it in plain words, naming both sides.
-func summary(e Explanation) string {
+func summary(e Explanation, want Expect) string {
 	list := func(ps []string) string {
 		if len(ps) == 0 {
 			return "(not logged)"
@@ -256,11 +273,16 @@ func summary(e Explanation) string {
 		}
 		return "wrong pre-shared key: the remote device's IKEv1 messages do not decrypt with this tunnel's key"
 	case Auth:
+		if want.Cert {
+			return fmt.Sprintf("authentication failed: the remote device rejected this box's certificate or IDs; check that it trusts the CA that issued this box's certificate, and that it expects this box's identity (this tunnel expects the device's ID %q)", e.ExpectedID)
+		}
 		return fmt.Sprintf("authentication failed: the remote device rejected this box's pre-shared key or IDs (IKEv2 does not say which); this tunnel expects the device's ID %q", e.ExpectedID)
 	case NoConfig:
 		return fmt.Sprintf("the remote device at %s matches no tunnel on this address here", e.SentID)
 	case AggressiveMode:
 		return "the remote device uses IKEv1 aggressive mode, which this box refuses: with a pre-shared key, aggressive mode sends a hash of the key that anyone who sees it can crack offline. Set the device to main mode, or better to IKEv2"
+	case CertInvalid, CertUntrusted, CertNoKey:
+		return certSummary(e)
 	}
 	return ""
 }

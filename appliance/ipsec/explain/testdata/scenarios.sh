@@ -49,3 +49,9 @@ secrets { ike-t { id-a = $9
 EOC
 
 }
+# Certificate cases (cert-*.log) come from certscen.sh beside this file
+# (copy certmk.sh, certscen.sh and certlab.sh to /tmp/certlab; run certmk.sh,
+# then e.g. `bash certscen.sh cert-expired-resp expired none`): this setup
+# with auth = pubkey, a test CA and a second CA made with the openssl CLI,
+# the box's and the peer's certificates from the first, an expired peer
+# certificate, and a peer certificate from the second CA.
