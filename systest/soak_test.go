@@ -302,7 +302,7 @@ func TestSoakFullPerm(t *testing.T) {
 		if got := api.etag(t); got == "" {
 			t.Error("the web UI stopped answering")
 		}
-		expect(t, vm, regexp.MustCompile(`webui: save config: .*/perm is full`), 20*time.Second)
+		expect(t, vm, regexp.MustCompile(`webui: save the configuration: .*/perm is full`), 20*time.Second)
 		menu(t, vm, "0", true)
 		if err := vm.Wait(shutdownTimeout); err != nil {
 			t.Fatal(err)
