@@ -14,11 +14,11 @@ import (
 // parsers: algparse for the ike= and esp= lists (as IKEv1 or IKEv2, with
 // PFS as the export sets it) and addconn --checkconfig for the conn
 // section's keywords. LIBRESWAN_LIBEXEC names the directory with both
-// (default /usr/libexec/ipsec, Debian's libreswan package).
+// (default: libreswanLibexec).
 func TestLibreswanParses(t *testing.T) {
 	dir := os.Getenv("LIBRESWAN_LIBEXEC")
 	if dir == "" {
-		dir = "/usr/libexec/ipsec"
+		dir = libreswanLibexec(t)
 	}
 	algparse, addconn := filepath.Join(dir, "algparse"), filepath.Join(dir, "addconn")
 	for _, p := range []string{algparse, addconn} {
@@ -52,4 +52,50 @@ func TestLibreswanParses(t *testing.T) {
 			t.Errorf("%s: addconn --checkconfig: %v\n%s\n%s", name, err, b, conf)
 		}
 	}
+}
+
+// libreswanLibexec is Debian's libreswan tools' directory: the installed
+// package's, or else the package unpacked (never installed: it would
+// start pluto beside the tests' strongSwan) into the user's cache, as
+// the device VM's image is built from it.
+func libreswanLibexec(t *testing.T) string {
+	const installed = "/usr/libexec/ipsec"
+	if _, err := os.Stat(filepath.Join(installed, "algparse")); err == nil {
+		return installed
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return installed
+	}
+	root := filepath.Join(cache, "tunneler", "libreswan-deb")
+	dir := filepath.Join(root, "usr", "libexec", "ipsec")
+	if _, err := os.Stat(filepath.Join(dir, "algparse")); err == nil {
+		return dir
+	}
+	tmp := t.TempDir()
+	get := exec.Command("apt-get", "download", "libreswan")
+	get.Dir = tmp
+	if out, err := get.CombinedOutput(); err != nil {
+		t.Logf("apt-get download libreswan: %v\n%s", err, out)
+		return installed
+	}
+	debs, _ := filepath.Glob(filepath.Join(tmp, "libreswan_*.deb"))
+	if len(debs) != 1 {
+		return installed
+	}
+	// Unpacked beside root, then renamed: a run that stops half-way
+	// leaves nothing that looks whole.
+	unpacked := filepath.Join(tmp, "root")
+	if out, err := exec.Command("dpkg-deb", "-x", debs[0], unpacked).CombinedOutput(); err != nil {
+		t.Logf("unpack %s: %v\n%s", debs[0], err, out)
+		return installed
+	}
+	if err := os.MkdirAll(filepath.Dir(root), 0o755); err != nil {
+		return installed
+	}
+	if err := exec.Command("mv", "-T", unpacked, root).Run(); err != nil {
+		t.Logf("keep the unpacked libreswan at %s: %v", root, err)
+		return installed
+	}
+	return dir
 }
